@@ -1,0 +1,21 @@
+"""Errors that say what failed and whether a retry can help."""
+
+
+class NewsetlError(Exception):
+    """Base class; the CLI turns these into a one-line `Error: …` and a non-zero exit."""
+
+
+class InputError(NewsetlError):
+    """The input itself is wrong (a missing folder, a bad setting): retrying cannot help."""
+
+
+class RejectedInput(NewsetlError):
+    """One file or record cannot be loaded; terminal for that input only, the run goes on."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientDatabaseError(NewsetlError):
+    """The database was busy, locked or briefly unreachable: a retry with backoff may succeed."""

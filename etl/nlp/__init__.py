@@ -1,0 +1,1 @@
+"""The NLP stage: spaCy, canonical entities and PLOVER event coding."""

