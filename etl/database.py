@@ -1,0 +1,88 @@
+"""Engines for the two supported databases, and the schema migrations that Alembic applies to them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from sqlite3 import Connection as SQLiteConnection
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+import migrations
+from etl.errors import InputError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATIONS_DIR = Path(migrations.__file__).parent
+
+
+def create_engine_for(url: str) -> Engine:
+    """An engine for a SQLite or PostgreSQL (psycopg 3) URL; `postgresql://` is taken to mean psycopg."""
+    parsed = _parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _configure_sqlite_connection)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InputError(f"database URL {url!r} is not a SQLAlchemy URL: {exc}") from exc
+    if parsed.drivername in ("postgresql", "postgresql+psycopg"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        return parsed
+    raise InputError(
+        f"database URL {parsed.render_as_string(hide_password=True)!r} is not supported: "
+        "use sqlite:///path/to/file.db or postgresql+psycopg://user@host/dbname"
+    )
+
+
+def _configure_sqlite_connection(dbapi_connection: SQLiteConnection, _record: Any) -> None:
+    # WAL lets readers (status, queries) run while a load writes; cascades need foreign keys on.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def alembic_config(connection: Connection) -> Config:
+    """Alembic's configuration for newsetl's migrations, running on `connection` (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema up to the newest migration (a no-op when it is already there)."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at, or None for a database never migrated."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this version of newsetl."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def is_up_to_date(engine: Engine) -> bool:
+    return current_revision(engine) == head_revision()

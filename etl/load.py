@@ -1,0 +1,435 @@
+"""The load stage: annotated articles and run bookkeeping into the database, idempotently.
+
+Plain functions over an Engine with SQLAlchemy Core; each article is written in one transaction, so a failure
+leaves no partial article. Re-loading unchanged content writes nothing; a changed record replaces the
+article it used to hold. Lock and connection failures surface as `TransientDatabaseError` for the caller
+to retry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from psycopg import OperationalError as PsycopgOperationalError
+from sqlalchemy import Connection, Engine, delete, exists, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+
+from etl.errors import RejectedInput, TransientDatabaseError
+from etl.models import (
+    ArticleRow,
+    ArticleSourceRow,
+    EntityAliasRow,
+    EntityRow,
+    EventParticipantRow,
+    EventRow,
+    MentionRow,
+    RejectedFileRow,
+    RunRow,
+    RunStatus,
+    SourceFileRow,
+)
+from etl.records import (
+    AnnotatedArticle,
+    Annotation,
+    Article,
+    DateSource,
+    FileStatus,
+    Rejection,
+    RunCounts,
+    SourceFile,
+)
+
+ARTICLES_PER_QUERY = 200
+_SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFile:
+    """What the database remembers of a file: enough to tell cheaply whether it changed."""
+
+    size: int
+    mtime_ns: int
+    file_sha256: str
+    status: FileStatus
+
+
+@contextmanager
+def _transient_errors(step: str) -> Iterator[None]:
+    """Re-raise lock and connection failures as TransientDatabaseError; anything else is a real error."""
+    try:
+        yield
+    except OperationalError as exc:
+        if isinstance(exc.orig, PsycopgOperationalError) or any(
+            message in str(exc.orig).lower() for message in _SQLITE_BUSY_MESSAGES
+        ):
+            raise TransientDatabaseError(f"{step}: database busy or unreachable ({exc.orig})") from exc
+        raise
+
+
+def _upsert(connection: Connection, row_type: type[Any]) -> Any:
+    """The dialect's INSERT, which has on_conflict_do_update / on_conflict_do_nothing."""
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    return dialect_insert(row_type)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def start_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> int:
+    """Record a new run as running; its id is stamped on every row the run writes."""
+    with _transient_errors("start run"), engine.begin() as connection:
+        result = connection.execute(
+            insert(RunRow).values(
+                flow=flow,
+                parameters=json.dumps(parameters, sort_keys=True, default=str),
+                started_at=_now(),
+                status=RunStatus.RUNNING,
+                files_loaded=0,
+                files_skipped=0,
+                files_duplicate=0,
+                files_rejected=0,
+                articles=0,
+                mentions=0,
+                events=0,
+            )
+        )
+        return result.inserted_primary_key[0]
+
+
+def finish_run(engine: Engine, run_id: int, counts: RunCounts, status: str, error: str | None = None) -> None:
+    """Close a run with its counts; without `error`, the errors collected in `counts` are stored."""
+    with _transient_errors(f"finish run {run_id}"), engine.begin() as connection:
+        connection.execute(
+            update(RunRow)
+            .where(RunRow.id == run_id)
+            .values(
+                finished_at=_now(),
+                status=RunStatus(status),
+                files_loaded=counts.loaded,
+                files_skipped=counts.skipped,
+                files_duplicate=counts.duplicate,
+                files_rejected=counts.rejected,
+                articles=counts.articles,
+                mentions=counts.mentions,
+                events=counts.events,
+                error=error if error is not None else ("\n".join(counts.errors) or None),
+            )
+        )
+
+
+def known_files(engine: Engine) -> dict[str, KnownFile]:
+    """Every file path seen before, with its size, mtime, hash and last status."""
+    with _transient_errors("read known files"), engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                SourceFileRow.path,
+                SourceFileRow.size,
+                SourceFileRow.mtime_ns,
+                SourceFileRow.file_sha256,
+                SourceFileRow.status,
+            )
+        )
+        return {
+            row.path: KnownFile(row.size, row.mtime_ns, row.file_sha256, FileStatus(row.status))
+            for row in rows
+        }
+
+
+def record_file(
+    engine: Engine, source: SourceFile, file_sha256: str, status: FileStatus, run_id: int
+) -> None:
+    """Remember a file's identity and the status this run decided for it."""
+    values = {
+        "size": source.size,
+        "mtime_ns": source.mtime_ns,
+        "file_sha256": file_sha256,
+        "status": FileStatus(status),
+        "last_run_id": run_id,
+    }
+    with _transient_errors(f"record file {source.path}"), engine.begin() as connection:
+        statement = _upsert(connection, SourceFileRow).values(path=source.path, **values)
+        connection.execute(statement.on_conflict_do_update(index_elements=[SourceFileRow.path], set_=values))
+
+
+def record_rejection(engine: Engine, run_id: int, rejection: Rejection) -> None:
+    with _transient_errors(f"record rejection of {rejection.source_path}"), engine.begin() as connection:
+        connection.execute(
+            insert(RejectedFileRow).values(
+                run_id=run_id,
+                source_path=rejection.source_path,
+                record_index=rejection.record_index,
+                content_sha256=rejection.content_sha256,
+                reason=rejection.reason,
+                rejected_at=_now(),
+            )
+        )
+
+
+def load_article(engine: Engine, run_id: int, item: AnnotatedArticle, pipeline_version: str) -> FileStatus:
+    """Store one annotated article with its entities, mentions and events, in one transaction.
+
+    SKIPPED when this record already holds this content; DUPLICATE when the content is already stored
+    from another place (this record is added to its sources); LOADED otherwise. A record whose content
+    changed is detached from its old article, which is deleted once no record holds it.
+    """
+    article = item.article
+    step = f"load article {article.source_path}#{article.record_index}"
+    with _transient_errors(step), engine.begin() as connection:
+        existing_id = connection.scalar(
+            select(ArticleRow.id).where(ArticleRow.content_sha256 == article.content_sha256)
+        )
+        previous_id = connection.scalar(
+            select(ArticleSourceRow.article_id).where(
+                ArticleSourceRow.source_path == article.source_path,
+                ArticleSourceRow.record_index == article.record_index,
+            )
+        )
+        if existing_id is not None and existing_id == previous_id:
+            return FileStatus.SKIPPED
+        if previous_id is not None:
+            _detach_source(connection, previous_id, article)
+        if existing_id is not None:
+            _add_source(connection, existing_id, article)
+            return FileStatus.DUPLICATE
+        article_id = _insert_article(connection, run_id, article, pipeline_version)
+        _add_source(connection, article_id, article)
+        _insert_annotation(connection, article_id, item.annotation)
+        return FileStatus.LOADED
+
+
+def replace_annotations(
+    engine: Engine, article_id: int, annotation: Annotation, pipeline_version: str, run_id: int
+) -> None:
+    """Swap an article's mentions and events for a new annotation (re-processing with a newer pipeline)."""
+    with _transient_errors(f"replace annotations of article {article_id}"), engine.begin() as connection:
+        connection.execute(delete(MentionRow).where(MentionRow.article_id == article_id))
+        connection.execute(delete(EventRow).where(EventRow.article_id == article_id))
+        _insert_annotation(connection, article_id, annotation)
+        connection.execute(
+            update(ArticleRow)
+            .where(ArticleRow.id == article_id)
+            .values(pipeline_version=pipeline_version, updated_run_id=run_id)
+        )
+
+
+def articles_in_range(
+    engine: Engine, since: date | None, until: date | None
+) -> Iterator[tuple[int, Article]]:
+    """Stored articles published on or after `since` and on or before `until` (UTC days), by id.
+
+    Read in pages by id, each in its own short transaction, so the caller may write between pages.
+    With either bound set, articles without a publication date are left out.
+    """
+    conditions = []
+    if since is not None:
+        conditions.append(ArticleRow.published_at >= datetime.combine(since, time.min, UTC))
+    if until is not None:
+        conditions.append(
+            ArticleRow.published_at < datetime.combine(until + timedelta(days=1), time.min, UTC)
+        )
+    last_id = 0
+    while True:
+        with _transient_errors("read articles"), engine.connect() as connection:
+            rows = connection.execute(
+                select(ArticleRow)
+                .where(ArticleRow.id > last_id, *conditions)
+                .order_by(ArticleRow.id)
+                .limit(ARTICLES_PER_QUERY)
+            ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield row.id, _article_from_row(row)
+        last_id = rows[-1].id
+
+
+def _article_from_row(row: Any) -> Article:
+    return Article(
+        source_path=row.source_path,
+        record_index=row.record_index,
+        title=row.title,
+        body=row.body,
+        content_sha256=row.content_sha256,
+        word_count=row.word_count,
+        url=row.url,
+        source=row.source,
+        language=row.language,
+        published_at=row.published_at,
+        published_at_source=DateSource(row.published_at_source),
+    )
+
+
+def _insert_article(connection: Connection, run_id: int, article: Article, pipeline_version: str) -> int:
+    result = connection.execute(
+        insert(ArticleRow).values(
+            source_path=article.source_path,
+            record_index=article.record_index,
+            content_sha256=article.content_sha256,
+            title=article.title,
+            body=article.body,
+            url=article.url,
+            source=article.source,
+            language=article.language,
+            published_at=article.published_at,
+            published_at_source=article.published_at_source,
+            word_count=article.word_count,
+            pipeline_version=pipeline_version,
+            first_seen_run_id=run_id,
+            updated_run_id=run_id,
+        )
+    )
+    return result.inserted_primary_key[0]
+
+
+def _add_source(connection: Connection, article_id: int, article: Article) -> None:
+    statement = _upsert(connection, ArticleSourceRow).values(
+        article_id=article_id, source_path=article.source_path, record_index=article.record_index
+    )
+    connection.execute(statement.on_conflict_do_nothing())
+
+
+def _detach_source(connection: Connection, article_id: int, article: Article) -> None:
+    """This record no longer holds `article_id`'s content; delete that article if nothing else holds it."""
+    connection.execute(
+        delete(ArticleSourceRow).where(
+            ArticleSourceRow.source_path == article.source_path,
+            ArticleSourceRow.record_index == article.record_index,
+        )
+    )
+    still_held = exists().where(ArticleSourceRow.article_id == article_id)
+    # Cascades remove the article's mentions, events and their participants.
+    connection.execute(delete(ArticleRow).where(ArticleRow.id == article_id, ~still_held))
+
+
+def _insert_annotation(connection: Connection, article_id: int, annotation: Annotation) -> None:
+    entity_ids = _upsert_entities(connection, annotation)
+    if annotation.mentions:
+        connection.execute(
+            insert(MentionRow),
+            [
+                {
+                    "article_id": article_id,
+                    "entity_id": _entity_id(entity_ids, mention.entity_key, "mention"),
+                    "start_char": mention.start,
+                    "end_char": mention.end,
+                    "text": mention.text,
+                    "label": mention.label,
+                    "sentence_index": mention.sentence_index,
+                }
+                for mention in annotation.mentions
+            ],
+        )
+    if not annotation.events:
+        return
+    event_ids = connection.scalars(
+        insert(EventRow).returning(EventRow.id, sort_by_parameter_order=True),
+        [
+            {
+                "article_id": article_id,
+                "event_type": event.event_type,
+                "mode": event.mode,
+                "trigger_text": event.trigger_text,
+                "trigger_start": event.trigger_start,
+                "trigger_end": event.trigger_end,
+                "sentence_index": event.sentence_index,
+                "sentence_text": event.sentence_text,
+                "event_date": event.event_date,
+                "date_text": event.date_text,
+                "location_entity_id": (
+                    None
+                    if event.location_key is None
+                    else _entity_id(entity_ids, event.location_key, "event location")
+                ),
+                "negated": event.negated,
+                "hypothetical": event.hypothetical,
+            }
+            for event in annotation.events
+        ],
+    ).all()
+    participants = [
+        {
+            "event_id": event_id,
+            "role": participant.role,
+            "entity_id": (
+                None
+                if participant.entity_key is None
+                else _entity_id(entity_ids, participant.entity_key, "event participant")
+            ),
+            "text": participant.text,
+            "start_char": participant.start,
+            "end_char": participant.end,
+            "country": participant.country,
+            "sector": participant.sector,
+        }
+        for event_id, event in zip(event_ids, annotation.events, strict=True)
+        for participant in event.participants
+    ]
+    if participants:
+        connection.execute(insert(EventParticipantRow), participants)
+
+
+def _upsert_entities(connection: Connection, annotation: Annotation) -> dict[str, int]:
+    """Insert entities not stored yet (an existing row keeps its canonical name), add their aliases, and
+    return the ids of every key the annotation refers to."""
+    if annotation.entities:
+        connection.execute(
+            _upsert(connection, EntityRow).on_conflict_do_nothing(index_elements=[EntityRow.entity_key]),
+            [
+                {
+                    "entity_key": entity.entity_key,
+                    "canonical_name": entity.canonical_name,
+                    "type": entity.type,
+                    "country": entity.country,
+                    "kb_id": entity.kb_id,
+                    "lat": entity.lat,
+                    "lon": entity.lon,
+                }
+                for entity in annotation.entities
+            ],
+        )
+    keys = _referenced_keys(annotation)
+    if not keys:
+        return {}
+    entity_ids = dict(
+        connection.execute(
+            select(EntityRow.entity_key, EntityRow.id).where(EntityRow.entity_key.in_(keys))
+        ).all()
+    )
+    # An article's own canonical name is kept as an alias, so it is not lost when another article won.
+    aliases = {
+        (entity_ids[entity.entity_key], alias)
+        for entity in annotation.entities
+        for alias in (entity.canonical_name, *entity.aliases)
+    }
+    if aliases:
+        connection.execute(
+            _upsert(connection, EntityAliasRow).on_conflict_do_nothing(),
+            [{"entity_id": entity_id, "alias": alias} for entity_id, alias in sorted(aliases)],
+        )
+    return entity_ids
+
+
+def _referenced_keys(annotation: Annotation) -> list[str]:
+    keys: set[str] = {entity.entity_key for entity in annotation.entities}
+    keys.update(mention.entity_key for mention in annotation.mentions)
+    for event in annotation.events:
+        if event.location_key is not None:
+            keys.add(event.location_key)
+        keys.update(p.entity_key for p in event.participants if p.entity_key is not None)
+    return sorted(keys)
+
+
+def _entity_id(entity_ids: dict[str, int], key: str, referrer: str) -> int:
+    try:
+        return entity_ids[key]
+    except KeyError:
+        raise RejectedInput(
+            f"{referrer} refers to entity {key!r}, which is neither in the annotation nor stored"
+        ) from None

@@ -1,0 +1,1 @@
+"""Alembic migrations for newsetl's schema; `etl.database` runs them programmatically (no alembic.ini)."""

@@ -1,0 +1,99 @@
+"""Shared fixtures: a real PostgreSQL 15 server for the session, and a fresh database per test per backend.
+
+The server starts once, on first use by a `postgres`-marked test, so `pytest -m "not postgres"` never starts
+it. PostgreSQL refuses to run as root; as root its data folder is handed to the `postgres` user.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+
+from etl.database import create_engine_for, upgrade
+
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+POSTGRES_SYSTEM_USER = "postgres"
+
+
+def _free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _run_as_server_user(args: list[str], cwd: Path) -> None:
+    command = ["runuser", "-u", POSTGRES_SYSTEM_USER, "--", *args] if os.geteuid() == 0 else args
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({completed.returncode}):\n{completed.stderr}")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of the `postgres` database on a throwaway PostgreSQL 15 server listening on 127.0.0.1."""
+    if not (POSTGRES_BIN / "initdb").exists():
+        pytest.fail(
+            f"PostgreSQL 15 server binaries not found in {POSTGRES_BIN}: "
+            "install them (apt-get install postgresql-15) to run the postgres-marked tests"
+        )
+    root = Path(tempfile.mkdtemp(prefix="newsetl-postgres-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, user=POSTGRES_SYSTEM_USER)
+    data_dir, log_file, port = root / "data", root / "server.log", _free_loopback_port()
+    server_options = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    )
+    try:
+        _run_as_server_user(
+            [str(POSTGRES_BIN / "initdb"), "-D", str(data_dir), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+             "--no-sync", "--no-instructions"],
+            cwd=root,
+        )  # fmt: skip
+        _run_as_server_user(
+            [str(POSTGRES_BIN / "pg_ctl"), "-D", str(data_dir), "-l", str(log_file), "-o", server_options,
+             "-w", "start"],
+            cwd=root,
+        )  # fmt: skip
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        if (data_dir / "postmaster.pid").exists():
+            _run_as_server_user(
+                [str(POSTGRES_BIN / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"], root
+            )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'newsetl.db'}"
+        return
+    server_url: str = request.getfixturevalue("postgres_url")
+    admin_url = server_url.replace("postgresql+psycopg://", "postgresql://")
+    name = f"test_{uuid.uuid4().hex}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on a fresh database already migrated to the newest schema."""
+    migrated = create_engine_for(db_url)
+    upgrade(migrated)
+    yield migrated
+    migrated.dispose()
