@@ -48,7 +48,7 @@ _HTML_DATE_PARAMS = {"original_date": True, "extensive_search": False}
 
 
 def discover(input_dir: Path) -> Iterator[SourceFile]:
-    """The regular files under `input_dir`, in sorted order, skipping hidden files and folders.
+    """The regular files under `input_dir`, in sorted path order, skipping hidden files and folders.
 
     Symlinked folders are not entered (no loops); symlinked files are listed. Raises `InputError` at once
     when `input_dir` is missing or not a folder, and while walking when a subfolder cannot be listed.
@@ -61,22 +61,24 @@ def discover(input_dir: Path) -> Iterator[SourceFile]:
     return _walk(root)
 
 
-def _walk(root: Path) -> Iterator[SourceFile]:
-    def unlistable(error: OSError) -> None:
-        raise InputError(f"cannot list folder {error.filename}: {error.strerror}")
-
-    for folder, subfolders, names in os.walk(root, onerror=unlistable):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        for name in sorted(names):
-            if name.startswith("."):
-                continue
-            path = os.path.join(folder, name)
-            try:
-                status = os.stat(path)
-            except FileNotFoundError:  # a dangling symlink, or removed while walking
-                continue
-            if stat.S_ISREG(status.st_mode):
-                yield SourceFile(Path(path).as_posix(), status.st_size, status.st_mtime_ns)
+def _walk(folder: Path) -> Iterator[SourceFile]:
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError as error:
+        raise InputError(f"cannot list folder {folder}: {error.strerror}") from None
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path))
+            continue
+        try:
+            status = entry.stat()  # follows a symlink: a link to a file is listed, a link to a folder is not
+        except FileNotFoundError:  # a dangling symlink, or removed while walking
+            continue
+        if stat.S_ISREG(status.st_mode):
+            yield SourceFile(Path(entry.path).as_posix(), status.st_size, status.st_mtime_ns)
 
 
 def read_source(source: SourceFile, max_file_bytes: int) -> bytes:

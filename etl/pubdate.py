@@ -23,7 +23,7 @@ _DATEPARSER_SETTINGS = {
 }
 
 # Years are limited to 19xx/20xx so that an 8-digit id in a file name is not read as a date.
-_DATE_FOLDERS = re.compile(r"(?:^|/)((?:19|20)\d\d)/(\d\d)/(\d\d)/")
+_DATE_FOLDERS = re.compile(r"(?:^|/)((?:19|20)\d\d)/(\d\d)/(\d\d)(?=/)")
 _DATE_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d\d)(-?)(\d\d)\2(\d\d)(?!\d)")
 
 
