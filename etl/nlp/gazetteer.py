@@ -1,0 +1,206 @@
+"""Lookups that give a mention a country (ISO 3166 alpha-3), a sector and an organisation.
+
+The tables are CSVs under `seeds/reference/`, compiled from the Phoenix/PETRARCH dictionaries by
+`tools/compile_reference.py`. Lookups are dictionary hits on normalised word n-grams, longest first, so
+the NLP stage can afford one per mention.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "seeds" / "reference"
+
+# Aliases this short are also English words or other acronyms ("us", "un", "eu"): they only match
+# a token written in capitals in the original text ("US", "U.S.", "UN").
+SHORT_ALIAS_MAX_LEN = 3
+
+# A demonym after these words names a side or an ethnic group, not the actor's country:
+# "pro-Iranian Hezbollah" is Lebanese, "ethnic Albanians in Serbia" are Serbian.
+NOT_NATIONALITY_BEFORE = frozenset({"pro", "anti", "ethnic"})
+
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b|(?<=s)['’](?=\s|$)")
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    norm: str
+    upper: bool  # written in capitals in the original text (acronyms: "US", "U.S.")
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split a phrase into normalised word tokens: lowercase ASCII, possessives, dots and accents removed."""
+    text = _POSSESSIVE.sub("", text.replace("_", " "))
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    tokens = []
+    for raw in text.split():
+        # Dots and apostrophes join their word ("U.S." -> "us", "Xi'an" -> "xian"); other marks split.
+        joined = raw.replace(".", "").replace("'", "")
+        for part in _NON_WORD.split(joined.lower()):
+            if part:
+                letters = "".join(ch for ch in joined if ch.isalpha())
+                tokens.append(Token(part, bool(letters) and letters.isupper()))
+    return tokens
+
+
+def normalize(text: str) -> str:
+    """The key form of a name or alias: its tokens joined by single spaces."""
+    return " ".join(token.norm for token in tokenize(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Country:
+    iso3: str
+    name: str
+    region: str
+    capital: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    canonical_name: str
+    code: str  # Phoenix code: "IGOUNO", "IGOWSTNAT", "LBNREB"...
+    country: str | None  # ISO3 when the code starts with one
+    sector: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    countries: dict[str, Country]
+    country_aliases: dict[str, tuple[str, str]]  # alias -> (iso3, kind)
+    places: dict[str, str]  # alias -> iso3
+    organizations: dict[str, Organization]
+    agents: dict[str, str]  # term, singular and plural -> sector
+    longest_alias: int  # tokens in the longest key of any table
+
+
+def _read(name: str) -> list[dict[str, str]]:
+    with (REFERENCE_DIR / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _plurals(term: str) -> list[str]:
+    """Regular English plurals of a term's last word (the Phoenix agents file lists singulars only)."""
+    head, _, last = term.rpartition(" ")
+    prefix = f"{head} " if head else ""
+    if last.endswith("man"):
+        forms = [last[:-3] + "men"]
+    elif last.endswith("y") and last[-2:-1] not in "aeiou":
+        forms = [last[:-1] + "ies"]
+    elif last.endswith(("s", "sh", "ch", "x", "z")):
+        forms = [last + "es"]
+    else:
+        forms = [last + "s"]
+    return [prefix + form for form in forms]
+
+
+@cache
+def _tables() -> _Tables:
+    countries = {
+        row["iso3"]: Country(row["iso3"], row["name"], row["region"], row["capital"] or None)
+        for row in _read("countries.csv")
+    }
+    country_aliases = {row["alias"]: (row["iso3"], row["kind"]) for row in _read("country_aliases.csv")}
+    places = {row["alias"]: row["iso3"] for row in _read("places.csv")}
+    organizations = {
+        row["alias"]: Organization(
+            row["canonical_name"], row["code"], row["country"] or None, row["sector"] or None
+        )
+        for row in _read("organizations.csv")
+    }
+    agents: dict[str, str] = {}
+    for row in _read("agents.csv"):
+        agents.setdefault(row["term"], row["sector"])
+        for plural in _plurals(row["term"]):
+            agents.setdefault(plural, row["sector"])
+    keys = [*country_aliases, *places, *organizations, *agents]
+    longest = max(key.count(" ") + 1 for key in keys)
+    return _Tables(countries, country_aliases, places, organizations, agents, longest)
+
+
+def _matches(tokens: list[Token], table: dict[str, object], longest: int):
+    """Yield (start, end, key) of table keys found in the tokens, longest first, then leftmost."""
+    for size in range(min(longest, len(tokens)), 0, -1):
+        for start in range(len(tokens) - size + 1):
+            window = tokens[start : start + size]
+            key = " ".join(token.norm for token in window)
+            if key not in table:
+                continue
+            if size == 1 and len(key) <= SHORT_ALIAS_MAX_LEN and not window[0].upper:
+                continue
+            yield start, start + size, key
+
+
+def _first(text: str, table: dict[str, object]) -> str | None:
+    tables = _tables()
+    return next((key for _, _, key in _matches(tokenize(text), table, tables.longest_alias)), None)
+
+
+def _country_alias(text: str) -> str | None:
+    tables = _tables()
+    tokens = tokenize(text)
+    for start, _, alias in _matches(tokens, tables.country_aliases, tables.longest_alias):
+        is_demonym = tables.country_aliases[alias][1] == "demonym"
+        if not (is_demonym and start and tokens[start - 1].norm in NOT_NATIONALITY_BEFORE):
+            return alias
+    return None
+
+
+def country_of(text: str) -> str | None:
+    """ISO3 of the country a phrase names or belongs to, or None.
+
+    Looks for country names, demonyms and capitals ("the Russian army", "Kyiv", "the government of
+    France"), then for organisations tied to one country ("Hezbollah"), then for other places
+    ("Kherson"). Within a table the longest alias wins, then the leftmost.
+    """
+    tables = _tables()
+    alias = _country_alias(text)
+    if alias is not None:
+        return tables.country_aliases[alias][0]
+    organization = _first(text, tables.organizations)
+    if organization is not None and tables.organizations[organization].country is not None:
+        return tables.organizations[organization].country
+    place = _first(text, tables.places)
+    return tables.places[place] if place is not None else None
+
+
+def sector_of(text: str) -> str | None:
+    """Sector code (GOV, MIL, COP, REB, OPP, JUD, BUS, JRN, MED, CVL...) of the agent a phrase names."""
+    tables = _tables()
+    term = _first(text, tables.agents)
+    if term is not None:
+        return tables.agents[term]
+    organization = _first(text, tables.organizations)
+    return tables.organizations[organization].sector if organization is not None else None
+
+
+def organization_of(text: str) -> tuple[str, str] | None:
+    """(canonical name, Phoenix code) of an international or non-state organisation a phrase names."""
+    tables = _tables()
+    alias = _first(text, tables.organizations)
+    if alias is None:
+        return None
+    organization = tables.organizations[alias]
+    return organization.canonical_name, organization.code
+
+
+def country_name(iso3: str) -> str | None:
+    """English display name of a country ("UKR" -> "Ukraine")."""
+    country = _tables().countries.get(iso3.upper())
+    return country.name if country is not None else None
+
+
+def is_country_name(text: str) -> bool:
+    """True when the whole text names a country or its capital; False for demonyms ("Ukrainian")."""
+    tables = _tables()
+    tokens = tokenize(text)
+    whole = list(_matches(tokens, tables.country_aliases, tables.longest_alias))[:1]
+    if not whole or whole[0][:2] != (0, len(tokens)):
+        return False
+    return tables.country_aliases[whole[0][2]][1] != "demonym"

@@ -1,0 +1,127 @@
+"""Country, sector and organisation lookups over the compiled reference tables."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from etl.nlp.gazetteer import (
+    REFERENCE_DIR,
+    country_name,
+    country_of,
+    is_country_name,
+    normalize,
+    organization_of,
+    sector_of,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+TABLES = ("countries.csv", "country_aliases.csv", "places.csv", "organizations.csv", "agents.csv")
+
+
+@pytest.mark.parametrize(
+    ("phrase", "iso3"),
+    [
+        ("Ukraine", "UKR"),
+        ("Ukrainian", "UKR"),
+        ("Russians", "RUS"),
+        ("Moscow", "RUS"),
+        ("Kyiv", "UKR"),
+        ("Kiev", "UKR"),
+        ("the Russian army", "RUS"),
+        ("Ukrainian President Volodymyr Zelensky", "UKR"),
+        ("Hungarian officials", "HUN"),
+        ("the government of France", "FRA"),
+        ("Israel's", "ISR"),
+        ("U.S. soldier", "USA"),
+        ("UK", "GBR"),
+        ("Great Britain", "GBR"),
+        ("Ethopia", "ETH"),  # a misspelling the source dictionary records
+        ("president of Armenia", "ARM"),
+        ("Congolese refugees", "COD"),
+        ("Kherson", "UKR"),  # a city, from places
+        ("Hezbollah", "LBN"),  # an armed group tied to one country
+        ("pro-Iranian Hezbollah", "LBN"),
+        ("Sierra Leonean refugees", "SLE"),
+        ("Papua New Guinean officials", "PNG"),
+    ],
+)
+def test_gazetteer_country_of_phrase(phrase: str, iso3: str) -> None:
+    assert country_of(phrase) == iso3
+
+
+@pytest.mark.parametrize("phrase", ["told us", "the weather", "", "   ", "officials said"])
+def test_gazetteer_country_of_nothing(phrase: str) -> None:
+    assert country_of(phrase) is None
+
+
+@pytest.mark.parametrize(
+    ("phrase", "sector"),
+    [
+        ("the Russian army", "MIL"),
+        ("riot police", "COP"),
+        ("Foreign Minister Dmytro Kuleba", "GOV"),
+        ("rebels", "REB"),
+        ("protesters", "OPP"),
+        ("Israeli soldiers", "MIL"),
+        ("Sudanese government", "GOV"),
+        ("Serbian parliament", "LEG"),
+        ("Latvian Constitutional Court", "JUD"),
+        ("journalists", "JRN"),
+        ("Swiss doctors", "MED"),
+        ("Palestinian refugees", "REF"),
+        ("Hungarian officials", "GOV"),
+        ("Hezbollah", "REB"),
+    ],
+)
+def test_gazetteer_sector_of_phrase(phrase: str, sector: str) -> None:
+    assert sector_of(phrase) == sector
+
+
+def test_gazetteer_organization_of() -> None:
+    assert organization_of("NATO") == ("North Atlantic Treaty Organization", "IGOWSTNAT")
+    assert organization_of("the U.N. Security Council")[1] == "IGOUNO"
+    assert organization_of("UN") == ("United Nations", "IGOUNO")
+    assert organization_of("the un") is None  # short aliases only match when written in capitals
+    assert organization_of("the weather") is None
+
+
+def test_gazetteer_country_name_and_kind() -> None:
+    assert country_name("UKR") == "Ukraine"
+    assert country_name("usa") == "United States"
+    assert country_name("XYZ") is None
+    assert is_country_name("Ukraine")
+    assert is_country_name("Kyiv")
+    assert not is_country_name("Ukrainian")
+    assert not is_country_name("the Ukrainian army")
+
+
+def test_gazetteer_normalize_strips_possessives_dots_and_accents() -> None:
+    assert normalize("Israel's") == "israel"
+    assert normalize("U.S.") == "us"
+    assert normalize("Côte d'Ivoire") == "cote divoire"
+    assert normalize("Greek-Cypriot") == "greek cypriot"
+
+
+@given(st.text(max_size=200))
+def test_gazetteer_lookups_never_raise(text: str) -> None:
+    country = country_of(text)
+    assert country is None or country_name(country) is not None
+    sector_of(text)
+    organization_of(text)
+    is_country_name(text)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared (the PETRARCH2 dictionaries) is absent")
+def test_gazetteer_tables_regenerate_byte_identically(tmp_path: Path) -> None:
+    compiler = REPO / "tools" / "compile_reference.py"
+    command = [sys.executable, str(compiler), "--shared", str(SHARED), "--output", str(tmp_path)]
+    subprocess.run(command, check=True, capture_output=True)
+    for name in TABLES:
+        assert (tmp_path / name).read_bytes() == (REFERENCE_DIR / name).read_bytes(), name
