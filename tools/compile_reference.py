@@ -511,8 +511,12 @@ def build_countries(shared: Path) -> tuple[list[CountryRow], dict[str, tuple[str
         for row in rows
         for value in (row.name, *row.capitals, *(f for d in row.demonyms for f in demonym_forms(d)))
     }
+    # Capitals marked "*" in the table are common words or names ("Male", "Victoria"): never aliases.
+    not_aliases = {normalize(r.display_capital) for r in rows if r.display_capital not in r.capitals}
     aliases: dict[str, tuple[str, str]] = {}
     for alias, by_country in candidates.items():
+        if alias in not_aliases:
+            continue
         if alias in hand_written:
             iso3 = hand_written[alias]
         elif len(by_country) == 1:
@@ -523,7 +527,7 @@ def build_countries(shared: Path) -> tuple[list[CountryRow], dict[str, tuple[str
     places = {
         alias: next(iter(isos))
         for alias, isos in place_candidates.items()
-        if len(isos) == 1 and alias not in aliases and len(alias) >= 4
+        if len(isos) == 1 and alias not in aliases and alias not in not_aliases and len(alias) >= 4
     }
     return rows, aliases, places
 
