@@ -29,6 +29,7 @@ def create_engine_for(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
         event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
 
@@ -55,6 +56,13 @@ def _configure_sqlite_connection(dbapi_connection: SQLiteConnection, _record: An
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+    # Left to itself, the sqlite3 module begins a transaction only at the first write, so the reads that
+    # decide a write would run outside it; SQLAlchemy emits BEGIN instead (see _begin_sqlite_transaction).
+    dbapi_connection.isolation_level = None
+
+
+def _begin_sqlite_transaction(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def alembic_config(connection: Connection) -> Config:

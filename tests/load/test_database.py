@@ -68,3 +68,12 @@ def test_database_plain_postgresql_url_uses_psycopg() -> None:
 def test_database_unsupported_url_is_an_input_error(url: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         create_engine_for(url)
+
+
+def test_database_sqlite_transaction_covers_reads_before_writes(tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'news.db'}")
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+        # The read that decides a write is inside the transaction, not before it.
+        assert connection.connection.dbapi_connection.in_transaction
+    engine.dispose()

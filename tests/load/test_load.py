@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 import socket
 import sqlite3
@@ -356,28 +357,32 @@ def test_load_shared_entity_is_one_row_with_aliases_accumulated(engine: Engine, 
     assert mention_entities == 2
 
 
+def test_load_entity_named_twice_in_one_article_is_one_row(engine: Engine, run_id: int) -> None:
+    item = kyiv_item()
+    again = Entity(KYIV.entity_key, "Kyiv", "GPE", ("Kyiv city",))
+    annotation = dataclasses.replace(item.annotation, entities=(*item.annotation.entities, again))
+
+    load_article(engine, run_id, AnnotatedArticle(item.article, annotation), VERSION)
+
+    with engine.connect() as connection:
+        kyiv_aliases = connection.execute(
+            select(EntityAliasRow.alias).join(EntityRow).where(EntityRow.entity_key == KYIV.entity_key)
+        )
+        assert sorted(kyiv_aliases.scalars()) == ["Kiev", "Kyiv", "Kyiv city"]
+    assert count_rows(engine)["entities"] == 3
+
+
 def test_load_failure_mid_article_leaves_nothing(engine: Engine, run_id: int) -> None:
     item = kyiv_item()
-    event_ = item.annotation.events[0]
     # The NOT NULL on event_participants.text fails after the article, entities, mentions and event are in.
     broken_participant = Participant("actor", 0, 6, None)  # type: ignore[arg-type]
-    broken = AnnotatedArticle(
-        item.article,
-        Annotation(
-            item.annotation.entities,
-            item.annotation.mentions,
-            (Event(**{**_event_fields(event_), "participants": (broken_participant,)}),),
-        ),
-    )
+    broken_event = dataclasses.replace(item.annotation.events[0], participants=(broken_participant,))
+    broken = AnnotatedArticle(item.article, dataclasses.replace(item.annotation, events=(broken_event,)))
 
     with pytest.raises(IntegrityError):
         load_article(engine, run_id, broken, VERSION)
 
     assert set(count_rows(engine).values()) == {0}
-
-
-def _event_fields(event_: Event) -> dict[str, object]:
-    return {name: getattr(event_, name) for name in Event.__slots__}
 
 
 def test_load_unknown_entity_key_is_rejected_and_writes_nothing(engine: Engine, run_id: int) -> None:
