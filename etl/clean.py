@@ -69,20 +69,21 @@ def _clean_title(title: str) -> str:
 def _normalise_characters(text: str) -> str:
     """NFC text whose only line break is \\n and only space ' ' (runs collapsed), with nothing invisible."""
     text = _LINE_BREAK.sub("\n", text).replace("\u2029", "\n\n")
-    text = _OTHER_SPACE.sub(" ", text)
-    # Removed before NFC so that NFC sees the sequences a reader sees; NFC creates none of these characters.
+    # Removed before spaces are collapsed ("a \b b" has one space) and before NFC, so that NFC composes
+    # what a reader sees ("e\u200b\u0301"); NFC itself creates no space or invisible character.
     text = _invisible_characters().sub("", text)
+    text = _OTHER_SPACE.sub(" ", text)
     return unicodedata.normalize("NFC", text)
 
 
 @functools.cache
 def _invisible_characters() -> re.Pattern[str]:
-    """Control characters (other than \\n), format characters (zero-width spaces and joiners, BOM, soft
-    hyphen, bidi marks) and lone surrogates, which cannot be stored as UTF-8."""
+    """Control characters (other than whitespace such as \\n and tab), format characters (zero-width spaces
+    and joiners, BOM, soft hyphen, bidi marks) and lone surrogates, which cannot be stored as UTF-8."""
     code_points = [
         code
         for code in range(sys.maxunicode + 1)
-        if unicodedata.category(chr(code)) in ("Cc", "Cf", "Cs") and chr(code) != "\n"
+        if unicodedata.category(chr(code)) in ("Cc", "Cf", "Cs") and not chr(code).isspace()
     ]
     ranges: list[list[int]] = []
     for code in code_points:
