@@ -1,10 +1,11 @@
 import hashlib
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import etl.extract
@@ -116,6 +117,23 @@ def test_extract_discover_rejects_a_file_as_folder(tmp_path: Path) -> None:
     write_source(tmp_path, "a.txt", b"a")
     with pytest.raises(InputError, match=f"input folder is not a folder: {tmp_path / 'a.txt'}"):
         discover(tmp_path / "a.txt")
+
+
+def test_extract_discover_names_a_folder_it_cannot_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # chmod 000 does not stop root (as in CI containers), so the listing itself is made to fail.
+    write_source(tmp_path, "locked/a.txt", b"a")
+    list_folder = os.scandir
+
+    def scandir(path: Path) -> Iterator[os.DirEntry[str]]:
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return list_folder(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(InputError, match=f"cannot list folder {tmp_path / 'locked'}: Permission denied"):
+        list(discover(tmp_path))
 
 
 # read_source
@@ -427,7 +445,7 @@ def test_extract_whole_file_rejections(tmp_path: Path, name: str, data: bytes, r
     assert result.file_sha256 == hashlib.sha256(data).hexdigest()
 
 
-@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None)  # trafilatura and charset-normalizer warm up on first use
 @given(
     suffix=st.sampled_from(["", ".txt", ".json", ".jsonl", ".html", ".pdf"]),
     data=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)),
