@@ -229,9 +229,7 @@ def _json_file_documents(source: SourceFile, text: str) -> list[RawDocument | Re
     if not value:
         raise RejectedInput("empty JSON array: no articles")
     return [
-        _record_or_rejection(
-            source, number, f"record {number}", partial(_json_document, source, number, "json", item)
-        )
+        _record_or_rejection(source, number, f"record {number}", partial(_json_document, source, number, "json", item))
         for number, item in enumerate(value, start=1)
     ]
 
@@ -274,9 +272,7 @@ def _json_document(source: SourceFile, record_index: int, file_format: str, reco
     title = _required_string(record, "title", "'title'")
     body_field = "body" if record.get("body") is not None else "text"
     body = _required_string(record, body_field, "'body' (or 'text')")
-    date_value = next(
-        (value for name in _DATE_FIELDS if (value := _optional_string(record, name)) is not None), None
-    )
+    date_value = next((value for name in _DATE_FIELDS if (value := _optional_string(record, name)) is not None), None)
     published_at, date_source = publication_date(date_value, source.path, source.mtime_ns)
     return RawDocument(
         source_path=source.path,

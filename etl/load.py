@@ -136,15 +136,10 @@ def known_files(engine: Engine) -> dict[str, KnownFile]:
                 SourceFileRow.status,
             )
         )
-        return {
-            row.path: KnownFile(row.size, row.mtime_ns, row.file_sha256, FileStatus(row.status))
-            for row in rows
-        }
+        return {row.path: KnownFile(row.size, row.mtime_ns, row.file_sha256, FileStatus(row.status)) for row in rows}
 
 
-def record_file(
-    engine: Engine, source: SourceFile, file_sha256: str, status: FileStatus, run_id: int
-) -> None:
+def record_file(engine: Engine, source: SourceFile, file_sha256: str, status: FileStatus, run_id: int) -> None:
     """Remember a file's identity and the status this run decided for it."""
     values = {
         "size": source.size,
@@ -219,9 +214,7 @@ def replace_annotations(
         )
 
 
-def articles_in_range(
-    engine: Engine, since: date | None, until: date | None
-) -> Iterator[tuple[int, Article]]:
+def articles_in_range(engine: Engine, since: date | None, until: date | None) -> Iterator[tuple[int, Article]]:
     """Stored articles published on or after `since` and on or before `until` (UTC days), by id.
 
     Read in pages by id, each in its own short transaction, so the caller may write between pages.
@@ -231,9 +224,7 @@ def articles_in_range(
     if since is not None:
         conditions.append(ArticleRow.published_at >= datetime.combine(since, time.min, UTC))
     if until is not None:
-        conditions.append(
-            ArticleRow.published_at < datetime.combine(until + timedelta(days=1), time.min, UTC)
-        )
+        conditions.append(ArticleRow.published_at < datetime.combine(until + timedelta(days=1), time.min, UTC))
     last_id = 0
     while True:
         with _transient_errors("read articles"), engine.connect() as connection:
@@ -343,9 +334,7 @@ def _insert_annotation(connection: Connection, article_id: int, annotation: Anno
                 "event_date": event.event_date,
                 "date_text": event.date_text,
                 "location_entity_id": (
-                    None
-                    if event.location_key is None
-                    else _entity_id(entity_ids, event.location_key, "event location")
+                    None if event.location_key is None else _entity_id(entity_ids, event.location_key, "event location")
                 ),
                 "negated": event.negated,
                 "hypothetical": event.hypothetical,
@@ -398,9 +387,7 @@ def _upsert_entities(connection: Connection, annotation: Annotation) -> dict[str
     if not keys:
         return {}
     entity_ids = dict(
-        connection.execute(
-            select(EntityRow.entity_key, EntityRow.id).where(EntityRow.entity_key.in_(keys))
-        ).all()
+        connection.execute(select(EntityRow.entity_key, EntityRow.id).where(EntityRow.entity_key.in_(keys))).all()
     )
     # An article's own canonical name is kept as an alias, so it is not lost when another article won.
     aliases = {

@@ -34,9 +34,7 @@ def publication_date(metadata_value: str | None, path: str, mtime_ns: int) -> tu
     if from_path := date_from_path(path):
         return from_path, DateSource.PATH
     seconds, nanoseconds = divmod(mtime_ns, 1_000_000_000)
-    return datetime.fromtimestamp(seconds, UTC) + timedelta(
-        microseconds=nanoseconds // 1000
-    ), DateSource.MTIME
+    return datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=nanoseconds // 1000), DateSource.MTIME
 
 
 def parse_metadata_date(value: str) -> datetime | None:

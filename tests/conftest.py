@@ -68,9 +68,7 @@ def postgres_url() -> Iterator[str]:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
         if (data_dir / "postmaster.pid").exists():
-            _run_as_server_user(
-                [str(POSTGRES_BIN / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"], root
-            )
+            _run_as_server_user([str(POSTGRES_BIN / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"], root)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -581,9 +581,7 @@ def organization_entries(shared: Path, countries: dict[str, CountryRow]) -> Iter
             yield entry, code
 
 
-def build_organizations(
-    shared: Path, countries: dict[str, CountryRow], taken: set[str]
-) -> list[OrganizationRow]:
+def build_organizations(shared: Path, countries: dict[str, CountryRow], taken: set[str]) -> list[OrganizationRow]:
     """Organisation aliases; persons (names without an organisation word) are left out."""
     entries = list(organization_entries(shared, countries))
     acronyms = {key for entry, _ in entries for key in map(alias_key, entry.names) if key and is_acronym(key)}
@@ -678,9 +676,7 @@ def compile_reference(shared: Path, output: Path) -> dict[str, int]:
             ("alias", "canonical_name", "code", "country", "sector"),
             ((r.alias, r.canonical_name, r.code, r.country, r.sector) for r in organizations),
         ),
-        "agents.csv": write_csv(
-            output / "agents.csv", ("term", "sector", "cameo_code"), build_agents(shared)
-        ),
+        "agents.csv": write_csv(output / "agents.csv", ("term", "sector", "cameo_code"), build_agents(shared)),
     }
     return counts
 

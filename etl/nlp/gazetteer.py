@@ -109,9 +109,7 @@ def _tables() -> _Tables:
     country_aliases = {row["alias"]: (row["iso3"], row["kind"]) for row in _read("country_aliases.csv")}
     places = {row["alias"]: row["iso3"] for row in _read("places.csv")}
     organizations = {
-        row["alias"]: Organization(
-            row["canonical_name"], row["code"], row["country"] or None, row["sector"] or None
-        )
+        row["alias"]: Organization(row["canonical_name"], row["code"], row["country"] or None, row["sector"] or None)
         for row in _read("organizations.csv")
     }
     agents: dict[str, str] = {}

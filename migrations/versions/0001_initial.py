@@ -89,12 +89,8 @@ def upgrade() -> None:
         sa.Column("pipeline_version", sa.String(length=64), nullable=False),
         sa.Column("first_seen_run_id", sa.Integer(), nullable=False),
         sa.Column("updated_run_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["first_seen_run_id"], ["runs.id"], name=op.f("fk_articles_first_seen_run_id_runs")
-        ),
-        sa.ForeignKeyConstraint(
-            ["updated_run_id"], ["runs.id"], name=op.f("fk_articles_updated_run_id_runs")
-        ),
+        sa.ForeignKeyConstraint(["first_seen_run_id"], ["runs.id"], name=op.f("fk_articles_first_seen_run_id_runs")),
+        sa.ForeignKeyConstraint(["updated_run_id"], ["runs.id"], name=op.f("fk_articles_updated_run_id_runs")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_articles")),
         sa.UniqueConstraint("content_sha256", name=op.f("uq_articles_content_sha256")),
     )
@@ -190,9 +186,7 @@ def upgrade() -> None:
         sa.Column("country", sa.String(length=3), nullable=True),
         sa.Column("sector", sa.String(length=64), nullable=True),
         sa.CheckConstraint("role IN ('actor', 'recipient')", name=op.f("ck_event_participants_role")),
-        sa.ForeignKeyConstraint(
-            ["entity_id"], ["entities.id"], name=op.f("fk_event_participants_entity_id_entities")
-        ),
+        sa.ForeignKeyConstraint(["entity_id"], ["entities.id"], name=op.f("fk_event_participants_entity_id_entities")),
         sa.ForeignKeyConstraint(
             ["event_id"],
             ["events.id"],

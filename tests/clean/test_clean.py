@@ -45,9 +45,7 @@ def test_clean_text_normalises_spaces_lines_and_paragraphs() -> None:
         "  First\u00a0line  of\tone  paragraph. \r\n  Its second line.\r\n\r\n\r\n\n"
         " Next\u2003paragraph.\u2029Last one.  \n\n"
     )
-    assert clean_text(text) == (
-        "First line of one paragraph.\nIts second line.\n\nNext paragraph.\n\nLast one."
-    )
+    assert clean_text(text) == ("First line of one paragraph.\nIts second line.\n\nNext paragraph.\n\nLast one.")
 
 
 def test_clean_text_removes_invisible_characters_and_composes_accents() -> None:
@@ -129,9 +127,7 @@ def test_clean_text_on_the_real_seed_article(shared_seed: Path) -> None:
     assert "The silence of the Kremlin" in lines
     assert lines[-1].startswith("In a sign of a change in tone after US presidential adviser Jack Sullivan")
     assert "\n\n\n" not in cleaned and "\u00a0" not in cleaned
-    kept_paragraphs = [
-        p for p in raw_text.split("\n\n") if not p.lstrip("• ").startswith(("Read more", "See also"))
-    ]
+    kept_paragraphs = [p for p in raw_text.split("\n\n") if not p.lstrip("• ").startswith(("Read more", "See also"))]
     assert len(cleaned.split("\n\n")) == len(kept_paragraphs) - 2  # less "Leave a Reply" and the form's line
 
 
@@ -217,9 +213,7 @@ def test_clean_document_without_a_title_has_an_empty_one() -> None:
     assert clean_document(raw("The bridge reopened.", title=None)).title == ""
 
 
-@pytest.mark.parametrize(
-    "text", ["Read more: Other news\n\nAdvertisement", "Leave a Reply\n\nNice article", "\u200b"]
-)
+@pytest.mark.parametrize("text", ["Read more: Other news\n\nAdvertisement", "Leave a Reply\n\nNice article", "\u200b"])
 def test_clean_document_rejects_a_body_of_only_boilerplate(text: str) -> None:
     with pytest.raises(RejectedInput) as rejected:
         clean_document(raw(text))

@@ -119,9 +119,7 @@ def test_extract_discover_rejects_a_file_as_folder(tmp_path: Path) -> None:
         discover(tmp_path / "a.txt")
 
 
-def test_extract_discover_names_a_folder_it_cannot_list(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_extract_discover_names_a_folder_it_cannot_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # chmod 000 does not stop root (as in CI containers), so the listing itself is made to fail.
     write_source(tmp_path, "locked/a.txt", b"a")
     list_folder = os.scandir
@@ -166,9 +164,7 @@ def test_extract_read_source_rejects_a_vanished_file(tmp_path: Path) -> None:
         read_source(source, max_file_bytes=1_000)
 
 
-def test_extract_read_source_rejects_an_unreadable_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_extract_read_source_rejects_an_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # chmod 000 does not stop root (as in CI containers), so the permission error is raised by `open` itself.
     def denied(path: str, mode: str) -> None:
         raise PermissionError(13, "Permission denied", path)
@@ -256,9 +252,7 @@ def test_extract_txt_opening_with_a_brace_stays_text(tmp_path: Path) -> None:
 
 def test_extract_txt_holding_html_is_read_as_html(tmp_path: Path) -> None:
     result = extract(tmp_path, "page", HTML_PAGE.encode())
-    assert [(doc.format, doc.title) for doc in result.documents] == [
-        ("html", "Harbour bridge reopens after repairs")
-    ]
+    assert [(doc.format, doc.title) for doc in result.documents] == [("html", "Harbour bridge reopens after repairs")]
 
 
 # parse_file: JSON
@@ -298,9 +292,7 @@ def test_extract_json_date_field_aliases(tmp_path: Path, date_field: str) -> Non
 
 
 def test_extract_json_unparseable_date_falls_back_to_mtime(tmp_path: Path) -> None:
-    document = extract(tmp_path, "a.json", b'{"title": "T", "text": "Body.", "date": "last week"}').documents[
-        0
-    ]
+    document = extract(tmp_path, "a.json", b'{"title": "T", "text": "Body.", "date": "last week"}').documents[0]
     assert (document.published_at, document.published_at_source) == (MTIME, DateSource.MTIME)
 
 
@@ -363,9 +355,7 @@ def test_extract_jsonl_with_bad_lines(tmp_path: Path) -> None:
         ]
     )
     result = extract(tmp_path, "a.jsonl", data)
-    assert [
-        (doc.record_index, doc.format, doc.title, doc.text, doc.published_at) for doc in result.documents
-    ] == [
+    assert [(doc.record_index, doc.format, doc.title, doc.text, doc.published_at) for doc in result.documents] == [
         (1, "jsonl", "First", "One.", datetime(2023, 4, 18, tzinfo=UTC)),
         (6, "jsonl", "Sixth", "Six.", MTIME),
     ]
@@ -377,9 +367,7 @@ def test_extract_jsonl_with_bad_lines(tmp_path: Path) -> None:
 
 
 def test_extract_ndjson_is_json_lines(tmp_path: Path) -> None:
-    result = extract(
-        tmp_path, "a.ndjson", b'{"title": "T", "body": "B."}\r\n{"title": "U", "body": "C."}\r\n'
-    )
+    result = extract(tmp_path, "a.ndjson", b'{"title": "T", "body": "B."}\r\n{"title": "U", "body": "C."}\r\n')
     assert [(doc.record_index, doc.format, doc.title) for doc in result.documents] == [
         (1, "jsonl", "T"),
         (2, "jsonl", "U"),

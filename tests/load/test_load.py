@@ -124,9 +124,7 @@ def kyiv_item(path: str = "/in/2022/11/10/kyiv.txt", body: str = KYIV_BODY) -> A
                 sentence_index=0,
                 sentence_text=body.split(". ")[0] + ".",
                 participants=(
-                    Participant(
-                        "actor", russia_start, russia_end, "Russia", RUSSIA.entity_key, "Russia", "RUS"
-                    ),
+                    Participant("actor", russia_start, russia_end, "Russia", RUSSIA.entity_key, "Russia", "RUS"),
                     Participant("recipient", kyiv_start, kyiv_end, "Kyiv", KYIV.entity_key, "Kyiv", "UKR"),
                 ),
                 event_date=date(2022, 11, 9),
@@ -172,9 +170,7 @@ def berlin_item(path: str = "/in/2022/11/15/berlin.json") -> AnnotatedArticle:
             ),
         ),
     )
-    item = make_article(
-        path, body, published_at=datetime(2022, 11, 15, 12, 0, tzinfo=timezone(timedelta(hours=1)))
-    )
+    item = make_article(path, body, published_at=datetime(2022, 11, 15, 12, 0, tzinfo=timezone(timedelta(hours=1))))
     return AnnotatedArticle(item, annotation)
 
 
@@ -223,8 +219,7 @@ def test_load_article_stores_rows_as_given(engine: Engine, run_id: int) -> None:
         run_id,
     )
     assert mentions == [
-        (m.start, m.end, m.text, m.entity_key)
-        for m in sorted(item.annotation.mentions, key=lambda m: m.start)
+        (m.start, m.end, m.text, m.entity_key) for m in sorted(item.annotation.mentions, key=lambda m: m.start)
     ]
     assert all(KYIV_BODY[start:end] == text for start, end, text, _ in mentions)
     assert (stored_event.event_type, stored_event.trigger_text, stored_event.event_date) == (
@@ -266,9 +261,7 @@ def test_load_same_content_from_another_path_is_a_duplicate(engine: Engine, run_
 
     assert count_rows(engine) == {**before, "article_sources": 2}
     with engine.connect() as connection:
-        sources = connection.execute(
-            select(ArticleSourceRow.source_path).order_by(ArticleSourceRow.source_path)
-        )
+        sources = connection.execute(select(ArticleSourceRow.source_path).order_by(ArticleSourceRow.source_path))
         assert sources.scalars().all() == ["/in/a/kyiv.txt", "/in/b/kyiv-copy.txt"]
 
 
@@ -337,9 +330,7 @@ def test_load_shared_entity_is_one_row_with_aliases_accumulated(engine: Engine, 
     load_article(engine, run_id, berlin_item(), VERSION)
 
     with engine.connect() as connection:
-        zelensky = connection.execute(
-            select(EntityRow).where(EntityRow.entity_key == ZELENSKY.entity_key)
-        ).all()
+        zelensky = connection.execute(select(EntityRow).where(EntityRow.entity_key == ZELENSKY.entity_key)).all()
         aliases = connection.execute(
             select(EntityAliasRow.alias).where(EntityAliasRow.entity_id == zelensky[0].id).order_by("alias")
         )
@@ -418,9 +409,7 @@ def test_load_replace_annotations_swaps_mentions_and_events(engine: Engine, run_
     )
 
 
-def test_load_articles_in_range_streams_by_id(
-    engine: Engine, run_id: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_load_articles_in_range_streams_by_id(engine: Engine, run_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(load, "ARTICLES_PER_QUERY", 2)
     days = [date(2022, 11, day) for day in (9, 10, 11, 12, 13)]
     for day in days:
@@ -443,9 +432,7 @@ def test_load_articles_in_range_streams_by_id(
     first = in_range[0][1]
     assert first.published_at == datetime(2022, 11, 10, 23, 59, tzinfo=UTC)
     assert first.published_at_source is DateSource.METADATA
-    assert first == make_article(
-        "/in/2022-11-10.txt", "Report for 2022-11-10.", published_at=first.published_at
-    )
+    assert first == make_article("/in/2022-11-10.txt", "Report for 2022-11-10.", published_at=first.published_at)
 
 
 def test_load_published_at_is_stored_in_utc(engine: Engine, run_id: int) -> None:
@@ -528,9 +515,7 @@ def test_load_locked_sqlite_is_a_transient_error(tmp_path: Path) -> None:
     engine = create_engine_for(f"sqlite:///{database}")
     upgrade(engine)
     # Run after the engine's own connect hook: fail at once instead of waiting out the busy timeout.
-    event.listen(
-        engine, "connect", lambda dbapi_connection, _: dbapi_connection.execute("PRAGMA busy_timeout=0")
-    )
+    event.listen(engine, "connect", lambda dbapi_connection, _: dbapi_connection.execute("PRAGMA busy_timeout=0"))
     engine.dispose()
     writer = sqlite3.connect(database)
     writer.execute("BEGIN IMMEDIATE")
