@@ -1,0 +1,374 @@
+"""PLOVER event coding over a parsed spaCy Doc: triggers from the lexicon, arguments from the dependency parse.
+
+Per sentence, a trigger is a verb (or verb + particle/object phrase: "pull out", "launch attack") or a noun
+("the withdrawal", "held talks") found in the lexicon. One predicate yields one event: a trigger that is the
+content of another trigger ("agreed to withdraw", "condemned the attack", "warned it would strike") is
+coded by the outer one only, as PLOVER codes the speech act, not the act spoken of. Verbs that are not events
+(reporting and light verbs: "said", "announced", "held") lend their subject to the trigger they govern.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from spacy.tokens import Doc, Span, Token
+
+from etl.nlp.event_dates import resolve_event_date
+from etl.nlp.lexicon import Lexicon, Trigger
+from etl.records import Entity, Event, Mention, Participant
+
+# A trigger under another trigger through these relations is that trigger's content or circumstance
+# ("staged protests to demand reform", "opened fire, killing one"), not a second event.
+CONTENT_DEPS = frozenset(
+    {"xcomp", "ccomp", "pcomp", "prep", "pobj", "dobj", "acomp", "attr", "nsubj", "nsubjpass", "advcl"}
+)
+# Clauses that only describe a participant ("refugees fleeing the war") are background, not news;
+# "according (to)" is tagged as a verb.
+BACKGROUND_DEPS = frozenset({"relcl", "acl", "amod", "compound", "nmod", "npadvmod", "prep"})
+# CAMEO 030 ("express intent to cooperate") verbs such as "plan", "decide", "prepare" take their type from
+# what is intended; so do these predicate adjectives ("is willing to withdraw").
+INTENT_CODE = "030"
+INTENT_ADJECTIVES = frozenset({"willing", "ready", "prepared", "committed", "determined", "poised"})
+# PLOVER codes an announced future act as an intent: to cooperate is AGREE, to coerce or fight is THREATEN,
+# not to cooperate is REJECT.
+COOPERATIVE_TYPES = frozenset({"AGREE", "AID", "CONCEDE", "CONSULT", "COOPERATE", "RETREAT", "SUPPORT"})
+HOSTILE_TYPES = frozenset({"ASSAULT", "COERCE", "MOBILIZE", "PROTEST", "SANCTION"})
+FUTURE_MODALS = frozenset({"will", "would", "'ll", "wo", "shall"})
+EPISTEMIC_MODALS = frozenset({"may", "might", "could", "should"})
+PHRASE_DEPS = frozenset({"prt", "prep", "dobj", "advmod", "dative"})
+RECIPIENT_PREPS = ("against", "on", "with", "to", "at")
+LOCATION_PREPS = frozenset({"in", "at", "near", "from", "into"})
+LOCATION_LABELS = frozenset({"GPE", "LOC", "FAC"})
+TIME_LABELS = frozenset({"DATE", "TIME"})
+CONDITIONAL_MARKS = frozenset({"if", "unless"})
+SPAN_EXCLUDED_DEPS = frozenset({"relcl", "acl", "advcl", "cc", "conj", "punct", "appos"})
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerMatch:
+    token: Token  # the word the event hangs on: the verb, or the noun of a nominal trigger
+    span: Span  # the trigger's words ("pulled out", "launched an attack")
+    trigger: Trigger
+
+
+def code_events(
+    doc: Doc,
+    mentions: Sequence[Mention],
+    entities: Mapping[str, Entity],
+    publication_date: date | None,
+    lexicon: Lexicon,
+) -> list[Event]:
+    """The PLOVER events of a parsed document, one per trigger token, in text order."""
+    events: list[Event] = []
+    for sentence_index, sentence in enumerate(doc.sents):
+        matches = {m.token.i: m for m in _triggers(sentence, lexicon)}
+        outer = {i: _outer_trigger(m.token, matches) for i, m in matches.items()}
+        intent_markers = {i for i, m in matches.items() if m.trigger.cameo_code == INTENT_CODE}
+        # An intent verb with an intended act gives way to that act, coded as an intent.
+        expanded = {o for i, o in outer.items() if o in intent_markers}
+        coded = [m for i, m in matches.items() if i not in expanded and (outer[i] is None or outer[i] in expanded)]
+        if not coded:
+            continue
+        event_date, date_text = resolve_event_date(sentence, publication_date)
+        for match in sorted(coded, key=lambda m: m.token.i):
+            intended = outer[match.token.i] is not None or _announced_as_intent(match)
+            events.append(_event(match, intended, sentence, sentence_index, mentions, entities, event_date, date_text))
+    return events
+
+
+def _triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch]:
+    for token in sentence:
+        if token.dep_ in BACKGROUND_DEPS or _in_background_clause(token):
+            continue
+        if token.pos_ == "VERB":
+            match = _verb_trigger(token, lexicon)
+        elif token.pos_ == "NOUN":
+            match = _noun_trigger(token, lexicon)
+        else:
+            match = None
+        if match is not None:
+            yield match
+
+
+def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
+    doc = verb.doc
+    # A phrase is more specific than its verb: "withdraw ambassador" is SANCTION where "withdraw" is RETREAT.
+    for child in sorted(verb.children, key=lambda c: (c.dep_ != "dobj", c.i)):
+        if child.dep_ not in PHRASE_DEPS or (child.dep_ == "prep" and child.i < verb.i):
+            continue
+        trigger = lexicon.phrase(verb.lemma_, child.lemma_, "VERB") or lexicon.phrase(verb.lemma_, child.lower_, "VERB")
+        if trigger is not None:
+            return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
+    trigger = lexicon.word(verb.lemma_, "VERB")
+    return TriggerMatch(verb, doc[verb.i : verb.i + 1], trigger) if trigger else None
+
+
+def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
+    doc = noun.doc
+    trigger = None
+    for child in noun.lefts:
+        if child.dep_ == "compound":
+            trigger = trigger or lexicon.phrase(child.lemma_, noun.lemma_, "NOUN")
+    trigger = trigger or lexicon.word(noun.lemma_, "NOUN")
+    if trigger is None:
+        return None
+    head = noun.head
+    if noun.dep_ == "dobj" and head.pos_ == "VERB":  # a light verb: "held talks", "began a withdrawal"
+        return TriggerMatch(noun, doc[head.i : noun.i + 1], trigger)
+    return TriggerMatch(noun, doc[noun.i : noun.i + 1], trigger)
+
+
+def _in_background_clause(token: Token) -> bool:
+    return any(t.dep_ in {"relcl", "acl"} for t in _clause_path(token))
+
+
+def _clause_path(token: Token) -> Iterator[Token]:
+    """The token and its ancestors up to and including the nearest verb above it (its clause's predicate)."""
+    current = token
+    while True:
+        yield current
+        if current.head.i == current.i:
+            return
+        if current.i != token.i and current.pos_ in {"VERB", "AUX"}:
+            return
+        current = current.head
+
+
+def _outer_trigger(token: Token, matches: Mapping[int, TriggerMatch]) -> int | None:
+    """The index of the trigger whose content or circumstance this token is, if any."""
+    current = token
+    while current.dep_ in CONTENT_DEPS and current.head.i != current.i:
+        current = current.head
+        if current.i in matches:
+            return current.i
+    return None
+
+
+def _announced_as_intent(match: TriggerMatch) -> bool:
+    """A future modal on the trigger's clause ("will withdraw") or an intent adjective above it."""
+    for verb in _clause_verbs(match):
+        if any(c.dep_ == "aux" and c.lower_ in FUTURE_MODALS for c in verb.children):
+            return True
+        if verb.dep_ == "xcomp" and verb.head.lemma_.lower() in INTENT_ADJECTIVES:
+            return True
+    return False
+
+
+def _intent_type(event_type: str, negated: bool) -> str:
+    if event_type in COOPERATIVE_TYPES:
+        return "REJECT" if negated else "AGREE"
+    return "THREATEN" if event_type in HOSTILE_TYPES else event_type
+
+
+def _governing_verb(token: Token) -> Token | None:
+    """The verb whose clause a nominal trigger belongs to ("began" for "began a withdrawal")."""
+    for ancestor in _clause_path(token):
+        if ancestor.i != token.i and ancestor.pos_ in {"VERB", "AUX"}:
+            return ancestor
+    return None
+
+
+def _subjects(verb: Token) -> list[Token]:
+    """The subjects of a verb, each conjunct separately; inherited along xcomp/conj chains."""
+    current: Token | None = verb
+    while current is not None:
+        subjects = [c for c in current.children if c.dep_ in {"nsubj", "csubj"}]
+        if subjects:
+            found = _with_conjuncts(subjects[0])
+            if all(s.pos_ == "PRON" for s in found):
+                return _reported_speaker(current) or found
+            return found
+        if current.dep_ in {"xcomp", "conj", "advcl"} and current.head.i != current.i:
+            current = current.head
+        else:
+            return []
+    return []
+
+
+def _reported_speaker(verb: Token) -> list[Token]:
+    """For "the army announced it had begun a withdrawal": the subject of the verb reporting the clause."""
+    if verb.dep_ == "ccomp" and verb.head.i != verb.i:
+        speakers = [c for c in verb.head.children if c.dep_ == "nsubj" and c.pos_ != "PRON"]
+        if speakers:
+            return _with_conjuncts(speakers[0])
+    return []
+
+
+def _with_conjuncts(token: Token) -> list[Token]:
+    return [token, *token.conjuncts]
+
+
+def _arguments(match: TriggerMatch) -> tuple[list[Token], list[Token]]:
+    """(actors, recipients) of a trigger from the dependency parse."""
+    token = match.token
+    if token.pos_ == "VERB":
+        actors, recipients = _verb_arguments(token)
+        in_trigger = {t.i for t in match.span}
+        recipients = [r for r in recipients if r.i not in in_trigger]
+        if not recipients:  # "launched an attack on the port": the object is part of the trigger
+            recipients = [r for t in match.span for r in _prep_objects(t, RECIPIENT_PREPS)][:1]
+        return actors, _with_all_conjuncts(recipients)
+    actors = [c for c in token.children if c.dep_ == "poss"]
+    actors += [c for c in token.children if c.dep_ == "amod" and c.ent_type_ in {"NORP", "GPE"}]
+    actors += _prep_objects(token, ("by",))
+    recipients = _prep_objects(token, RECIPIENT_PREPS)
+    verb = _governing_verb(token)
+    if verb is not None and not actors:
+        verb_actors, _ = _verb_arguments(verb)
+        actors = [a for a in verb_actors if a.i != token.i]
+        if token.dep_ == "dobj":
+            recipients = recipients or _prep_objects(verb, RECIPIENT_PREPS)
+    return _with_all_conjuncts(actors), _with_all_conjuncts(recipients)
+
+
+def _verb_arguments(verb: Token) -> tuple[list[Token], list[Token]]:
+    passive_subjects = [c for c in verb.children if c.dep_ == "nsubjpass"]
+    if passive_subjects:
+        agents = [pobj for c in verb.children if c.dep_ == "agent" for pobj in c.children if pobj.dep_ == "pobj"]
+        return _with_all_conjuncts(agents), _with_all_conjuncts(passive_subjects)
+    actors = _subjects(verb)
+    recipients = [c for c in verb.children if c.dep_ in {"dobj", "dative"}]
+    recipients = recipients or _prep_objects(verb, RECIPIENT_PREPS)
+    return actors, _with_all_conjuncts(recipients)
+
+
+def _prep_objects(token: Token, prepositions: tuple[str, ...]) -> list[Token]:
+    """Objects of the first of `prepositions` (in that order of preference) attached to the token."""
+    for preposition in prepositions:
+        for child in token.children:
+            if child.dep_ in {"prep", "agent"} and child.lower_ == preposition:
+                objects = [c for c in child.children if c.dep_ == "pobj" and c.ent_type_ not in TIME_LABELS]
+                if objects:
+                    return objects
+    return []
+
+
+def _with_all_conjuncts(tokens: list[Token]) -> list[Token]:
+    seen: dict[int, Token] = {}
+    for token in tokens:
+        for t in _with_conjuncts(token):
+            seen.setdefault(t.i, t)
+    return list(seen.values())
+
+
+def _noun_phrase(token: Token) -> Span:
+    """The token's subtree without relative clauses, appositions, conjuncts and edge punctuation."""
+    excluded = {t.i for c in token.children if c.dep_ in SPAN_EXCLUDED_DEPS for t in c.subtree}
+    kept = {t.i for t in token.subtree} - excluded
+    start = end = token.i
+    while start - 1 in kept:
+        start -= 1
+    while end + 1 in kept:
+        end += 1
+    doc = token.doc
+    while start < end and (doc[start].is_punct or doc[start].dep_ == "cc"):
+        start += 1
+    while end > start and (doc[end].is_punct or doc[end].dep_ == "case"):
+        end -= 1
+    return doc[start : end + 1]
+
+
+def _mention_for(span: Span, head: Token, mentions: Sequence[Mention]) -> Mention | None:
+    overlapping = [m for m in mentions if m.start < span.end_char and span.start_char < m.end]
+    for mention in overlapping:
+        if mention.start <= head.idx < mention.end:
+            return mention
+    return overlapping[0] if overlapping else None
+
+
+def _participant(role: str, token: Token, mentions: Sequence[Mention], entities: Mapping[str, Entity]) -> Participant:
+    span = _noun_phrase(token)
+    mention = _mention_for(span, token, mentions)
+    entity = entities.get(mention.entity_key) if mention else None
+    return Participant(
+        role=role,
+        start=span.start_char,
+        end=span.end_char,
+        text=span.text,
+        entity_key=mention.entity_key if mention else None,
+        canonical=entity.canonical_name if entity else None,
+        country=entity.country if entity else None,
+    )
+
+
+def _location_key(match: TriggerMatch, mentions: Sequence[Mention]) -> str | None:
+    heads = list(match.span)
+    if match.token.pos_ != "VERB" and (verb := _governing_verb(match.token)) is not None:
+        heads.append(verb)
+    for head in heads:
+        for prep in head.children:
+            if prep.dep_ != "prep" or prep.lower_ not in LOCATION_PREPS:
+                continue
+            for pobj in (c for c in prep.children if c.dep_ == "pobj"):
+                for mention in mentions:
+                    if mention.label in LOCATION_LABELS and mention.start <= pobj.idx < mention.end:
+                        return mention.entity_key
+    return None
+
+
+def _clause_verbs(match: TriggerMatch) -> list[Token]:
+    """The trigger's verb and the verbs its clause hangs from through xcomp/conj (for modality and negation)."""
+    verb = match.token if match.token.pos_ == "VERB" else _governing_verb(match.token)
+    verbs = []
+    while verb is not None:
+        verbs.append(verb)
+        verb = verb.head if verb.dep_ in {"xcomp", "conj"} and verb.head.i != verb.i else None
+    return verbs
+
+
+def _negated(match: TriggerMatch) -> bool:
+    verbs = _clause_verbs(match)
+    return any(c.dep_ == "neg" for c in match.token.children) or any(
+        c.dep_ == "neg" for v in verbs[:1] for c in v.children
+    )
+
+
+def _hypothetical(match: TriggerMatch, intended: bool) -> bool:
+    """The act is not asserted: an epistemic modal, a condition, or a future that was not coded as an intent."""
+    modals = EPISTEMIC_MODALS if intended else EPISTEMIC_MODALS | FUTURE_MODALS
+    for verb in _clause_verbs(match):
+        for child in verb.children:
+            if child.dep_ in {"aux", "auxpass"} and child.lower_ in modals:
+                return True
+            if child.dep_ == "mark" and child.lower_ in CONDITIONAL_MARKS:
+                return True  # the trigger is in an "if" clause
+            if child.dep_ == "advcl" and any(
+                m.dep_ == "mark" and m.lower_ in CONDITIONAL_MARKS for m in child.children
+            ):
+                return True  # "… if confirmed", "… if talks fail"
+    return False
+
+
+def _event(
+    match: TriggerMatch,
+    intended: bool,
+    sentence: Span,
+    sentence_index: int,
+    mentions: Sequence[Mention],
+    entities: Mapping[str, Entity],
+    event_date: date | None,
+    date_text: str | None,
+) -> Event:
+    actors, recipients = _arguments(match)
+    actor_ids = {a.i for a in actors}
+    participants = [_participant("actor", a, mentions, entities) for a in actors]
+    participants += [_participant("recipient", r, mentions, entities) for r in recipients if r.i not in actor_ids]
+    negated = _negated(match)
+    event_type = _intent_type(match.trigger.event_type, negated) if intended else match.trigger.event_type
+    return Event(
+        event_type=event_type,
+        mode=match.trigger.mode if event_type == match.trigger.event_type else None,
+        trigger_start=match.span.start_char,
+        trigger_end=match.span.end_char,
+        trigger_text=match.span.text,
+        sentence_index=sentence_index,
+        sentence_text=sentence.text,
+        participants=tuple(participants),
+        event_date=event_date,
+        date_text=date_text,
+        location_key=_location_key(match, mentions),
+        negated=negated and event_type == match.trigger.event_type,
+        hypothetical=_hypothetical(match, intended and event_type != match.trigger.event_type),
+    )

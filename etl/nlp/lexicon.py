@@ -1,0 +1,75 @@
+"""The PLOVER trigger lexicon: lemmas and two-word lemma phrases → event type and mode.
+
+The data is `seeds/reference/plover_lexicon.csv`, compiled by `tools/compile_lexicon.py` (sources credited in
+`seeds/reference/README.md`); this module only loads it and answers lookups.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+
+from etl.errors import InputError
+
+DEFAULT_LEXICON = Path(__file__).resolve().parents[2] / "seeds/reference/plover_lexicon.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """What a trigger word or phrase codes as."""
+
+    event_type: str
+    mode: str | None
+    cameo_code: str | None
+    source: str  # "petrarch2" (derived from the CAMEO verb dictionary) or "newsetl" (hand-curated)
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """Triggers keyed by (lemma, pos), and two-word phrases keyed by (first lemma, second lemma, pos).
+
+    A verb phrase is a verb and its particle, preposition or object ("pull out", "launch attack"); a noun
+    phrase is a modifier and its head noun ("air strike").
+    """
+
+    words: Mapping[tuple[str, str], Trigger]
+    phrases: Mapping[tuple[str, str, str], Trigger]
+
+    def word(self, lemma: str, pos: str) -> Trigger | None:
+        return self.words.get((lemma.lower(), pos))
+
+    def phrase(self, first: str, second: str, pos: str) -> Trigger | None:
+        return self.phrases.get((first.lower(), second.lower(), pos))
+
+
+def load_lexicon(path: Path | None = None) -> Lexicon:
+    """The lexicon at `path` (default: the committed one), read once per path."""
+    return _load(path or DEFAULT_LEXICON)
+
+
+@cache
+def _load(path: Path) -> Lexicon:
+    words: dict[tuple[str, str], Trigger] = {}
+    phrases: dict[tuple[str, str, str], Trigger] = {}
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                trigger = Trigger(row["event_type"], row["mode"] or None, row["cameo_code"] or None, row["source"])
+                parts = row["trigger"].split()
+                if len(parts) == 1:
+                    words[parts[0], row["pos"]] = trigger
+                elif len(parts) == 2:
+                    phrases[parts[0], parts[1], row["pos"]] = trigger
+    except (OSError, KeyError) as e:
+        raise InputError(f"cannot read the PLOVER lexicon {path}: {e!r}") from e
+    return Lexicon(MappingProxyType(words), MappingProxyType(phrases))
+
+
+def lexicon_version(path: Path | None = None) -> str:
+    """A short hash of the lexicon file, to stamp into the pipeline version."""
+    return hashlib.sha256((path or DEFAULT_LEXICON).read_bytes()).hexdigest()[:12]

@@ -1,0 +1,65 @@
+"""Event dates: DATE entities resolved against the publication date (a blank pipeline, no model needed)."""
+
+from datetime import date
+
+import pytest
+import spacy
+from hypothesis import given
+from hypothesis import strategies as st
+from spacy.tokens import Doc, Span
+
+from etl.nlp.event_dates import resolve_event_date
+
+NLP = spacy.blank("en")
+THURSDAY = date(2022, 11, 10)
+
+
+def _sentence(text: str, date_text: str | None) -> Span:
+    doc: Doc = NLP(text)
+    if date_text is not None:
+        start = text.index(date_text)
+        span = doc.char_span(start, start + len(date_text), label="DATE")
+        assert span is not None
+        doc.ents = [span]
+    return doc[:]
+
+
+@pytest.mark.parametrize(
+    ("date_text", "expected"),
+    [
+        ("Wednesday", date(2022, 11, 9)),
+        ("Sunday", date(2022, 11, 6)),
+        ("Thursday", THURSDAY),  # the publication day itself, not a week earlier
+        ("yesterday", date(2022, 11, 9)),
+        ("last week", date(2022, 11, 3)),
+        ("November 9", date(2022, 11, 9)),
+        ("early on Wednesday", date(2022, 11, 9)),
+    ],
+)
+def test_resolve_event_date_relative_to_publication(date_text: str, expected: date) -> None:
+    sentence = _sentence(f"Border guards fired on the convoy {date_text}, officials said.", date_text)
+    assert resolve_event_date(sentence, THURSDAY) == (expected, date_text)
+
+
+def test_resolve_event_date_without_a_date_is_the_publication_date() -> None:
+    assert resolve_event_date(_sentence("The talks resumed.", None), THURSDAY) == (THURSDAY, None)
+
+
+def test_resolve_event_date_skips_unreadable_dates() -> None:
+    sentence = _sentence("The talks resumed after the harvest season.", "the harvest season")
+    assert resolve_event_date(sentence, THURSDAY) == (THURSDAY, None)
+
+
+def test_resolve_event_date_without_publication_date_reads_absolute_dates() -> None:
+    sentence = _sentence("The treaty was signed on 3 March 2021.", "3 March 2021")
+    assert resolve_event_date(sentence, None) == (date(2021, 3, 3), "3 March 2021")
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30).filter(str.strip))
+def test_resolve_event_date_never_raises(date_text: str) -> None:
+    doc = NLP(f"On {date_text} they met.")
+    span = doc.char_span(3, 3 + len(date_text), label="DATE", alignment_mode="expand")
+    if span is not None:
+        doc.ents = [span]
+    resolved, text = resolve_event_date(doc[:], THURSDAY)
+    assert (resolved, text) == (THURSDAY, None) or isinstance(resolved, date)

