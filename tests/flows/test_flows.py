@@ -45,7 +45,7 @@ def _query(db_url: str, statement):
 
 def test_nightly_loads_then_changes_nothing_then_replaces_one_changed_file(articles_dir: Path, db_url: str):
     tables = Base.metadata.tables
-    files = [p for p in articles_dir.rglob("*") if p.is_file()]
+    files = [p for p in articles_dir.rglob("*") if p.is_file() and not p.name.startswith(".")]
 
     first = nightly(input_dir=str(articles_dir), db_url=db_url)
     assert first.loaded + first.duplicate + first.rejected + first.skipped == len(files)
@@ -64,7 +64,8 @@ def test_nightly_loads_then_changes_nothing_then_replaces_one_changed_file(artic
 
     # Change one article's text: only its rows are replaced.
     changed = next(p for p in sorted(articles_dir.rglob("*.txt")) if "2022/11/10" in p.as_posix())
-    changed.write_text(changed.read_text(encoding="utf-8") + "\n\nThe talks will resume next week.\n")
+    headline, body = changed.read_text(encoding="utf-8").split("\n\n", 1)
+    changed.write_text(f"{headline}\n\nThe talks will resume next week.\n\n{body}", encoding="utf-8")
     before = {row.id: row.source_path for row in _query(db_url, select(tables["articles"]))}
     third = nightly(input_dir=str(articles_dir), db_url=db_url)
     assert third.loaded == 1 and third.articles == 1
