@@ -15,6 +15,7 @@ from datetime import date
 
 from spacy.tokens import Doc, Span, Token
 
+from etl.nlp import gazetteer
 from etl.nlp.event_dates import resolve_event_date
 from etl.nlp.lexicon import Lexicon, Trigger
 from etl.records import Entity, Event, Mention, Participant
@@ -289,7 +290,9 @@ def _participant(role: str, token: Token, mentions: Sequence[Mention], entities:
         text=span.text,
         entity_key=mention.entity_key if mention else None,
         canonical=entity.canonical_name if entity else None,
-        country=entity.country if entity else None,
+        # The phrase carries what the entity may not: "the Russian army", "Hungarian officials".
+        country=(entity.country if entity else None) or gazetteer.country_of(span.text),
+        sector=gazetteer.sector_of(span.text),
     )
 
 
