@@ -6,7 +6,7 @@ Each public function is one step a flow (or a test) can call on its own; none of
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -49,6 +49,10 @@ class PendingFile:
 
     source: SourceFile
     known_sha256: str | None  # None for a file never seen before
+
+
+# Called with (files done, files to read) as a run goes; the CLI shows it as a progress bar.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,20 +4,22 @@ from datetime import date
 
 from prefect import flow
 
-from etl.pipeline import DateRange, batches
+from etl.pipeline import DateRange, Progress
 from etl.records import RunCounts
 from etl.settings import resolve_settings
 from flows import tasks
-from flows.runs import recorded_run
+from flows.runs import load_input_folder, recorded_run
 
 
-@flow(name="newsetl-backfill", persist_result=False)
+# validate_parameters=False: `progress` is an in-process callback object, not a JSON parameter.
+@flow(name="newsetl-backfill", persist_result=False, validate_parameters=False)
 def backfill(
     since: date | None = None,
     until: date | None = None,
     input_dir: str | None = None,
     db_url: str | None = None,
     reprocess: bool = False,
+    progress: Progress | None = None,
 ) -> RunCounts:
     """Load new and changed files whose articles fall in [since, until]; with `reprocess`, also re-annotate
     the stored articles of that range (after a model or lexicon upgrade), replacing their rows."""
@@ -32,10 +34,7 @@ def backfill(
         "reprocess": reprocess,
     }
     with recorded_run(engine, "backfill", parameters) as (run_id, counts):
-        plan = tasks.plan_files(engine, settings.input_dir)
-        counts.skipped += plan.unchanged
-        for batch in batches(plan.pending, settings.batch_size):
-            counts.add(tasks.process_files(engine, run_id, batch, settings, date_range))
+        load_input_folder(engine, run_id, counts, settings, date_range, progress)
         if reprocess:
             counts.add(tasks.reprocess_articles(engine, run_id, date_range, settings))
     return counts

@@ -2,22 +2,20 @@
 
 from prefect import flow
 
-from etl.pipeline import batches
+from etl.pipeline import Progress
 from etl.records import RunCounts
 from etl.settings import resolve_settings
 from flows import tasks
-from flows.runs import recorded_run
+from flows.runs import load_input_folder, recorded_run
 
 
-@flow(name="newsetl-nightly", persist_result=False)
-def nightly(input_dir: str | None = None, db_url: str | None = None) -> RunCounts:
+# validate_parameters=False: `progress` is an in-process callback object, not a JSON parameter.
+@flow(name="newsetl-nightly", persist_result=False, validate_parameters=False)
+def nightly(input_dir: str | None = None, db_url: str | None = None, progress: Progress | None = None) -> RunCounts:
     """Incremental run: files unchanged since the last run are skipped without being read."""
     settings = resolve_settings(input_dir=input_dir, db_url=db_url)
     engine = tasks.open_database(settings.db_url)
     parameters = {"input_dir": str(settings.input_dir), "db_url": engine.url.render_as_string()}
     with recorded_run(engine, "nightly", parameters) as (run_id, counts):
-        plan = tasks.plan_files(engine, settings.input_dir)
-        counts.skipped += plan.unchanged
-        for batch in batches(plan.pending, settings.batch_size):
-            counts.add(tasks.process_files(engine, run_id, batch, settings))
+        load_input_folder(engine, run_id, counts, settings, progress=progress)
     return counts

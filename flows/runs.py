@@ -7,7 +7,9 @@ from typing import Any
 from prefect.artifacts import create_markdown_artifact
 from sqlalchemy import Engine
 
+from etl.pipeline import DateRange, Progress, batches
 from etl.records import RunCounts
+from etl.settings import Settings
 from etl.summary import run_summary_markdown
 from flows import tasks
 
@@ -28,3 +30,24 @@ def recorded_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> Itera
         key=f"newsetl-{flow}-run",
         description=f"newsetl {flow} run {run_id}",
     )
+
+
+def load_input_folder(
+    engine: Engine,
+    run_id: int,
+    counts: RunCounts,
+    settings: Settings,
+    date_range: DateRange | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Plan the input folder, then read, annotate and load its new and changed files batch by batch."""
+    plan = tasks.plan_files(engine, settings.input_dir)
+    counts.skipped += plan.unchanged
+    done, total = 0, len(plan.pending)
+    if progress:
+        progress(done, total)
+    for batch in batches(plan.pending, settings.batch_size):
+        counts.add(tasks.process_files(engine, run_id, batch, settings, date_range))
+        done += len(batch)
+        if progress:
+            progress(done, total)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 
 from etl.errors import NewsetlError
@@ -66,6 +68,15 @@ def _prepare_prefect(settings: Settings) -> None:
     configure_prefect(settings.data_dir)
 
 
+@contextmanager
+def _file_progress() -> Iterator[Callable[[int, int], None]]:
+    """A Rich progress bar over the files a run reads, on stderr so that stdout stays the summary."""
+    columns = (*Progress.get_default_columns(), MofNCompleteColumn())
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        task = progress.add_task("reading files", total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
 def _print_counts(title: str, counts: RunCounts) -> None:
     table = Table(title=title, show_header=False)
     for name in ("loaded", "skipped", "duplicate", "rejected"):
@@ -89,7 +100,8 @@ def run(input_dir: InputOption = None, db: DbOption = None) -> None:
     from flows.nightly import nightly
 
     try:
-        counts = nightly(input_dir=str(settings.input_dir), db_url=settings.db_url)
+        with _file_progress() as progress:
+            counts = nightly(input_dir=str(settings.input_dir), db_url=settings.db_url, progress=progress)
     except NewsetlError as exc:
         raise _fail(exc) from exc
     _print_counts(f"newsetl run: {settings.input_dir}", counts)
@@ -116,13 +128,15 @@ def backfill(
     from flows.backfill import backfill as backfill_flow
 
     try:
-        counts = backfill_flow(
-            since=since.date(),
-            until=until.date(),
-            input_dir=str(settings.input_dir),
-            db_url=settings.db_url,
-            reprocess=reprocess,
-        )
+        with _file_progress() as progress:
+            counts = backfill_flow(
+                since=since.date(),
+                until=until.date(),
+                input_dir=str(settings.input_dir),
+                db_url=settings.db_url,
+                reprocess=reprocess,
+                progress=progress,
+            )
     except NewsetlError as exc:
         raise _fail(exc) from exc
     _print_counts(f"newsetl backfill {since.date()} … {until.date()}", counts)
