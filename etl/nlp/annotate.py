@@ -13,7 +13,7 @@ from etl import __version__
 from etl.nlp.entities import resolve_entities
 from etl.nlp.events import code_events
 from etl.nlp.lexicon import Lexicon, lexicon_version
-from etl.nlp.model import model_version
+from etl.nlp.model import model_version, parse
 from etl.records import Annotation, Event
 
 Context = TypeVar("Context")
@@ -39,9 +39,9 @@ def annotate(
 
     The one path from text to annotation: the flows and `newsetl annotate` both call it.
     """
-    docs_with_context = nlp.pipe(
+    docs_with_context = parse(
+        nlp,
         ((text, (published, context)) for text, published, context in items),
-        as_tuples=True,
         batch_size=batch_size,
         n_process=n_process,
     )

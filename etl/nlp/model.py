@@ -1,11 +1,21 @@
-"""Loading the spaCy pipeline: once per process, by the name in the settings."""
+"""Loading the spaCy pipeline (once per process) and parsing texts with it."""
 
+from collections.abc import Iterable, Iterator
 from functools import cache
+from typing import TypeVar
 
 import spacy
+from spacy.attrs import DEP, ENT_IOB, ENT_TYPE, HEAD, LEMMA, MORPH, POS, TAG
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from etl.errors import InputError
+from etl.nlp.casing import truecase
+
+Context = TypeVar("Context")
+
+# Everything the pipeline sets on tokens, copied from the parse of the truecased text to the input's Doc.
+_PARSE_ATTRS = [TAG, POS, MORPH, LEMMA, HEAD, DEP, ENT_IOB, ENT_TYPE]
 
 
 @cache
@@ -23,3 +33,25 @@ def load_pipeline(model_name: str) -> Language:
 def model_version(nlp: Language) -> str:
     """Name and version of a loaded pipeline, part of every article's pipeline_version."""
     return f"{nlp.meta.get('lang', 'xx')}_{nlp.meta.get('name', 'unknown')}-{nlp.meta.get('version', '0')}"
+
+
+def parse(
+    nlp: Language, items: Iterable[tuple[str, Context]], *, batch_size: int = 64, n_process: int = 1
+) -> Iterator[tuple[Doc, Context]]:
+    """Parse `(text, context)` items in order; each Doc's text is its input text, exactly.
+
+    The pipeline reads a truecased copy (see `etl.nlp.casing`), so that words in capitals are tagged like
+    the same words in the body; the tags are then moved onto a Doc of the input's own words.
+    """
+    recased = ((truecase(text), (text, context)) for text, context in items)
+    for doc, (text, context) in nlp.pipe(recased, as_tuples=True, batch_size=batch_size, n_process=n_process):
+        yield (doc if doc.text == text else with_text(doc, text)), context
+
+
+def with_text(doc: Doc, text: str) -> Doc:
+    """A copy of `doc` whose tokens spell `text` instead (same token offsets: truecasing keeps lengths)."""
+    words = [text[token.idx : token.idx + len(token)] for token in doc]
+    original = Doc(doc.vocab, words=words, spaces=[bool(token.whitespace_) for token in doc])
+    original.from_array(_PARSE_ATTRS, doc.to_array(_PARSE_ATTRS))
+    original.tensor = doc.tensor
+    return original
