@@ -44,6 +44,13 @@ LOCATION_PREPS = frozenset({"in", "at", "near", "from", "into"})
 LOCATION_LABELS = frozenset({"GPE", "LOC", "FAC"})
 TIME_LABELS = frozenset({"DATE", "TIME"})
 CONDITIONAL_MARKS = frozenset({"if", "unless"})
+# Links from an intent verb to the act intended ("decided to approve", "plans to launch an attack").
+REPORTED_DEPS = frozenset({"ccomp", "acl"})
+INTENT_DEPS = frozenset({"xcomp", "ccomp", "dobj", "acomp"})
+# Subordinate clauses and prepositional adjuncts that set the scene of the main event rather than report news.
+CIRCUMSTANCE_MARKS = frozenset({"as", "after", "before", "since", "when", "while", "until", "because", "once"})
+CIRCUMSTANCE_PREPS = frozenset({"after", "following", "during", "despite", "amid", "before", "since"})
+INTERNATIONAL_CODES = frozenset({"IGO", "NGO"})
 SPAN_EXCLUDED_DEPS = frozenset({"relcl", "acl", "advcl", "cc", "conj", "punct", "appos"})
 
 
@@ -52,6 +59,7 @@ class TriggerMatch:
     token: Token  # the word the event hangs on: the verb, or the noun of a nominal trigger
     span: Span  # the trigger's words ("pulled out", "launched an attack")
     trigger: Trigger
+    obligation: bool = False  # a reported "must" clause: the speaker requests the act of the clause's subject
 
 
 def code_events(
@@ -67,9 +75,18 @@ def code_events(
         matches = {m.token.i: m for m in _triggers(sentence, lexicon)}
         outer = {i: _outer_trigger(m.token, matches) for i, m in matches.items()}
         intent_markers = {i for i, m in matches.items() if m.trigger.cameo_code == INTENT_CODE}
-        # An intent verb with an intended act gives way to that act, coded as an intent.
-        expanded = {o for i, o in outer.items() if o in intent_markers}
-        coded = [m for i, m in matches.items() if i not in expanded and (outer[i] is None or outer[i] in expanded)]
+        # An intent verb with an intended act gives way to that act, coded as an intent ("decided to withdraw",
+        # "plans to launch an attack"); a trigger in its adjunct ("offered talks after the invasion") is not intended.
+        intended_by = {i: _outer_trigger(m.token, matches, INTENT_DEPS) for i, m in matches.items()}
+        expanded = {o for o in intended_by.values() if o in intent_markers}
+        coded = [
+            m
+            for i, m in matches.items()
+            if i not in expanded and (outer[i] is None or (outer[i] in expanded and intended_by[i] == outer[i]))
+        ]
+        # A circumstance ("as he embarked on a trip", "after the shelling") is background to a main-clause event.
+        if any(not _circumstantial(m.token) for m in coded):
+            coded = [m for m in coded if not _circumstantial(m.token)]
         if not coded:
             continue
         event_date, date_text = resolve_event_date(sentence, publication_date)
@@ -81,6 +98,12 @@ def code_events(
 
 def _triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch]:
     for token in sentence:
+        if any(t.dep_ == "relcl" for t in token.ancestors):
+            continue
+        # A "must" clause is news even as a noun's complement ("a reminder that it must cooperate").
+        if token.pos_ in {"VERB", "AUX"} and (obligation := _obligation_trigger(token, lexicon)):
+            yield obligation
+            continue
         if token.dep_ in BACKGROUND_DEPS or _in_background_clause(token):
             continue
         if token.pos_ == "VERB":
@@ -106,6 +129,20 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
     return TriggerMatch(verb, doc[verb.i : verb.i + 1], trigger) if trigger else None
 
 
+def _obligation_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
+    """A reported obligation ("declared that China must drop barriers") is a request by the speaker.
+
+    The modal is the trigger (a lexicon row for the AUX lemma); the clause must be reported by a verb or a noun
+    ("a reminder that it must cooperate"), or nobody is asking.
+    """
+    if verb.dep_ not in REPORTED_DEPS:
+        return None
+    for child in verb.children:
+        if child.dep_ == "aux" and child.i < verb.i and (trigger := lexicon.word(child.lemma_, "AUX")):
+            return TriggerMatch(verb, verb.doc[child.i : verb.i + 1], trigger, obligation=True)
+    return None
+
+
 def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
     doc = noun.doc
     trigger = None
@@ -122,7 +159,8 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
 
 
 def _in_background_clause(token: Token) -> bool:
-    return any(t.dep_ in {"relcl", "acl"} for t in _clause_path(token))
+    """Inside a relative clause at any depth, or a participle modifying a noun of its own clause."""
+    return any(t.dep_ == "relcl" for t in token.ancestors) or any(t.dep_ == "acl" for t in _clause_path(token))
 
 
 def _clause_path(token: Token) -> Iterator[Token]:
@@ -137,14 +175,37 @@ def _clause_path(token: Token) -> Iterator[Token]:
         current = current.head
 
 
-def _outer_trigger(token: Token, matches: Mapping[int, TriggerMatch]) -> int | None:
-    """The index of the trigger whose content or circumstance this token is, if any."""
+def _outer_trigger(
+    token: Token, matches: Mapping[int, TriggerMatch], deps: frozenset[str] = CONTENT_DEPS
+) -> int | None:
+    """The index of the trigger whose content (through `deps`) this token is, if any.
+
+    A conjunct stands where its first conjunct stands: in "opened fire, killing one and arresting 12" the
+    arrest is a circumstance of the shooting as much as the killing is.
+    """
     current = token
-    while current.dep_ in CONTENT_DEPS and current.head.i != current.i:
+    while current.head.i != current.i:
+        if current.dep_ == "conj":
+            current = current.head
+            continue
+        if current.dep_ not in deps:
+            return None
         current = current.head
         if current.i in matches:
             return current.i
     return None
+
+
+def _circumstantial(token: Token) -> bool:
+    """The token is in a temporal or causal adverbial clause, or in an "after …"/"during …" phrase."""
+    for ancestor in (token, *token.ancestors):
+        if ancestor.dep_ == "prep" and ancestor.lower_ in CIRCUMSTANCE_PREPS:
+            return True
+        if ancestor.dep_ == "advcl" and any(
+            c.dep_ == "mark" and c.lower_ in CIRCUMSTANCE_MARKS for c in ancestor.children
+        ):
+            return True
+    return False
 
 
 def _announced_as_intent(match: TriggerMatch) -> bool:
@@ -172,28 +233,31 @@ def _governing_verb(token: Token) -> Token | None:
 
 
 def _subjects(verb: Token) -> list[Token]:
-    """The subjects of a verb, each conjunct separately; inherited along xcomp/conj chains."""
+    """The subjects of a verb, each conjunct separately; inherited along xcomp/conj chains ("is willing to")."""
     current: Token | None = verb
     while current is not None:
         subjects = [c for c in current.children if c.dep_ in {"nsubj", "csubj"}]
         if subjects:
             found = _with_conjuncts(subjects[0])
             if all(s.pos_ == "PRON" for s in found):
-                return _reported_speaker(current) or found
+                return _antecedent_subject(current) or found
             return found
-        if current.dep_ in {"xcomp", "conj", "advcl"} and current.head.i != current.i:
+        if current.dep_ in {"xcomp", "conj", "advcl", "acomp"} and current.head.i != current.i:
             current = current.head
         else:
             return []
     return []
 
 
-def _reported_speaker(verb: Token) -> list[Token]:
-    """For "the army announced it had begun a withdrawal": the subject of the verb reporting the clause."""
-    if verb.dep_ == "ccomp" and verb.head.i != verb.i:
-        speakers = [c for c in verb.head.children if c.dep_ == "nsubj" and c.pos_ != "PRON"]
-        if speakers:
-            return _with_conjuncts(speakers[0])
+def _antecedent_subject(verb: Token) -> list[Token]:
+    """For a pronoun subject, the named subject of a clause above it: the speaker in "the army announced it had
+    begun a withdrawal", the main subject in "the minister reiterated the demand as he embarked on a trip"."""
+    current = verb
+    while current.dep_ in {"ccomp", "advcl", "conj", "xcomp"} and current.head.i != current.i:
+        current = current.head
+        named = [c for c in current.children if c.dep_ == "nsubj" and c.pos_ != "PRON"]
+        if named:
+            return _with_conjuncts(named[0])
     return []
 
 
@@ -204,6 +268,8 @@ def _with_conjuncts(token: Token) -> list[Token]:
 def _arguments(match: TriggerMatch) -> tuple[list[Token], list[Token]]:
     """(actors, recipients) of a trigger from the dependency parse."""
     token = match.token
+    if match.obligation:
+        return _obligation_arguments(token)
     if token.pos_ == "VERB":
         actors, recipients = _verb_arguments(token)
         in_trigger = {t.i for t in match.span}
@@ -211,17 +277,32 @@ def _arguments(match: TriggerMatch) -> tuple[list[Token], list[Token]]:
         if not recipients:  # "launched an attack on the port": the object is part of the trigger
             recipients = [r for t in match.span for r in _prep_objects(t, RECIPIENT_PREPS)][:1]
         return actors, _with_all_conjuncts(recipients)
-    actors = [c for c in token.children if c.dep_ == "poss"]
+    possessors = [c for c in token.children if c.dep_ == "poss"]
+    # "continued their hunger strike": a possessive pronoun is the light verb's subject, named there.
+    actors = [c for c in possessors if c.pos_ != "PRON"]
     actors += [c for c in token.children if c.dep_ == "amod" and c.ent_type_ in {"NORP", "GPE"}]
     actors += _prep_objects(token, ("by",))
     recipients = _prep_objects(token, RECIPIENT_PREPS)
     verb = _governing_verb(token)
-    if verb is not None and not actors:
+    if verb is None or actors:
+        actors = actors or possessors
+    else:
         verb_actors, _ = _verb_arguments(verb)
-        actors = [a for a in verb_actors if a.i != token.i]
+        actors = [a for a in verb_actors if a.i != token.i] or possessors
         if token.dep_ == "dobj":
             recipients = recipients or _prep_objects(verb, RECIPIENT_PREPS)
     return _with_all_conjuncts(actors), _with_all_conjuncts(recipients)
+
+
+def _obligation_arguments(verb: Token) -> tuple[list[Token], list[Token]]:
+    """(the speaker, the party obliged) of a reported "must" clause; "it" in "told Iraq that it must" is Iraq."""
+    reporter = verb.head if verb.head.pos_ in {"VERB", "AUX"} else _governing_verb(verb.head)
+    speakers = _subjects(reporter) if reporter is not None else []
+    obliged = [c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}]
+    if reporter is not None and all(o.pos_ == "PRON" for o in obliged):
+        addressees = [c for c in reporter.children if c.dep_ == "dative" and c.pos_ != "ADP"]
+        obliged = addressees or _prep_objects(reporter, ("to",)) or obliged
+    return speakers, _with_all_conjuncts(obliged)
 
 
 def _verb_arguments(verb: Token) -> tuple[list[Token], list[Token]]:
@@ -239,7 +320,7 @@ def _prep_objects(token: Token, prepositions: tuple[str, ...]) -> list[Token]:
     """Objects of the first of `prepositions` (in that order of preference) attached to the token."""
     for preposition in prepositions:
         for child in token.children:
-            if child.dep_ in {"prep", "agent"} and child.lower_ == preposition:
+            if child.dep_ in {"prep", "agent", "dative"} and child.lower_ == preposition:
                 objects = [c for c in child.children if c.dep_ == "pobj" and c.ent_type_ not in TIME_LABELS]
                 if objects:
                     return objects
@@ -291,9 +372,19 @@ def _participant(role: str, token: Token, mentions: Sequence[Mention], entities:
         entity_key=mention.entity_key if mention else None,
         canonical=entity.canonical_name if entity else None,
         # The phrase carries what the entity may not: "the Russian army", "Hungarian officials".
-        country=(entity.country if entity else None) or gazetteer.country_of(span.text),
+        country=(entity.country if entity else None) or gazetteer.country_of(span.text) or _international(span.text),
         sector=gazetteer.sector_of(span.text),
     )
+
+
+def _international(text: str) -> str | None:
+    """ "IGO" or "NGO" for a phrase naming an international organisation with no country of its own.
+
+    CAMEO and PLOVER code such actors by this class in the country slot ("U.N. helicopters" -> IGO).
+    """
+    organization = gazetteer.organization_of(text)
+    code = organization[1][:3] if organization is not None else None
+    return code if code in INTERNATIONAL_CODES else None
 
 
 def _location_key(match: TriggerMatch, mentions: Sequence[Mention]) -> str | None:

@@ -154,3 +154,59 @@ def test_events_one_event_per_trigger_in_text_order(code: Callable[[str], list[E
     assert len({(e.sentence_index, e.trigger_start) for e in events}) == len(events)
     assert events[0].event_type == "ASSAULT"
     assert events[0].sentence_text == "Ruritanian jets bombed the depot."
+
+
+def test_events_reported_obligation_is_a_request_by_the_speaker(code: Callable[[str], list[Event]]) -> None:
+    event = _only(
+        code("The Ruritanian foreign minister declared on Monday that Borduvia must free the detained sailors.")
+    )
+    assert (event.event_type, event.trigger_text) == ("REQUEST", "must free")
+    assert _texts(event, "actor") == ["The Ruritanian foreign minister"]
+    assert _texts(event, "recipient") == ["Borduvia"]
+
+
+def test_events_obligation_in_a_noun_complement_names_the_addressee(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("The Ruritanian president sent a sharp warning to Borduvia that it must halt the raids."))
+    assert event.event_type == "REQUEST"
+    assert _texts(event, "actor") == ["The Ruritanian president"]
+    assert _texts(event, "recipient") == ["Borduvia"]
+
+
+def test_events_participles_after_an_event_are_its_circumstances(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Borduvian police opened fire on the crowd, wounding three people and arresting nine."))
+    assert (event.event_type, event.trigger_text) == ("ASSAULT", "opened fire")
+
+
+def test_events_scene_setting_clauses_are_background(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Ruritania recalled its ambassador from Borduvia after border guards shelled a customs post."))
+    assert event.event_type == "SANCTION"
+    assert _texts(event, "actor") == ["Ruritania"]
+
+
+def test_events_relative_clause_at_any_depth_is_background(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Borduvia said it will back a resolution that seeks to impose a blockade on Ruritania."))
+    assert event.event_type == "AGREE"
+    assert _texts(event, "actor") == ["Borduvia"]
+
+
+def test_events_possessive_pronoun_takes_the_light_verbs_subject(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Dock workers in Kessel continued their strike for a third week."))
+    assert (event.event_type, event.trigger_text) == ("PROTEST", "continued their strike")
+    assert _texts(event, "actor") == ["Dock workers in Kessel"]
+
+
+def test_events_willingness_is_intent_with_the_speaker_as_actor(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Borduvia says it is willing to withdraw its troops from the border zone."))
+    assert event.event_type == "AGREE"
+    assert _texts(event, "actor") == ["Borduvia"]
+
+
+def test_events_adjunct_of_an_intent_is_not_intended(code: Callable[[str], list[Event]]) -> None:
+    events = code("Ruritania offered to negotiate with Borduvia following the bombardment of Kessel.")
+    assert [e.event_type for e in events] == ["AGREE"]
+
+
+def test_events_international_organisation_is_coded_igo(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("United Nations helicopters evacuated the wounded from Kessel."))
+    assert event.event_type == "AID"
+    assert event.participants[0].country == "IGO"
