@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -25,6 +26,9 @@ def _read_only_url(db_url: str) -> tuple[str, dict[str, Any]]:
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:":
             raise InputError("query needs a database file, not an in-memory SQLite database")
+        if not Path(url.database).is_file():
+            # Read-only mode cannot create the file; SQLite would only say "unable to open database file".
+            raise InputError(f"database file {url.database} does not exist: run `newsetl run` to create it")
         return f"sqlite:///file:{url.database}?mode=ro&uri=true", {}
     if url.get_backend_name() == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
