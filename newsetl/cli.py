@@ -22,12 +22,18 @@ from etl.settings import Settings, resolve_settings
 
 app = typer.Typer(
     name="newsetl",
-    help="Turn a folder of news articles into a database of entities and PLOVER events.",
+    help=(
+        "Turn a folder of news articles into a database of entities and PLOVER events.\n\n"
+        'Example: `newsetl run && newsetl query "SELECT event_type, count(*) AS n FROM events GROUP BY event_type"`'
+    ),
     no_args_is_help=True,
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Manage the database schema.\n\nExample: `newsetl db upgrade --db sqlite:///data/newsetl.db`",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 
 stdout = Console()
