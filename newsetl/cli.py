@@ -68,8 +68,16 @@ def _fail(exc: NewsetlError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _prepare_prefect(settings: Settings) -> None:
+def _prepare_flow(settings: Settings) -> None:
+    """Check the input folder, then configure Prefect: a flow that failed on a missing folder would log its
+    traceback on stderr before the one-line error, and leave a failed run in a newly created database."""
+    from etl.extract import discover
     from flows.runtime import configure_prefect
+
+    try:
+        discover(settings.input_dir)
+    except NewsetlError as exc:
+        raise _fail(exc) from exc
 
     configure_prefect(settings.data_dir)
 
@@ -102,7 +110,7 @@ def run(input_dir: InputOption = None, db: DbOption = None) -> None:
     Example: `newsetl run --input seeds/articles --db sqlite:///data/newsetl.db`
     """
     settings = resolve_settings(input_dir=input_dir, db_url=db)
-    _prepare_prefect(settings)
+    _prepare_flow(settings)
     from flows.nightly import nightly
 
     try:
@@ -130,7 +138,7 @@ def backfill(
     if since > until:
         raise _fail(NewsetlError(f"--since {since.date()} is after --until {until.date()}"))
     settings = resolve_settings(input_dir=input_dir, db_url=db)
-    _prepare_prefect(settings)
+    _prepare_flow(settings)
     from flows.backfill import backfill as backfill_flow
 
     try:
