@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 
-from etl.errors import NewsetlError
+from etl.errors import NewsetlError, RunLocked
 from etl.records import RunCounts
 from etl.settings import Settings, resolve_settings
 
@@ -38,6 +38,10 @@ app.add_typer(db_app, name="db")
 
 stdout = Console()
 stderr = Console(stderr=True)
+
+# Exit statuses for schedulers; 2, a usage error, is Typer's own.
+EXIT_FAILED = 1
+EXIT_LOCKED = 3
 
 DbOption = Annotated[
     str | None,
@@ -64,8 +68,9 @@ class OutputFormat(StrEnum):
 
 
 def _fail(exc: NewsetlError) -> typer.Exit:
+    """Print `exc` as one `Error: …` line; exit 3 when another run holds the lock (schedulers may retry), else 1."""
     stderr.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
+    return typer.Exit(EXIT_LOCKED if isinstance(exc, RunLocked) else EXIT_FAILED)
 
 
 def _prepare_flow(settings: Settings) -> None:
@@ -193,7 +198,8 @@ def _annotate_inputs(lines: Any, bad_lines: list[str]) -> Iterator[tuple[str, da
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            # Without its line end: a cut-off string would otherwise read as "Invalid control character".
+            record = json.loads(line.rstrip("\r\n"))
         except json.JSONDecodeError as exc:
             bad_lines.append(f"line {number}: invalid JSON: {exc.msg} (column {exc.colno})")
             continue
