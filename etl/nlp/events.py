@@ -118,13 +118,20 @@ def _triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch]:
 
 def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
     doc = verb.doc
-    # A phrase is more specific than its verb: "withdraw ambassador" is SANCTION where "withdraw" is RETREAT.
+    # A phrase is more specific than its verb: "withdraw ambassador" is SANCTION where "withdraw" is RETREAT,
+    # "call off a strike" is CONCEDE where "call off" is SANCTION.
+    particles = [c for c in verb.children if c.dep_ == "prt"]
+    heads = [f"{verb.lemma_} {p.lower_}" for p in particles[:1]] + [verb.lemma_]
     for child in sorted(verb.children, key=lambda c: (c.dep_ != "dobj", c.i)):
         if child.dep_ not in PHRASE_DEPS or (child.dep_ == "prep" and child.i < verb.i):
             continue
-        trigger = lexicon.phrase(verb.lemma_, child.lemma_, "VERB") or lexicon.phrase(verb.lemma_, child.lower_, "VERB")
-        if trigger is not None:
-            return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
+        # The object's noun modifier counts as the object: "halted mediation efforts" is "halt mediation".
+        objects = [child, *(c for c in child.children if c.dep_ == "compound")] if child.dep_ == "dobj" else [child]
+        for head in heads:
+            for obj in objects:
+                trigger = lexicon.phrase(head, obj.lemma_, "VERB") or lexicon.phrase(head, obj.lower_, "VERB")
+                if trigger is not None:
+                    return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
     trigger = lexicon.word(verb.lemma_, "VERB")
     return TriggerMatch(verb, doc[verb.i : verb.i + 1], trigger) if trigger else None
 

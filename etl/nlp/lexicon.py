@@ -31,10 +31,11 @@ class Trigger:
 
 @dataclass(frozen=True, slots=True)
 class Lexicon:
-    """Triggers keyed by (lemma, pos), and two-word phrases keyed by (first lemma, second lemma, pos).
+    """Triggers keyed by (lemma, pos), and phrases keyed by (leading lemmas, last lemma, pos).
 
-    A verb phrase is a verb and its particle, preposition or object ("pull out", "launch attack"); a noun
-    phrase is a modifier and its head noun ("air strike").
+    A verb phrase is a verb and its particle, preposition or object ("pull out", "launch attack"), or a phrasal
+    verb and its object ("call off strike", keyed ("call off", "strike")); a noun phrase is a modifier and its
+    head noun ("air strike").
     """
 
     words: Mapping[tuple[str, str], Trigger]
@@ -63,8 +64,8 @@ def _load(path: Path) -> Lexicon:
                 parts = row["trigger"].split()
                 if len(parts) == 1:
                     words[parts[0], row["pos"]] = trigger
-                elif len(parts) == 2:
-                    phrases[parts[0], parts[1], row["pos"]] = trigger
+                else:
+                    phrases[" ".join(parts[:-1]), parts[-1], row["pos"]] = trigger
     except (OSError, KeyError) as e:
         raise InputError(f"cannot read the PLOVER lexicon {path}: {e!r}") from e
     return Lexicon(MappingProxyType(words), MappingProxyType(phrases))

@@ -130,7 +130,7 @@ def test_events_refusal_is_reject_not_negation(code: Callable[[str], list[Event]
 
 def test_events_conditional_is_hypothetical(code: Callable[[str], list[Event]]) -> None:
     event = _only(code("Ruritania could impose sanctions on Borduvia if the talks fail."))
-    assert event.event_type == "COERCE"
+    assert event.event_type == "SANCTION"
     assert (event.negated, event.hypothetical) == (False, True)
     assert _texts(event, "actor") == ["Ruritania"]
 
@@ -210,3 +210,13 @@ def test_events_international_organisation_is_coded_igo(code: Callable[[str], li
     event = _only(code("United Nations helicopters evacuated the wounded from Kessel."))
     assert event.event_type == "AID"
     assert event.participants[0].country == "IGO"
+
+
+def test_events_phrasal_verb_with_its_object_is_more_specific(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("The Kessel dockers' union called off its strike on Friday."))
+    assert (event.event_type, event.trigger_text) == ("CONCEDE", "called off its strike")
+
+
+def test_events_object_modifier_counts_as_the_object(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Ruritania halted its mediation efforts between the two militias."))
+    assert (event.event_type, event.mode) == ("SANCTION", "withdraw")

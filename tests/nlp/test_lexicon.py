@@ -154,6 +154,13 @@ def test_load_lexicon_answers_words_and_phrases() -> None:
         assert lexicon.word(reporting, "VERB") is None
 
 
+def test_load_lexicon_keys_a_phrasal_verb_and_its_object_by_the_phrasal_verb() -> None:
+    lexicon = load_lexicon()
+    assert lexicon.phrase("call off", "strike", "VERB").event_type == "CONCEDE"
+    assert lexicon.phrase("call", "off", "VERB").event_type == "SANCTION"
+    assert lexicon.word("must", "AUX").event_type == "REQUEST"
+
+
 def test_load_lexicon_types_are_plover() -> None:
     lexicon = load_lexicon()
     triggers = [*lexicon.words.values(), *lexicon.phrases.values()]
