@@ -6,7 +6,8 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
-from rich.table import Table
+from rich.table import Column, Table
 
 from etl.errors import NewsetlError, RunLocked
 from etl.records import RunCounts
@@ -253,19 +254,33 @@ def query(
     except NewsetlError as exc:
         raise _fail(exc) from exc
     if output_format is OutputFormat.table:
-        table = Table(*result.columns)
+        # Long values wrap rather than end in "…": a table must not drop data.
+        table = Table(*(Column(name, overflow="fold") for name in result.columns))
         for row in result.rows:
             table.add_row(*("" if value is None else str(value) for value in row))
-        console = Console(file=output.open("w", encoding="utf-8")) if output else stdout
-        console.print(table)
+        if output:
+            with output.open("w", encoding="utf-8") as file:
+                Console(file=file).print(table)
+        else:
+            stdout.print(table)
         return
-    frame = pd.DataFrame.from_records(list(result.rows), columns=list(result.columns))
-    text = (
-        frame.to_csv(index=False)
-        if output_format is OutputFormat.csv
-        else frame.to_json(orient="records", date_format="iso", force_ascii=False) + "\n"
-    )
+    if output_format is OutputFormat.csv:
+        text = pd.DataFrame.from_records(list(result.rows), columns=list(result.columns)).to_csv(index=False)
+    else:  # json.dumps, not pandas' to_json, which writes every "/" as "\/"
+        records = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+        text = json.dumps(records, ensure_ascii=False, default=_json_value) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+
+
+def _json_value(value: Any) -> Any:
+    """JSON for the values SQL returns beyond str, int, float and None: dates, times, decimals, bytes."""
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"cannot write a {type(value).__name__} as JSON")
