@@ -131,8 +131,10 @@ class ResultsLines:
                 countries.extend(_country_in_parentheses(items, doc))
         if not competitors:
             return []
+        # Competitors followed by their country are athletes, whatever the model said.
         votes = Counter(_label_of(doc, start, end) for start, end in competitors)
-        people = votes["PERSON"] > sum(votes.values()) / 2
+        votes["PERSON"] += len(countries)
+        people = votes["PERSON"] > sum(count for label, count in votes.items() if label) / 2
         spans = [Span(doc, start, end, label="GPE") for start, end in countries]
         for start, end in competitors:
             if gazetteer.is_country_name(doc[start:end].text):

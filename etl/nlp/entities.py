@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
 from etl.records import Entity, Mention
@@ -49,14 +49,19 @@ def entity_key(label: str, canonical_name: str) -> str:
 
 
 def _trimmed(ent: Span) -> Span | None:
-    """The entity span without a leading article, a trailing possessive or punctuation."""
+    """The entity span without a leading article, a trailing possessive, punctuation or figure."""
     start, end = ent.start, ent.end
     doc = ent.doc
     while start < end and (doc[start].lower_ in _LEADING_WORDS or doc[start].is_punct):
         start += 1
-    while end > start and (doc[end - 1].text in _POSSESSIVES or doc[end - 1].is_punct):
+    # A score or figure after a name belongs to the table, not the name ("Somerset 83", "J. Russell 56").
+    while end > start and (doc[end - 1].text in _POSSESSIVES or doc[end - 1].is_punct or _is_figure(doc[end - 1])):
         end -= 1
     return doc[start:end] if end > start else None
+
+
+def _is_figure(token: Token) -> bool:
+    return token.like_num or (any(ch.isdigit() for ch in token.text) and not any(ch.isalpha() for ch in token.text))
 
 
 def _mention_spans(doc: Doc) -> list[_Span]:
