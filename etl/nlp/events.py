@@ -9,6 +9,7 @@ coded by the outer one only, as PLOVER codes the speech act, not the act spoken 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -50,6 +51,7 @@ INTENT_DEPS = frozenset({"xcomp", "ccomp", "dobj", "acomp"})
 # Subordinate clauses and prepositional adjuncts that set the scene of the main event rather than report news.
 CIRCUMSTANCE_MARKS = frozenset({"as", "after", "before", "since", "when", "while", "until", "because", "once"})
 CIRCUMSTANCE_PREPS = frozenset({"after", "following", "during", "despite", "amid", "before", "since"})
+ETHNIC_LABEL = re.compile(r"\bethnic\s+\S+", re.IGNORECASE)
 INTERNATIONAL_CODES = frozenset({"IGO", "NGO"})
 SPAN_EXCLUDED_DEPS = frozenset({"relcl", "acl", "advcl", "cc", "conj", "punct", "appos"})
 
@@ -367,10 +369,23 @@ def _mention_for(span: Span, head: Token, mentions: Sequence[Mention]) -> Mentio
     return overlapping[0] if overlapping else None
 
 
-def _participant(role: str, token: Token, mentions: Sequence[Mention], entities: Mapping[str, Entity]) -> Participant:
+def _participant(
+    role: str, token: Token, mentions: Sequence[Mention], entities: Mapping[str, Entity], place_country: str | None
+) -> Participant:
     span = _noun_phrase(token)
     mention = _mention_for(span, token, mentions)
     entity = entities.get(mention.entity_key) if mention else None
+    # "Ethnic Albanians in south Serbia" are Serbia's: an ethnic label names a minority, not its kin state.
+    ethnic = any(t.lower_ == "ethnic" for t in span)
+    country = (
+        (entity.country if entity and not ethnic else None)
+        # The phrase carries what the entity may not: "the Russian army", "Hungarian officials"; then what
+        # describes it ("Kenzo Oshima, the UN relief coordinator", "a newspaper based in Beirut"); then, for
+        # a party named by no country at all ("prisoners rioted in Dili"), the country where it happened.
+        or _phrase_country(span.text)
+        or _phrase_country(_description(token))
+        or place_country
+    )
     return Participant(
         role=role,
         start=span.start_char,
@@ -378,10 +393,20 @@ def _participant(role: str, token: Token, mentions: Sequence[Mention], entities:
         text=span.text,
         entity_key=mention.entity_key if mention else None,
         canonical=entity.canonical_name if entity else None,
-        # The phrase carries what the entity may not: "the Russian army", "Hungarian officials".
-        country=(entity.country if entity else None) or gazetteer.country_of(span.text) or _international(span.text),
+        country=country,
         sector=gazetteer.sector_of(span.text),
     )
+
+
+def _phrase_country(text: str) -> str | None:
+    text = ETHNIC_LABEL.sub(" ", text)
+    return gazetteer.country_of(text) or _international(text)
+
+
+def _description(token: Token) -> str:
+    """The token's phrase with its appositions and participle modifiers, without conjuncts or relative clauses."""
+    excluded = {t.i for c in token.children if c.dep_ in {"conj", "cc", "relcl"} for t in c.subtree}
+    return " ".join(t.text for t in token.subtree if t.i not in excluded)
 
 
 def _international(text: str) -> str | None:
@@ -402,9 +427,10 @@ def _location_key(match: TriggerMatch, mentions: Sequence[Mention]) -> str | Non
         for prep in head.children:
             if prep.dep_ != "prep" or prep.lower_ not in LOCATION_PREPS:
                 continue
-            for pobj in (c for c in prep.children if c.dep_ == "pobj"):
+            # "at a jail in Dili": the place may be named inside the object's phrase.
+            for place in (t for c in prep.children if c.dep_ == "pobj" for t in c.subtree):
                 for mention in mentions:
-                    if mention.label in LOCATION_LABELS and mention.start <= pobj.idx < mention.end:
+                    if mention.label in LOCATION_LABELS and mention.start <= place.idx < mention.end:
                         return mention.entity_key
     return None
 
@@ -454,8 +480,13 @@ def _event(
 ) -> Event:
     actors, recipients = _arguments(match)
     actor_ids = {a.i for a in actors}
-    participants = [_participant("actor", a, mentions, entities) for a in actors]
-    participants += [_participant("recipient", r, mentions, entities) for r in recipients if r.i not in actor_ids]
+    location_key = _location_key(match, mentions)
+    location = entities.get(location_key) if location_key else None
+    place_country = location.country if location else None
+    participants = [_participant("actor", a, mentions, entities, place_country) for a in actors]
+    participants += [
+        _participant("recipient", r, mentions, entities, place_country) for r in recipients if r.i not in actor_ids
+    ]
     negated = _negated(match)
     event_type = _intent_type(match.trigger.event_type, negated) if intended else match.trigger.event_type
     return Event(
@@ -469,7 +500,7 @@ def _event(
         participants=tuple(participants),
         event_date=event_date,
         date_text=date_text,
-        location_key=_location_key(match, mentions),
+        location_key=location_key,
         negated=negated and event_type == match.trigger.event_type,
         hypothetical=_hypothetical(match, intended and event_type != match.trigger.event_type),
     )

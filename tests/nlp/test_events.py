@@ -220,3 +220,23 @@ def test_events_phrasal_verb_with_its_object_is_more_specific(code: Callable[[st
 def test_events_object_modifier_counts_as_the_object(code: Callable[[str], list[Event]]) -> None:
     event = _only(code("Ruritania halted its mediation efforts between the two militias."))
     assert (event.event_type, event.mode) == ("SANCTION", "withdraw")
+
+
+def test_events_ethnic_label_takes_the_country_of_residence(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Ethnic Hungarians in northern Serbia protested against the new language law."))
+    assert event.event_type == "PROTEST"
+    assert [p.country for p in event.participants if p.role == "actor"] == ["SRB"]
+
+
+def test_events_apposition_gives_the_actor_country(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Anna Kowal, the Polish foreign minister, accused Borduvia of shelling the border."))
+    assert event.event_type == "ACCUSE"
+    assert _texts(event, "actor") == ["Anna Kowal"]
+    assert event.participants[0].country == "POL"
+
+
+def test_events_unnamed_party_takes_the_country_where_it_acted(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Prisoners rioted at a remand centre in Ruritania on Sunday."))
+    assert event.event_type == "PROTEST"
+    assert event.location_key == "GPE:ruritania"
+    assert [p.country for p in event.participants if p.role == "actor"] == ["RUR"]
