@@ -179,21 +179,40 @@ class DocumentLabels:
         return doc
 
     def match(self, doc: Doc) -> list[Span]:
-        """Untagged repeats of a tagged name, with the label the name got most often."""
+        """Every mention of a tagged name, with the label the document gives it most often.
+
+        A person's surname alone ("Simmons" after "Phil Simmons") is that person, whatever the model said.
+        Untagged repeats are added; tagged ones whose label lost the vote are relabelled.
+        """
         votes: dict[tuple[str, ...], Counter[str]] = {}
+        surnames = set()
         for ent in doc.ents:
             if ent.label_ in _NAMED_LABELS and ent.text[:1].isupper():
                 votes.setdefault(tuple(token.text for token in ent), Counter())[ent.label_] += 1
+                if ent.label_ == "PERSON" and len(ent) >= 2 and len(ent[-1].text) > 2 and ent[-1].text[:1].isupper():
+                    surnames.add((ent[-1].text,))
         if not votes:
             return []
-        longest = max(len(words) for words in votes)
+        labels = {words: counter.most_common(1)[0][0] for words, counter in votes.items()}
+        labels.update(dict.fromkeys(surnames, "PERSON"))
+        longest = max(len(words) for words in labels)
         spans = []
         i = 0
         while i < len(doc):
             for size in range(min(longest, len(doc) - i), 0, -1):
-                words = tuple(token.text for token in doc[i : i + size])
-                if words in votes and all(not token.ent_type_ for token in doc[i : i + size]):
-                    spans.append(Span(doc, i, i + size, label=votes[words].most_common(1)[0][0]))
+                span = doc[i : i + size]
+                label = labels.get(tuple(token.text for token in span))
+                if label is None:
+                    continue
+                tagged = {token.ent_type_ for token in span} - {""}
+                is_whole_ent = not tagged or (
+                    span[0].ent_iob_ == "B"
+                    and all(token.ent_iob_ == "I" for token in span[1:])
+                    and (span.end == len(doc) or doc[span.end].ent_iob_ != "I")
+                )
+                if is_whole_ent and tagged != {label}:
+                    spans.append(Span(doc, i, i + size, label=label))
+                if is_whole_ent:
                     i += size - 1
                     break
             i += 1
@@ -201,7 +220,7 @@ class DocumentLabels:
 
     def set_annotations(self, doc: Doc, spans: list[Span]) -> None:
         if spans:
-            doc.ents = filter_spans([*doc.ents, *spans])
+            _with_spans(doc, spans)
 
 
 @Language.factory("newsetl_results_lines_v1")
