@@ -19,3 +19,7 @@ class RejectedInput(NewsetlError):
 
 class TransientDatabaseError(NewsetlError):
     """The database was busy, locked or briefly unreachable: a retry with backoff may succeed."""
+
+
+class RunLocked(NewsetlError):
+    """Another newsetl run holds this database's run lock: this run did not start (the CLI exits with 3)."""

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from etl.pipeline import DateRange, Progress, batches
 from etl.records import RunCounts
+from etl.runlock import run_lock
 from etl.settings import Settings
 from etl.summary import run_summary_markdown
 from flows import tasks
@@ -16,15 +17,19 @@ from flows import tasks
 
 @contextmanager
 def recorded_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> Iterator[tuple[int, RunCounts]]:
-    """Yield the run id and the counts to fill; the run ends `completed`, or `failed` with the error."""
-    run_id = tasks.start_run(engine, flow, parameters)
-    counts = RunCounts()
-    try:
-        yield run_id, counts
-    except BaseException as exc:
-        tasks.finish_run(engine, run_id, counts, "failed", f"{type(exc).__name__}: {exc}")
-        raise
-    tasks.finish_run(engine, run_id, counts, "completed")
+    """Yield the run id and the counts to fill; the run ends `completed`, or `failed` with the error.
+
+    The database's run lock is held throughout: a second run raises RunLocked before writing anything.
+    """
+    with run_lock(engine):
+        run_id = tasks.start_run(engine, flow, parameters)
+        counts = RunCounts()
+        try:
+            yield run_id, counts
+        except BaseException as exc:
+            tasks.finish_run(engine, run_id, counts, "failed", f"{type(exc).__name__}: {exc}")
+            raise
+        tasks.finish_run(engine, run_id, counts, "completed")
     create_markdown_artifact(
         markdown=run_summary_markdown(flow, run_id, counts),
         key=f"newsetl-{flow}-run",

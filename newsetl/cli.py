@@ -75,13 +75,18 @@ def _fail(exc: NewsetlError) -> typer.Exit:
 
 
 def _prepare_flow(settings: Settings) -> None:
-    """Check the input folder, then configure Prefect: a flow that failed on a missing folder would log its
-    traceback on stderr before the one-line error, and leave a failed run in a newly created database."""
+    """Check the input folder and the run lock, then configure Prefect: a flow that failed on a missing folder
+    would log its traceback on stderr before the one-line error, and leave a failed run in a newly created
+    database; a locked database is refused before Prefect's start-up is paid for (the flow takes the lock itself).
+    """
+    from etl.database import create_engine_for
     from etl.extract import discover
+    from etl.runlock import raise_if_locked
     from flows.runtime import configure_prefect
 
     try:
         discover(settings.input_dir)
+        raise_if_locked(create_engine_for(settings.db_url))
     except NewsetlError as exc:
         raise _fail(exc) from exc
 
