@@ -8,6 +8,8 @@ Factory names carry their version as `_v1` (spaCy refuses dots in factory names)
   table lists one kind of thing, so all its competitors take the label most of them got (PERSON for
   athletes, else ORG for teams), except countries, which stay GPE (national teams).
 - `newsetl_datelines_v1`: a wire dateline ("BELGRADE 1996-08-31", "KYIV, Nov 10") names a place.
+- `newsetl_known_places_v1`: a name the gazetteer knows as a place is not a person ("Kherson", "Mykolaiv"
+  tagged PERSON by the small model become GPE). Organisations keep their label: a city is often a team.
 - `newsetl_document_labels_v1`: a name tagged once is tagged wherever the document repeats it.
 """
 
@@ -28,7 +30,12 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$|^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep
 _NAME_JOINERS = frozenset({"'s", "’s", "of", "de", "del", "la", "le", "van", "von", "&", "-", "."})
 _SEPARATORS = frozenset({",", ";", "(", ")", ":"})
 # Added by `etl.nlp.model.load_pipeline` after `ner`, in this order.
-AFTER_NER = ("newsetl_results_lines_v1", "newsetl_datelines_v1", "newsetl_document_labels_v1")
+AFTER_NER = (
+    "newsetl_results_lines_v1",
+    "newsetl_datelines_v1",
+    "newsetl_known_places_v1",
+    "newsetl_document_labels_v1",
+)
 _NAMED_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC"})
 
 
@@ -173,6 +180,23 @@ class Datelines:
             _with_spans(doc, spans)
 
 
+class KnownPlaces:
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations(doc, self.match(doc))
+        return doc
+
+    def match(self, doc: Doc) -> list[Span]:
+        return [
+            Span(doc, ent.start, ent.end, label="GPE")
+            for ent in doc.ents
+            if ent.label_ == "PERSON" and gazetteer.is_place_name(ent.text)
+        ]
+
+    def set_annotations(self, doc: Doc, spans: list[Span]) -> None:
+        if spans:
+            _with_spans(doc, spans)
+
+
 class DocumentLabels:
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations(doc, self.match(doc))
@@ -231,6 +255,11 @@ def make_results_lines(nlp: Language, name: str) -> ResultsLines:
 @Language.factory("newsetl_datelines_v1")
 def make_datelines(nlp: Language, name: str) -> Datelines:
     return Datelines()
+
+
+@Language.factory("newsetl_known_places_v1")
+def make_known_places(nlp: Language, name: str) -> KnownPlaces:
+    return KnownPlaces()
 
 
 @Language.factory("newsetl_document_labels_v1")

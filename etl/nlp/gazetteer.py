@@ -202,3 +202,9 @@ def is_country_name(text: str) -> bool:
     if not whole or whole[0][:2] != (0, len(tokens)):
         return False
     return tables.country_aliases[whole[0][2]][1] != "demonym"
+
+
+def is_place_name(text: str) -> bool:
+    """True when the whole text names a country, capital, city or province ("Kherson", "Mykolaiv")."""
+    key = normalize(text)
+    return key in _tables().places or is_country_name(text)
