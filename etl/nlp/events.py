@@ -32,6 +32,7 @@ BACKGROUND_DEPS = frozenset({"relcl", "acl", "amod", "compound", "nmod", "npadvm
 # CAMEO 030 ("express intent to cooperate") verbs such as "plan", "decide", "prepare" take their type from
 # what is intended; so do these predicate adjectives ("is willing to withdraw").
 INTENT_CODE = "030"
+COMMAND_VERBS = frozenset({"order", "decree", "authorize", "authorise"})
 INTENT_ADJECTIVES = frozenset({"willing", "ready", "prepared", "committed", "determined", "poised"})
 # PLOVER codes an announced future act as an intent: to cooperate is AGREE, to coerce or fight is THREATEN,
 # not to cooperate is REJECT.
@@ -75,6 +76,14 @@ def code_events(
     events: list[Event] = []
     for sentence_index, sentence in enumerate(doc.sents):
         matches = {m.token.i: m for m in _triggers(sentence, lexicon)}
+        # "ordered the mobilisation of reservists" is the mobilisation, by whoever ordered it (as CAMEO codes
+        # "order arrest"); an order to someone else ("ordered them to leave") stays a request.
+        commands = {
+            m.token.head.i
+            for m in matches.values()
+            if m.token.pos_ == "NOUN" and m.token.dep_ == "dobj" and m.token.head.lemma_ in COMMAND_VERBS
+        }
+        matches = {i: m for i, m in matches.items() if i not in commands}
         outer = {i: _outer_trigger(m.token, matches) for i, m in matches.items()}
         intent_markers = {i for i, m in matches.items() if m.trigger.cameo_code == INTENT_CODE}
         # An intent verb with an intended act gives way to that act, coded as an intent ("decided to withdraw",
@@ -253,6 +262,8 @@ def _subjects(verb: Token) -> list[Token]:
             return found
         if current.dep_ in {"xcomp", "conj", "advcl", "acomp"} and current.head.i != current.i:
             current = current.head
+        elif current.dep_ == "pcomp" and current.head.dep_ == "prep":  # "eroded their lines by knocking out…"
+            current = current.head.head
         else:
             return []
     return []
