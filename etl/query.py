@@ -32,7 +32,10 @@ def _read_only_url(db_url: str) -> tuple[str, dict[str, Any]]:
         return f"sqlite:///file:{url.database}?mode=ro&uri=true", {}
     if url.get_backend_name() == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
-        return url.render_as_string(hide_password=False), {"options": "-c default_transaction_read_only=on"}
+        # Every statement prepared (extended protocol): one statement per query, so a "SET TRANSACTION READ
+        # WRITE; DELETE …; COMMIT" string cannot leave the read-only transaction.
+        connect_args = {"options": "-c default_transaction_read_only=on", "prepare_threshold": 0}
+        return url.render_as_string(hide_password=False), connect_args
     raise InputError(f"unsupported database URL '{url.render_as_string()}': use sqlite:/// or postgresql://")
 
 
@@ -50,6 +53,8 @@ def run_query(db_url: str, sql: str) -> QueryResult:
         message = str(exc.orig).strip().splitlines()[0]
         if "readonly" in message.replace("-", "") or "read-only" in message:
             raise NewsetlError(f"query refused: `newsetl query` is read-only ({message})") from exc
+        if "multiple commands" in message or "one statement at a time" in message:
+            raise NewsetlError("query refused: `newsetl query` runs one statement at a time") from exc
         raise NewsetlError(f"query failed: {message}") from exc
     finally:
         engine.dispose()
