@@ -65,6 +65,8 @@ def _segments(doc: Doc, line: list[int]) -> list[tuple[str, int, int]] | None:
             items.append(("num", i, i + 1))
         elif text in _SEPARATORS:
             items.append((text, i, i + 1))
+        elif text in _NAME_JOINERS and not (items and items[-1][0] == "name"):
+            items.append(("sep", i, i + 1))  # "1 ." of a rank, a dash between columns
         elif _is_name_word(text):
             if items and items[-1][0] == "name":
                 items[-1] = ("name", items[-1][1], i + 1)
@@ -80,6 +82,8 @@ def _competitors(items: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
     kinds = [kind for kind, _, _ in items]
     if kinds[:2] == ["num", "name"]:  # a rank ("5.", "1=") or a score before the name
         items, kinds = items[1:], kinds[1:]
+    elif kinds[:3] == ["num", "sep", "name"]:
+        items, kinds = items[2:], kinds[2:]
     # A parenthesised name after a competitor is its country or club: matched on its own below.
     flat = []
     position = 0
@@ -139,9 +143,13 @@ class ResultsLines:
         if not competitors:
             return []
         # Competitors followed by their country are athletes, whatever the model said.
-        votes = Counter(_label_of(doc, start, end) for start, end in competitors)
+        ent_at = {ent.start: ent for ent in doc.ents}
+        # A vote counts when the model's entity is the name, perhaps with its score; not one running over lines.
+        votes = Counter(
+            ent_at[start].label_ for start, end in competitors if start in ent_at and ent_at[start].end <= end + 1
+        )
         votes["PERSON"] += len(countries)
-        people = votes["PERSON"] > sum(count for label, count in votes.items() if label) / 2
+        people = votes["PERSON"] > len(competitors) / 2
         spans = [Span(doc, start, end, label="GPE") for start, end in countries]
         for start, end in competitors:
             if gazetteer.is_country_name(doc[start:end].text):
