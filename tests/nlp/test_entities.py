@@ -60,3 +60,11 @@ def test_entities_key_is_case_and_article_insensitive():
     assert entity_key("ORG", "The European Union") == entity_key("ORG", "european  union") == "ORG:european union"
     assert normalise_name("  The\nKremlin ") == "kremlin"
     assert normalise_name("The") == "the"
+
+
+def test_entities_trailing_score_is_not_part_of_the_name(nlp):
+    text = "Bristol : Gloucestershire 183 and 185-6 ( J. Russell 56 not out ) , Northamptonshire 190 ."
+    doc = nlp(text)
+    _, mentions = resolve_entities(doc)
+    assert all(not m.text[-1].isdigit() for m in mentions)
+    assert all(text[m.start : m.end] == m.text for m in mentions)
