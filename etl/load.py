@@ -95,6 +95,7 @@ def start_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> int:
                 files_skipped=0,
                 files_duplicate=0,
                 files_rejected=0,
+                files_deleted=0,
                 articles=0,
                 mentions=0,
                 events=0,
@@ -116,6 +117,7 @@ def finish_run(engine: Engine, run_id: int, counts: RunCounts, status: str, erro
                 files_skipped=counts.skipped,
                 files_duplicate=counts.duplicate,
                 files_rejected=counts.rejected,
+                files_deleted=counts.deleted,
                 articles=counts.articles,
                 mentions=counts.mentions,
                 events=counts.events,
@@ -151,6 +153,29 @@ def record_file(engine: Engine, source: SourceFile, file_sha256: str, status: Fi
     with _transient_errors(f"record file {source.path}"), engine.begin() as connection:
         statement = _upsert(connection, SourceFileRow).values(path=source.path, **values)
         connection.execute(statement.on_conflict_do_update(index_elements=[SourceFileRow.path], set_=values))
+
+
+def mark_missing(engine: Engine, path: str, run_id: int) -> None:
+    """Remember that a file is gone from the input folder; its articles and their sources are kept."""
+    with _transient_errors(f"mark {path} missing"), engine.begin() as connection:
+        connection.execute(
+            update(SourceFileRow)
+            .where(SourceFileRow.path == path)
+            .values(status=FileStatus.MISSING, last_run_id=run_id)
+        )
+
+
+def retire_file(engine: Engine, path: str) -> int:
+    """Forget a file that is gone, in one transaction: its article sources, then the articles no other file
+    holds (their mentions and events cascade), then the file itself. Returns the number of articles deleted."""
+    with _transient_errors(f"retire {path}"), engine.begin() as connection:
+        held = connection.scalars(select(ArticleSourceRow.article_id).where(ArticleSourceRow.source_path == path))
+        article_ids = sorted(set(held))
+        connection.execute(delete(ArticleSourceRow).where(ArticleSourceRow.source_path == path))
+        still_held = exists().where(ArticleSourceRow.article_id == ArticleRow.id)
+        deleted = connection.execute(delete(ArticleRow).where(ArticleRow.id.in_(article_ids), ~still_held))
+        connection.execute(delete(SourceFileRow).where(SourceFileRow.path == path))
+        return deleted.rowcount
 
 
 def record_rejection(engine: Engine, run_id: int, rejection: Rejection) -> None:

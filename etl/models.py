@@ -94,6 +94,7 @@ class RunRow(Base):
     files_skipped: Mapped[int] = mapped_column(Integer, default=0)
     files_duplicate: Mapped[int] = mapped_column(Integer, default=0)
     files_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    files_deleted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     articles: Mapped[int] = mapped_column(Integer, default=0)
     mentions: Mapped[int] = mapped_column(Integer, default=0)
     events: Mapped[int] = mapped_column(Integer, default=0)

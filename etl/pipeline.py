@@ -6,6 +6,7 @@ Each public function is one step a flow (or a test) can call on its own; none of
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +20,15 @@ from etl.database import create_engine_for, upgrade
 from etl.errors import RejectedInput
 from etl.extract import discover, parse_file, read_source
 from etl.load import articles_in_range as stored_articles_in_range
-from etl.load import known_files, load_article, record_file, record_rejection, replace_annotations
+from etl.load import (
+    known_files,
+    load_article,
+    mark_missing,
+    record_file,
+    record_rejection,
+    replace_annotations,
+    retire_file,
+)
 from etl.nlp.annotate import annotate, pipeline_version
 from etl.nlp.lexicon import load_lexicon
 from etl.nlp.model import load_pipeline
@@ -59,6 +68,7 @@ Progress = Callable[[int, int], None]
 class FilePlan:
     pending: tuple[PendingFile, ...]
     unchanged: int
+    missing: tuple[str, ...] = ()  # paths the database knows that are gone from the input folder
 
 
 def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -74,16 +84,24 @@ def open_database(db_url: str) -> Engine:
 
 
 def plan_files(engine: Engine, input_dir: Path) -> FilePlan:
-    """Split the input folder into unchanged files (same path, size and mtime) and files to read."""
+    """Split the input folder into unchanged files (same path, size and mtime) and files to read, and list the
+    known files that are gone from it. A file that was missing and is back is read again."""
     known = known_files(engine)
     pending, unchanged = [], 0
     for source in discover(input_dir):
-        seen = known.get(source.path)
-        if seen is not None and (seen.size, seen.mtime_ns) == (source.size, source.mtime_ns):
+        seen = known.pop(source.path, None)
+        if (
+            seen is not None
+            and seen.status is not FileStatus.MISSING
+            and (seen.size, seen.mtime_ns) == (source.size, source.mtime_ns)
+        ):
             unchanged += 1
         else:
             pending.append(PendingFile(source, seen.file_sha256 if seen else None))
-    return FilePlan(tuple(pending), unchanged)
+    # Only files under this input folder: a run over another folder does not make the first one's files missing.
+    root = Path(os.path.abspath(input_dir)).as_posix().rstrip("/") + "/"  # as `discover` spells paths
+    missing = tuple(sorted(path for path in known if path.startswith(root)))
+    return FilePlan(tuple(pending), unchanged, missing)
 
 
 def process_files(
@@ -134,6 +152,17 @@ def process_files(
         record_file(engine, pending.source, sha256, status, run_id)
         setattr(counts, status.value, getattr(counts, status.value) + 1)
     return counts
+
+
+def settle_missing_files(engine: Engine, run_id: int, paths: Sequence[str], retire: bool) -> RunCounts:
+    """Files gone from the input folder: with `retire`, forget them and delete the articles only they held,
+    one transaction per file; otherwise mark them missing and keep their articles. Either way they are counted."""
+    for path in paths:
+        if retire:
+            retire_file(engine, path)
+        else:
+            mark_missing(engine, path, run_id)
+    return RunCounts(deleted=len(paths))
 
 
 def reprocess_articles(engine: Engine, run_id: int, date_range: DateRange, settings: Settings) -> RunCounts:

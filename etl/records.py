@@ -18,6 +18,7 @@ class FileStatus(StrEnum):
     SKIPPED = "skipped"  # unchanged since it was last processed
     DUPLICATE = "duplicate"  # same content as an article already loaded from another path
     REJECTED = "rejected"
+    MISSING = "missing"  # gone from the input folder since it was processed; its articles are kept
 
 
 class DateSource(StrEnum):
@@ -166,12 +167,13 @@ class RunCounts:
     skipped: int = 0
     duplicate: int = 0
     rejected: int = 0
+    deleted: int = 0  # files processed before and gone from the input folder now
     articles: int = 0
     events: int = 0
     mentions: int = 0
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: RunCounts) -> None:
-        for name in ("loaded", "skipped", "duplicate", "rejected", "articles", "events", "mentions"):
+        for name in ("loaded", "skipped", "duplicate", "rejected", "deleted", "articles", "events", "mentions"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)

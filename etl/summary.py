@@ -9,6 +9,7 @@ def run_summary_markdown(flow: str, run_id: int, counts: RunCounts) -> str:
         ("files skipped (unchanged)", counts.skipped),
         ("files duplicate", counts.duplicate),
         ("files rejected", counts.rejected),
+        ("files deleted (gone from the input folder)", counts.deleted),
         ("articles loaded", counts.articles),
         ("mentions", counts.mentions),
         ("events", counts.events),

@@ -11,11 +11,21 @@ from flows.runs import load_input_folder, recorded_run
 
 # validate_parameters=False: `progress` is an in-process callback object, not a JSON parameter.
 @flow(name="newsetl-nightly", persist_result=False, validate_parameters=False)
-def nightly(input_dir: str | None = None, db_url: str | None = None, progress: Progress | None = None) -> RunCounts:
-    """Incremental run: files unchanged since the last run are skipped without being read."""
+def nightly(
+    input_dir: str | None = None,
+    db_url: str | None = None,
+    retire_missing: bool = False,
+    progress: Progress | None = None,
+) -> RunCounts:
+    """Incremental run: files unchanged since the last run are skipped without being read. Files gone from the
+    input folder are counted as deleted and kept; with `retire_missing`, the articles only they held are deleted."""
     settings = resolve_settings(input_dir=input_dir, db_url=db_url)
     engine = tasks.open_database(settings.db_url)
-    parameters = {"input_dir": str(settings.input_dir), "db_url": engine.url.render_as_string()}
+    parameters = {
+        "input_dir": str(settings.input_dir),
+        "db_url": engine.url.render_as_string(),
+        "retire_missing": retire_missing,
+    }
     with recorded_run(engine, "nightly", parameters) as (run_id, counts):
-        load_input_folder(engine, run_id, counts, settings, progress=progress)
+        load_input_folder(engine, run_id, counts, settings, progress=progress, retire_missing=retire_missing)
     return counts

@@ -44,8 +44,10 @@ def load_input_folder(
     settings: Settings,
     date_range: DateRange | None = None,
     progress: Progress | None = None,
+    retire_missing: bool = False,
 ) -> None:
-    """Plan the input folder, then read, annotate and load its new and changed files batch by batch."""
+    """Plan the input folder, read, annotate and load its new and changed files batch by batch, then settle the
+    files gone from it (after loading, so that a moved file is a second source of its article, not a new one)."""
     plan = tasks.plan_files(engine, settings.input_dir)
     counts.skipped += plan.unchanged
     done, total = 0, len(plan.pending)
@@ -56,3 +58,4 @@ def load_input_folder(
         done += len(batch)
         if progress:
             progress(done, total)
+    counts.add(tasks.settle_missing_files(engine, run_id, plan.missing, retire_missing))

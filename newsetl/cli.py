@@ -104,7 +104,7 @@ def _file_progress() -> Iterator[Callable[[int, int], None]]:
 
 def _print_counts(title: str, counts: RunCounts) -> None:
     table = Table(title=title, show_header=False)
-    for name in ("loaded", "skipped", "duplicate", "rejected"):
+    for name in ("loaded", "skipped", "duplicate", "rejected", "deleted"):
         table.add_row(f"files {name}", str(getattr(counts, name)))
     for name in ("articles", "mentions", "events"):
         table.add_row(f"{name} loaded", str(getattr(counts, name)))
@@ -112,11 +112,19 @@ def _print_counts(title: str, counts: RunCounts) -> None:
 
 
 @app.command()
-def run(input_dir: InputOption = None, db: DbOption = None) -> None:
+def run(
+    input_dir: InputOption = None,
+    db: DbOption = None,
+    retire_missing: Annotated[
+        bool,
+        typer.Option(help="Delete the articles of files gone from the input folder (default: keep and report them)."),
+    ] = False,
+) -> None:
     """Load new and changed articles from the input folder (the nightly flow).
 
     Files unchanged since the last run are skipped; bad files are recorded in `rejected_files` and do not
-    stop the run.
+    stop the run. Files gone from the input folder are reported as deleted and their articles kept, unless
+    `--retire-missing` is given.
 
     Example: `newsetl run --input seeds/articles --db sqlite:///data/newsetl.db`
     """
@@ -126,7 +134,12 @@ def run(input_dir: InputOption = None, db: DbOption = None) -> None:
 
     try:
         with _file_progress() as progress:
-            counts = nightly(input_dir=str(settings.input_dir), db_url=settings.db_url, progress=progress)
+            counts = nightly(
+                input_dir=str(settings.input_dir),
+                db_url=settings.db_url,
+                retire_missing=retire_missing,
+                progress=progress,
+            )
     except NewsetlError as exc:
         raise _fail(exc) from exc
     _print_counts(f"newsetl run: {settings.input_dir}", counts)

@@ -7,7 +7,7 @@ from sqlalchemy import Engine, select
 
 from etl.errors import RunLocked
 from etl.load import start_run
-from etl.models import RunRow
+from etl.models import ArticleRow, ArticleSourceRow, MentionRow, RunRow, SourceFileRow
 from etl.runlock import run_lock
 from flows.backfill import backfill
 from flows.nightly import nightly
@@ -27,3 +27,56 @@ def test_runs_flows_refuse_to_start_while_another_run_holds_the_lock(engine: Eng
         with pytest.raises(RunLocked):
             backfill(input_dir=str(tmp_path), db_url=db_url)
     assert _runs(engine) == [(holder, "running")]
+
+
+def _write(folder: Path, name: str, body: str) -> Path:
+    path = folder / name
+    path.write_text(f"{body.split('.')[0]}\n\n{body}\n", encoding="utf-8")
+    return path
+
+
+def _table(engine: Engine, row_type: type, *columns: str) -> list[tuple]:
+    with engine.connect() as connection:
+        selected = [getattr(row_type, name) for name in columns]
+        return sorted(tuple(row) for row in connection.execute(select(*selected)))
+
+
+@pytest.mark.slow
+def test_runs_nightly_reports_deleted_files_and_retires_them_only_when_asked(engine: Engine, tmp_path: Path) -> None:
+    db_url = engine.url.render_as_string(hide_password=False)
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    talks = "Serbian and Kosovo leaders met in Brussels on Monday. The European Union mediated the talks."
+    aid = _write(folder, "aid.txt", "Germany pledged aid to Ukraine on Tuesday. Berlin will send generators.")
+    talks_file = _write(folder, "talks.txt", talks)
+    _write(folder, "talks-copy.txt", talks)  # the same article from a second path
+    first = nightly(input_dir=str(folder), db_url=db_url)
+    assert (first.loaded, first.duplicate, first.deleted) == (2, 1, 0)
+    articles = _table(engine, ArticleRow, "id", "title")
+    mentions = _table(engine, MentionRow, "id")
+
+    aid.unlink()
+    talks_file.unlink()
+    for _ in range(2):  # reported on every run until retired, never silently dropped
+        kept = nightly(input_dir=str(folder), db_url=db_url)
+        assert (kept.deleted, kept.skipped, kept.loaded) == (2, 1, 0)
+        assert _table(engine, ArticleRow, "id", "title") == articles
+        assert _table(engine, MentionRow, "id") == mentions
+        assert _table(engine, SourceFileRow, "path", "status") == [
+            (aid.as_posix(), "missing"),
+            ((folder / "talks-copy.txt").as_posix(), "loaded"),  # unchanged: its last decision stands
+            (talks_file.as_posix(), "missing"),
+        ]
+    with engine.connect() as connection:
+        assert connection.scalar(select(RunRow.files_deleted).order_by(RunRow.id.desc()).limit(1)) == 2
+
+    retired = nightly(input_dir=str(folder), db_url=db_url, retire_missing=True)
+    assert retired.deleted == 2
+    # The aid article had no other source: gone with its mentions. The talks article lives on in its copy.
+    assert [title for _, title in _table(engine, ArticleRow, "id", "title")] == [
+        "Serbian and Kosovo leaders met in Brussels on Monday"
+    ]
+    assert _table(engine, ArticleSourceRow, "source_path") == [((folder / "talks-copy.txt").as_posix(),)]
+    assert _table(engine, SourceFileRow, "path") == [((folder / "talks-copy.txt").as_posix(),)]
+    assert len(_table(engine, MentionRow, "id")) < len(mentions)
+    assert nightly(input_dir=str(folder), db_url=db_url).deleted == 0
