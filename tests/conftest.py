@@ -1,4 +1,5 @@
-"""Shared fixtures: a real PostgreSQL 15 server for the session, and a fresh database per test per backend.
+"""Shared fixtures: for the session a real PostgreSQL 15 server and a throwaway Prefect backend, and a fresh
+database per test per backend.
 
 The server starts once, on first use by a `postgres`-marked test, so `pytest -m "not postgres"` never starts
 it. PostgreSQL refuses to run as root; as root its data folder is handed to the `postgres` user.
@@ -20,6 +21,7 @@ import pytest
 from sqlalchemy import Engine
 
 from etl.database import create_engine_for, upgrade
+from flows.runtime import configure_prefect
 
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 POSTGRES_SYSTEM_USER = "postgres"
@@ -70,6 +72,16 @@ def postgres_url() -> Iterator[str]:
         if (data_dir / "postmaster.pid").exists():
             _run_as_server_user([str(POSTGRES_BIN / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"], root)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One throwaway Prefect backend for every test that runs a flow (Prefect's own testing guide)."""
+    configure_prefect(tmp_path_factory.mktemp("prefect-data"))
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

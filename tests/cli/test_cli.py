@@ -1,0 +1,272 @@
+"""The `newsetl` command: exit codes, output and exact error lines, on real SQLite files and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from etl.database import head_revision
+from etl.load import record_rejection, start_run
+from etl.models import RejectedFileRow
+from etl.records import Rejection
+from newsetl.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = ROOT / "seeds" / "articles"
+NEWSETL = Path(sys.executable).parent / "newsetl"
+REJECTED_SQL = "SELECT source_path, reason FROM rejected_files ORDER BY source_path"
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def rejections(engine: Engine) -> Engine:
+    """A migrated database holding one run and two rejected files: enough rows to query."""
+    run_id = start_run(engine, "nightly", {"input_dir": "articles"})
+    record_rejection(engine, run_id, Rejection("/in/empty.txt", "empty file"))
+    record_rejection(engine, run_id, Rejection("/in/notes.pdf", "unsupported file type '.pdf'"))
+    return engine
+
+
+def _db_arg(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def _rejected_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(RejectedFileRow)).scalar_one()
+
+
+def _clean_env(tmp_path: Path) -> dict[str, str]:
+    """The environment for a real `newsetl` process: no settings leaking in from this test session."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSETL_", "PREFECT_"))}
+    return {**env, "NEWSETL_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "120"}
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["backfill"], ["annotate"], ["query"], ["db"], ["db", "upgrade"]])
+def test_cli_help_ends_with_an_example(command: list[str]):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.output
+
+
+@pytest.mark.slow
+def test_cli_run_loads_the_samples_then_skips_them_all(tmp_path: Path):
+    articles = shutil.copytree(SEEDS, tmp_path / "articles")
+    files = [p for p in articles.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    command = [str(NEWSETL), "run", "--input", str(articles), "--db", f"sqlite:///{tmp_path / 'news.db'}"]
+
+    first = subprocess.run(command, cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "Traceback" not in first.stderr and "Error" not in first.stderr
+    assert "files loaded" in first.stdout and "events loaded" in first.stdout
+    summary = _summary(first.stdout)
+    assert summary["files loaded"] + summary["files duplicate"] + summary["files rejected"] == len(files)
+    assert summary["files rejected"] == 5 and summary["articles loaded"] > 0
+
+    second = subprocess.run(command, cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert "Traceback" not in second.stderr
+    assert _summary(second.stdout) == {
+        "files loaded": 0,
+        "files skipped": len(files),
+        "files duplicate": 0,
+        "files rejected": 0,
+        "files deleted": 0,
+        "articles loaded": 0,
+        "mentions loaded": 0,
+        "events loaded": 0,
+    }
+
+
+def _summary(stdout: str) -> dict[str, int]:
+    """The counts of the run summary table: `│ files loaded │ 33 │` rows."""
+    cells = (line.strip("│ ").split("│") for line in stdout.splitlines() if line.count("│") == 3)
+    return {name.strip(): int(value) for name, value in cells}
+
+
+def test_cli_run_on_a_missing_folder_is_one_error_line(tmp_path: Path):
+    missing = tmp_path / "does" / "not" / "exist"
+    command = [str(NEWSETL), "run", "--input", str(missing), "--db", f"sqlite:///{tmp_path / 'news.db'}"]
+    result = subprocess.run(command, cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"Error: input folder does not exist: {missing}"]
+    assert result.stdout == ""
+    assert not (tmp_path / "news.db").exists()
+
+
+def test_cli_query_prints_a_table(rejections: Engine):
+    result = runner.invoke(app, ["query", REJECTED_SQL, "--db", _db_arg(rejections)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "source_path" in lines[1] and "reason" in lines[1]
+    assert [line for line in lines if "/in/" in line] == [
+        next(line for line in lines if "/in/empty.txt" in line and "empty file" in line),
+        next(line for line in lines if "/in/notes.pdf" in line and "unsupported file type '.pdf'" in line),
+    ]
+
+
+def test_cli_query_csv_and_json(rejections: Engine):
+    as_csv = runner.invoke(app, ["query", REJECTED_SQL, "--format", "csv", "--db", _db_arg(rejections)])
+    assert as_csv.exit_code == 0, as_csv.output
+    assert list(csv.reader(io.StringIO(as_csv.stdout))) == [
+        ["source_path", "reason"],
+        ["/in/empty.txt", "empty file"],
+        ["/in/notes.pdf", "unsupported file type '.pdf'"],
+    ]
+    as_json = runner.invoke(app, ["query", REJECTED_SQL, "--format", "json", "--db", _db_arg(rejections)])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout) == [
+        {"source_path": "/in/empty.txt", "reason": "empty file"},
+        {"source_path": "/in/notes.pdf", "reason": "unsupported file type '.pdf'"},
+    ]
+
+
+@pytest.mark.parametrize("output_format", ["table", "csv", "json"])
+def test_cli_query_output_file(rejections: Engine, tmp_path: Path, output_format: str):
+    target = tmp_path / f"rejected.{output_format}"
+    args = ["query", REJECTED_SQL, "--format", output_format, "--output", str(target), "--db", _db_arg(rejections)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    written = target.read_text(encoding="utf-8")
+    assert "/in/empty.txt" in written and "unsupported file type '.pdf'" in written
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM rejected_files",
+        "CREATE TABLE x(a int)",
+        "INSERT INTO rejected_files (run_id, source_path, record_index, reason, rejected_at)"
+        " SELECT run_id, source_path, record_index, reason, rejected_at FROM rejected_files",
+    ],
+)
+def test_cli_query_refuses_writes(rejections: Engine, sql: str):
+    result = runner.invoke(app, ["query", sql, "--db", _db_arg(rejections)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: query refused: `newsetl query` is read-only (")
+    assert len(result.stderr.splitlines()) == 1
+    assert _rejected_count(rejections) == 2
+
+
+def test_cli_query_runs_one_statement_at_a_time(rejections: Engine):
+    result = runner.invoke(app, ["query", "SELECT 1; DELETE FROM rejected_files", "--db", _db_arg(rejections)])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: query refused: `newsetl query` runs one statement at a time\n"
+    assert _rejected_count(rejections) == 2
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_cli_query_cannot_leave_the_read_only_transaction_on_postgres(rejections: Engine):
+    # Sent as one simple query, this string would open a read-write transaction and commit the delete.
+    sql = "SET TRANSACTION READ WRITE; DELETE FROM rejected_files; COMMIT"
+    result = runner.invoke(app, ["query", sql, "--db", _db_arg(rejections)])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: query refused: `newsetl query` runs one statement at a time\n"
+    assert _rejected_count(rejections) == 2
+
+
+def test_cli_query_reports_bad_sql(rejections: Engine):
+    result = runner.invoke(app, ["query", "SELEC * FROM rejected_files", "--db", _db_arg(rejections)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: query failed: ")
+    assert "SELEC" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_cli_query_on_a_missing_sqlite_file_says_so(tmp_path: Path):
+    missing = tmp_path / "nothing-here.db"
+    result = runner.invoke(app, ["query", "SELECT 1", "--db", f"sqlite:///{missing}"])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: database file {missing} does not exist: run `newsetl run` to create it\n"
+    assert not missing.exists()
+
+
+def test_cli_db_upgrade_creates_the_schema(tmp_path: Path):
+    database = tmp_path / "fresh.db"
+    result = runner.invoke(app, ["db", "upgrade", "--db", f"sqlite:///{database}"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"database at revision {head_revision()}")
+    tables = runner.invoke(
+        app,
+        [
+            "query",
+            "SELECT name FROM sqlite_master WHERE type = 'table'",
+            "--format",
+            "csv",
+            "--db",
+            f"sqlite:///{database}",
+        ],
+    )
+    assert {"runs", "articles", "entities", "events", "rejected_files"} <= set(tables.stdout.split())
+
+
+def test_cli_backfill_with_since_after_until_is_refused(tmp_path: Path):
+    database = tmp_path / "news.db"
+    args = ["backfill", "--since", "2022-11-10", "--until", "2022-11-01", "--db", f"sqlite:///{database}"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert result.stderr == "Error: --since 2022-11-10 is after --until 2022-11-01\n"
+    assert not database.exists()
+
+
+@pytest.mark.slow
+def test_cli_annotate_writes_one_line_per_valid_input_and_names_the_bad_line():
+    texts = {
+        "kherson": "Russian forces shelled Kherson on Wednesday, the Ukrainian army said.",
+        "denial": "Russia did not attack Poland, President Andrzej Duda said on Wednesday.",
+    }
+    stdin = "\n".join(
+        [
+            json.dumps({"id": "kherson", "text": texts["kherson"], "published_at": "2022-11-11"}),
+            '{"id": "cut", "text": "Ukraine withdrew',
+            json.dumps({"id": "denial", "text": texts["denial"]}),
+        ]
+    )
+    result = runner.invoke(app, ["annotate"], input=stdin)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "Error: stdin line 2: invalid JSON: Unterminated string starting at (column 23)"
+    ]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["kherson", "denial"]
+    for line in lines:
+        text = texts[line["id"]]
+        assert line["entities"] and line["events"]
+        for entity in line["entities"]:
+            assert text[entity["start"] : entity["end"]] == entity["text"]
+        for event in line["events"]:
+            assert {"type", "mode", "trigger", "actors", "recipients", "location", "date", "negated"} <= event.keys()
+            assert text[event["trigger"]["start"] : event["trigger"]["end"]] == event["trigger"]["text"]
+            for participant in event["actors"] + event["recipients"]:
+                assert text[participant["start"] : participant["end"]] == participant["text"]
+    kherson, denial = lines
+    shelling = next(event for event in kherson["events"] if event["trigger"]["text"] == "shelled")
+    assert shelling["type"] == "ASSAULT" and not shelling["negated"]
+    assert shelling["date"] == "2022-11-09"  # the Wednesday before Friday 11 November
+    assert any(actor["text"].endswith("forces") for actor in shelling["actors"])
+    attack = next(event for event in denial["events"] if event["trigger"]["text"] == "attack")
+    assert attack["negated"] and attack["type"] == "ASSAULT"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT reason FROM rejected_files WHERE reason LIKE '%file%' AND source_path = '/in/empty.txt'",
+        "SELECT reason FROM rejected_files WHERE CAST(record_index AS integer) = 0 AND source_path LIKE '%/empty.txt'",
+    ],
+)
+def test_cli_query_passes_percent_signs_and_casts_through(rejections: Engine, sql: str):
+    result = runner.invoke(app, ["query", sql, "--db", _db_arg(rejections), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "reason\nempty file\n"
