@@ -63,3 +63,15 @@ def test_resolve_event_date_never_raises(date_text: str) -> None:
         doc.ents = [span]
     resolved, text = resolve_event_date(doc[:], THURSDAY)
     assert (resolved, text) == (THURSDAY, None) or isinstance(resolved, date)
+
+
+@pytest.mark.parametrize("date_text", ["Wednesday", "yesterday", "last week"])
+def test_resolve_event_date_relative_without_publication_date_stays_unresolved(date_text: str) -> None:
+    # Counting back from the day the command runs would make the output depend on the clock.
+    sentence = _sentence(f"The talks ended {date_text}.", date_text)
+    assert resolve_event_date(sentence, None) == (None, None)
+
+
+def test_resolve_event_date_full_date_without_publication_date() -> None:
+    sentence = _sentence("The talks ended on 9 November 2022.", "9 November 2022")
+    assert resolve_event_date(sentence, None) == (date(2022, 11, 9), "9 November 2022")
