@@ -9,7 +9,7 @@ to retry.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -46,6 +46,7 @@ from etl.records import (
 )
 
 ARTICLES_PER_QUERY = 200
+INTERRUPTED_ERROR = "interrupted: its process ended before the run finished (found by the next run)"
 _SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
 
 
@@ -104,6 +105,19 @@ def start_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> int:
         return result.inserted_primary_key[0]
 
 
+def fail_interrupted_runs(engine: Engine) -> list[int]:
+    """Mark `failed` the runs still `running`: called by a run holding the run lock, which proves their
+    process is gone (killed or crashed). Their finished_at stays null: when they stopped is unknown."""
+    with _transient_errors("close interrupted runs"), engine.begin() as connection:
+        interrupted = connection.scalars(
+            update(RunRow)
+            .where(RunRow.status == RunStatus.RUNNING)
+            .values(status=RunStatus.FAILED, error=INTERRUPTED_ERROR)
+            .returning(RunRow.id)
+        ).all()
+    return sorted(interrupted)
+
+
 def finish_run(engine: Engine, run_id: int, counts: RunCounts, status: str, error: str | None = None) -> None:
     """Close a run with its counts; without `error`, the errors collected in `counts` are stored."""
     with _transient_errors(f"finish run {run_id}"), engine.begin() as connection:
@@ -141,8 +155,16 @@ def known_files(engine: Engine) -> dict[str, KnownFile]:
         return {row.path: KnownFile(row.size, row.mtime_ns, row.file_sha256, FileStatus(row.status)) for row in rows}
 
 
-def record_file(engine: Engine, source: SourceFile, file_sha256: str, status: FileStatus, run_id: int) -> None:
-    """Remember a file's identity and the status this run decided for it."""
+def record_file(
+    engine: Engine,
+    source: SourceFile,
+    file_sha256: str,
+    status: FileStatus,
+    run_id: int,
+    rejections: Sequence[Rejection] = (),
+) -> None:
+    """Remember a file's identity and the status this run decided for it, with the rejections of the file or
+    its records, in one transaction: a run killed in between leaves neither, and the next run reads the file."""
     values = {
         "size": source.size,
         "mtime_ns": source.mtime_ns,
@@ -151,6 +173,8 @@ def record_file(engine: Engine, source: SourceFile, file_sha256: str, status: Fi
         "last_run_id": run_id,
     }
     with _transient_errors(f"record file {source.path}"), engine.begin() as connection:
+        for rejection in rejections:
+            _insert_rejection(connection, run_id, rejection)
         statement = _upsert(connection, SourceFileRow).values(path=source.path, **values)
         connection.execute(statement.on_conflict_do_update(index_elements=[SourceFileRow.path], set_=values))
 
@@ -180,16 +204,20 @@ def retire_file(engine: Engine, path: str) -> int:
 
 def record_rejection(engine: Engine, run_id: int, rejection: Rejection) -> None:
     with _transient_errors(f"record rejection of {rejection.source_path}"), engine.begin() as connection:
-        connection.execute(
-            insert(RejectedFileRow).values(
-                run_id=run_id,
-                source_path=rejection.source_path,
-                record_index=rejection.record_index,
-                content_sha256=rejection.content_sha256,
-                reason=rejection.reason,
-                rejected_at=_now(),
-            )
+        _insert_rejection(connection, run_id, rejection)
+
+
+def _insert_rejection(connection: Connection, run_id: int, rejection: Rejection) -> None:
+    connection.execute(
+        insert(RejectedFileRow).values(
+            run_id=run_id,
+            source_path=rejection.source_path,
+            record_index=rejection.record_index,
+            content_sha256=rejection.content_sha256,
+            reason=rejection.reason,
+            rejected_at=_now(),
         )
+    )
 
 
 def load_article(engine: Engine, run_id: int, item: AnnotatedArticle, pipeline_version: str) -> FileStatus:

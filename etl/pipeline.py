@@ -25,7 +25,6 @@ from etl.load import (
     load_article,
     mark_missing,
     record_file,
-    record_rejection,
     replace_annotations,
     retire_file,
 )
@@ -146,10 +145,8 @@ def process_files(
             counts.events += len(item.annotation.events)
 
     for pending, sha256 in read:
-        for rejection in rejections[pending.source.path]:
-            record_rejection(engine, run_id, rejection)
         status = _file_status(statuses[pending.source.path])
-        record_file(engine, pending.source, sha256, status, run_id)
+        record_file(engine, pending.source, sha256, status, run_id, rejections[pending.source.path])
         setattr(counts, status.value, getattr(counts, status.value) + 1)
     return counts
 

@@ -19,9 +19,12 @@ from flows import tasks
 def recorded_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> Iterator[tuple[int, RunCounts]]:
     """Yield the run id and the counts to fill; the run ends `completed`, or `failed` with the error.
 
-    The database's run lock is held throughout: a second run raises RunLocked before writing anything.
+    The database's run lock is held throughout: a second run raises RunLocked before writing anything. Holding
+    it proves that runs left `running` are dead, so they are marked failed; this run then loads what they did
+    not (loading is idempotent: nothing they stored is stored twice).
     """
     with run_lock(engine):
+        tasks.fail_interrupted_runs(engine)
         run_id = tasks.start_run(engine, flow, parameters)
         counts = RunCounts()
         try:

@@ -29,6 +29,7 @@ _database_task = task(
 
 open_database = _database_task(pipeline.open_database, name="open-database")
 start_run = _database_task(load.start_run, name="start-run")
+fail_interrupted_runs = _database_task(load.fail_interrupted_runs, name="fail-interrupted-runs")
 finish_run = _database_task(load.finish_run, name="finish-run")
 plan_files = _database_task(pipeline.plan_files, name="plan-files")
 process_files = _database_task(pipeline.process_files, name="process-files")
