@@ -74,6 +74,13 @@ def _fail(exc: NewsetlError) -> typer.Exit:
     return typer.Exit(EXIT_LOCKED if isinstance(exc, RunLocked) else EXIT_FAILED)
 
 
+def _failed_run(exc: Exception) -> typer.Exit:
+    """A run that failed on an unexpected error: its first line, for schedulers and people; the traceback is in
+    Prefect's log above it and the error in the run's `runs` row."""
+    reason = str(exc).strip().splitlines()
+    return _fail(NewsetlError(f"run failed: {type(exc).__name__}" + (f": {reason[0]}" if reason else "")))
+
+
 def _prepare_flow(settings: Settings) -> None:
     """Check the input folder and the run lock, then configure Prefect: a flow that failed on a missing folder
     would log its traceback on stderr before the one-line error, and leave a failed run in a newly created
@@ -126,6 +133,10 @@ def run(
     stop the run. Files gone from the input folder are reported as deleted and their articles kept, unless
     `--retire-missing` is given.
 
+    Exit status, for schedulers: **0** the run completed (rejected files alone do not fail it); **1** the run
+    failed, with the reason on one `Error:` line; **2** a usage error; **3** another run holds the lock on this
+    database, and this one did not start.
+
     Example: `newsetl run --input seeds/articles --db sqlite:///data/newsetl.db`
     """
     settings = resolve_settings(input_dir=input_dir, db_url=db)
@@ -142,6 +153,8 @@ def run(
             )
     except NewsetlError as exc:
         raise _fail(exc) from exc
+    except Exception as exc:
+        raise _failed_run(exc) from exc
     _print_counts(f"newsetl run: {settings.input_dir}", counts)
 
 
@@ -177,6 +190,8 @@ def backfill(
             )
     except NewsetlError as exc:
         raise _fail(exc) from exc
+    except Exception as exc:
+        raise _failed_run(exc) from exc
     _print_counts(f"newsetl backfill {since.date()} … {until.date()}", counts)
 
 

@@ -7,15 +7,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
 
 from etl.load import start_run
 from etl.models import RunRow
 from etl.runlock import run_lock
+from newsetl.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds" / "articles"
 NEWSETL = Path(sys.executable).parent / "newsetl"
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def in_process(prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run flows in this process on the session's Prefect backend, with no settings leaking in."""
+    for name in [name for name in os.environ if name.startswith("NEWSETL_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("NEWSETL_DATA_DIR", str(tmp_path / "data"))
 
 
 def _clean_env(tmp_path: Path) -> dict[str, str]:
@@ -51,3 +64,38 @@ def test_cli_run_exits_3_naming_the_run_that_holds_the_lock(engine: Engine, tmp_
     ]
     assert result.stdout == ""
     assert _runs(engine) == 1  # the refused run wrote nothing, not even its own run row
+
+
+def test_cli_run_exits_1_with_the_reason_on_one_error_line(in_process: None, tmp_path: Path) -> None:
+    not_a_database = tmp_path / "news.db"
+    not_a_database.write_bytes(b"these bytes are not a SQLite database" * 100)
+    result = runner.invoke(app, ["run", "--input", str(tmp_path), "--db", f"sqlite:///{not_a_database}"])
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if line.startswith("Error:")] == [
+        "Error: run failed: DatabaseError: (sqlite3.DatabaseError) file is not a database"
+    ]
+    assert result.stderr.splitlines()[-1].startswith("Error:")
+    assert result.stdout == ""
+
+
+def test_cli_run_usage_error_exits_2() -> None:
+    result = runner.invoke(app, ["run", "--no-such-option"])
+    assert result.exit_code == 2
+    assert "No such option: --no-such-option" in result.stderr
+
+
+@pytest.mark.slow
+def test_cli_run_with_rejected_files_exits_0(in_process: None, tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "empty.txt").write_text("")
+    (articles / "talks.txt").write_text("Talks in Ankara\n\nTurkey hosted talks between the two delegations.\n")
+    result = runner.invoke(app, ["run", "--input", str(articles), "--db", f"sqlite:///{tmp_path / 'news.db'}"])
+    assert result.exit_code == 0, result.stderr
+    assert "Error" not in result.stderr
+    rows = {
+        cells[0].strip(): cells[1].strip()
+        for line in result.stdout.splitlines()
+        if len(cells := line.strip("│ ").split("│")) == 2
+    }
+    assert (rows["files loaded"], rows["files rejected"]) == ("1", "1")
