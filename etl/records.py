@@ -103,6 +103,7 @@ class Entity:
     kb_id: str | None = None
     lat: float | None = None
     lon: float | None = None
+    sector: str | None = None  # PLOVER sector of a person or organisation (GOV, MIL, COP...)
 
 
 @dataclass(frozen=True, slots=True)

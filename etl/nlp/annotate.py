@@ -12,7 +12,8 @@ from spacy.tokens import Doc
 from etl import __version__
 from etl.nlp.entities import resolve_entities
 from etl.nlp.events import code_events
-from etl.nlp.lexicon import Lexicon, lexicon_version
+from etl.nlp.gazetteer import reference_version
+from etl.nlp.lexicon import Lexicon
 from etl.nlp.model import model_version, parse
 from etl.records import Annotation, Event
 
@@ -50,8 +51,9 @@ def annotate(
 
 
 def pipeline_version(nlp: Language) -> str:
-    """Stamped on every article: a change of code, model or lexicon makes stored annotations out of date."""
-    return f"newsetl-{__version__}+{model_version(nlp)}+lexicon-{lexicon_version()}"
+    """Stamped on every article: a change of code, model or reference data (lexicon, gazetteer, aliases) makes
+    stored annotations out of date. At most 64 characters (the `articles.pipeline_version` column)."""
+    return f"newsetl-{__version__}+{model_version(nlp)}+ref-{reference_version()}"
 
 
 def annotation_json(record_id: object, annotation: Annotation) -> dict[str, Any]:

@@ -2,20 +2,25 @@
 
 Within an article, "Vladimir Putin", "Putin" and "Putin's" are one person; the same surface form carries one
 label (a vote across its mentions). Across articles, the entity key (type and normalised canonical name) maps
-every article that names the same thing to the same `entities` row.
+every article that names the same thing to the same `entities` row: names the reference tables know
+("Kiev", "Zelenskiy") take the table's canonical name (see `etl.nlp.canonical`), other names keep their own.
+A person's country and sector come from the alias table, else from the title before the name ("Ukrainian Army
+Chief of Staff Valeriy Zaluzhnyi" → UKR MIL), else from the 2014 leaders table.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
+from etl.nlp.canonical import KnownEntity, known_entity
 from etl.records import Entity, Mention
 
 # Named things only: dates, times and quantities are attributes of events and articles, not entities.
@@ -25,6 +30,12 @@ ENTITY_LABELS = frozenset(
 _LEADING_WORDS = frozenset({"the", "a", "an"})
 _POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
 _SPACES = re.compile(r"\s+")
+# A title before a person's name: nouns, adjectives and names, joined by "of" or a possessive ("Ukraine's
+# President", "Army Chief of Staff"), at most this many words.
+_TITLE_POS = frozenset({"PROPN", "NOUN", "ADJ"})
+_TITLE_JOINERS = frozenset({"of", "'s", "’s"})
+MAX_TITLE_WORDS = 6
+_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +45,7 @@ class _Span:
     text: str
     label: str
     sentence_index: int
+    title: str  # the words before the name that describe it ("Ukrainian President"), or ""
 
 
 def normalise_name(text: str) -> str:
@@ -74,8 +86,21 @@ def _mention_spans(doc: Doc) -> list[_Span]:
         if span is None:
             continue
         sentence_index = bisect.bisect_right(sentence_starts, span.start) - 1
-        spans.append(_Span(span.start_char, span.end_char, span.text, ent.label_, sentence_index))
+        spans.append(_Span(span.start_char, span.end_char, span.text, ent.label_, sentence_index, _title(span)))
     return spans
+
+
+def _title(span: Span) -> str:
+    """The title words right before a name, within its sentence ("Egyptian police officer" before a name)."""
+    doc, start = span.doc, span.start
+    while start > span.start - MAX_TITLE_WORDS and start > span.sent.start:
+        token = doc[start - 1]
+        if token.ent_type_ == "PERSON" or not (token.pos_ in _TITLE_POS or token.lower_ in _TITLE_JOINERS):
+            break
+        start -= 1
+    while start < span.start and doc[start].lower_ in _TITLE_JOINERS:
+        start += 1
+    return doc[start : span.start].text
 
 
 def _voted_labels(spans: Iterable[_Span]) -> dict[str, str]:
@@ -86,28 +111,33 @@ def _voted_labels(spans: Iterable[_Span]) -> dict[str, str]:
     return {name: counter.most_common(1)[0][0] for name, counter in votes.items()}
 
 
-def _person_full_names(names: Iterable[str]) -> dict[str, str]:
+def _person_full_names(names: Iterable[str]) -> tuple[dict[str, str], frozenset[str]]:
     """Map each partial person name ("putin") to the one full name that ends with it ("vladimir putin").
 
     A partial name shared by two different full names ("biden": Joe and Hunter) stays unresolved, so that two
-    people are never merged.
+    people are never merged; such names are returned as the second item.
     """
     names = sorted(set(names), key=len, reverse=True)
     resolved: dict[str, str] = {}
+    ambiguous: set[str] = set()
     for short in names:
         fuller = {long for long in names if long != short and long.endswith(" " + short)}
         # Keep only the longest forms: "vladimir putin" and "president vladimir putin" are not two people.
         longest = {name for name in fuller if not any(other.endswith(" " + name) for other in fuller)}
         if len(longest) == 1:
             resolved[short] = resolved.get(next(iter(longest)), next(iter(longest)))
-    return resolved
+        elif longest:
+            ambiguous.add(gazetteer.normalize(short))
+    return resolved, frozenset(ambiguous)
 
 
 def resolve_entities(doc: Doc) -> tuple[tuple[Entity, ...], tuple[Mention, ...]]:
     """Canonical entities and their mentions (offsets into `doc.text`) for one parsed document."""
     spans = _mention_spans(doc)
     labels = _voted_labels(spans)
-    full_names = _person_full_names(normalise_name(s.text) for s in spans if labels[normalise_name(s.text)] == "PERSON")
+    full_names, ambiguous_surnames = _person_full_names(
+        normalise_name(s.text) for s in spans if labels[normalise_name(s.text)] == "PERSON"
+    )
 
     groups: dict[tuple[str, str], list[_Span]] = defaultdict(list)
     for span in spans:
@@ -115,19 +145,97 @@ def resolve_entities(doc: Doc) -> tuple[tuple[Entity, ...], tuple[Mention, ...]]
         label = labels[name]
         groups[label, full_names.get(name, name) if label == "PERSON" else name].append(span)
 
-    entities, mentions = [], []
-    for (label, _), members in groups.items():
+    # People last: a leader is recognised only in a document that names his country.
+    document_countries: set[str] = set()
+    merged: dict[str, _Group] = {}
+    for (label, _), members in sorted(groups.items(), key=lambda item: item[0][0] == "PERSON"):
         surface_forms = Counter(m.text for m in members)
         # The longest form is the most explicit name ("Vladimir Putin" over "Putin"); frequency breaks ties.
         canonical = max(surface_forms, key=lambda form: (len(form.split()), surface_forms[form]))
-        key = entity_key(label, canonical)
-        entities.append(_entity(key, canonical, label, tuple(sorted(surface_forms))))
-        mentions.extend(Mention(m.start, m.end, m.text, label, m.sentence_index, key) for m in members)
+        title_country, title_sector = _title_facts(members) if label == "PERSON" else (None, None)
+        known = known_entity(
+            canonical,
+            label,
+            ambiguous_surnames=ambiguous_surnames,
+            context_country=title_country,
+            document_countries=frozenset(document_countries),
+        )
+        entity = _entity(canonical, label, tuple(sorted(surface_forms)), known, title_country, title_sector)
+        if entity.country and label != "PERSON":
+            document_countries.add(entity.country)
+        group = merged.setdefault(entity.entity_key, _Group(entity, []))
+        group.members.extend(members)
+        group.aliases.update(surface_forms)
+
+    entities, mentions = [], []
+    for key, group in merged.items():
+        entities.append(dataclasses.replace(group.entity, aliases=tuple(sorted(group.aliases))))
+        mentions.extend(
+            Mention(m.start, m.end, m.text, labels[normalise_name(m.text)], m.sentence_index, key)
+            for m in group.members
+        )
     mentions.sort(key=lambda m: (m.start, m.end))
     return tuple(entities), tuple(mentions)
 
 
-def _entity(key: str, canonical: str, label: str, aliases: tuple[str, ...]) -> Entity:
-    country = gazetteer.country_of(canonical) if label in {"GPE", "LOC", "NORP", "ORG", "FAC"} else None
-    kb_id = f"iso3166:{country}" if country and label == "GPE" and gazetteer.is_country_name(canonical) else None
-    return Entity(entity_key=key, canonical_name=canonical, type=label, aliases=aliases, country=country, kb_id=kb_id)
+@dataclass(slots=True)
+class _Group:
+    """The mentions of one entity in a document; two spellings ("Kiev", "Kyiv") can make one group."""
+
+    entity: Entity
+    members: list[_Span]
+    aliases: set[str] = field(default_factory=set)
+
+
+def _title_facts(members: Iterable[_Span]) -> tuple[str | None, str | None]:
+    """Country and sector named by the titles before a person's mentions, the first found of each."""
+    titles = [m.title for m in members if m.title]
+    country = next((c for c in map(gazetteer.country_of, titles) if c), None)
+    sector = next((s for s in map(gazetteer.sector_of, titles) if s), None)
+    return country, sector
+
+
+def _entity(
+    name: str,
+    label: str,
+    aliases: tuple[str, ...],
+    known: KnownEntity | None,
+    title_country: str | None,
+    title_sector: str | None,
+) -> Entity:
+    """The entity a document's name stands for: the known entity's facts first, then the gazetteer's."""
+    if known is not None:
+        name, label = known.canonical_name, known.type
+    key = entity_key(label, name)
+    if label == "PERSON":
+        if known is not None and known.curated:
+            country, sector = known.country, known.sector
+        else:
+            # The leaders table knows nationality for good, but roles only as of 2014: the text's title wins.
+            country = (known.country if known else None) or title_country
+            sector = title_sector or (known.sector if known else None)
+        kb_id = known.kb_id if known else None
+        return Entity(key, name, label, aliases, country=country, kb_id=kb_id, sector=sector)
+    country = (known.country if known else None) or (
+        gazetteer.country_of(name) if label in {"GPE", "LOC", "NORP", "ORG", "FAC"} else None
+    )
+    return Entity(
+        key,
+        name,
+        label,
+        aliases,
+        country=country,
+        kb_id=(known.kb_id if known else None) or _kb_id(name, label, country, known),
+        sector=gazetteer.sector_of(name) if label == "ORG" else None,  # "Ukrainian Army" -> MIL
+    )
+
+
+def _kb_id(name: str, label: str, country: str | None, known: KnownEntity | None) -> str | None:
+    """`iso3166:<ISO3>` for a country, `newsetl:place:<ISO3>:<name>` for a city or province the tables know."""
+    if label not in _PLACE_LABELS or country is None:
+        return None
+    if gazetteer.is_country_name(name) and not gazetteer.is_capital_name(name):
+        return f"iso3166:{country}"
+    if known is not None or gazetteer.is_place_name(name):
+        return f"newsetl:place:{country}:{gazetteer.normalize(name).replace(' ', '-')}"
+    return None

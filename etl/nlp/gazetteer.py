@@ -8,6 +8,7 @@ the NLP stage can afford one per mention.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -204,7 +205,25 @@ def is_country_name(text: str) -> bool:
     return tables.country_aliases[whole[0][2]][1] != "demonym"
 
 
+def is_capital_name(text: str) -> bool:
+    """True when the whole text names a capital city ("Kyiv", "Moscow"), which is a place, not its country."""
+    entry = _tables().country_aliases.get(normalize(text))
+    return entry is not None and entry[1] == "capital"
+
+
 def is_place_name(text: str) -> bool:
     """True when the whole text names a country, capital, city or province ("Kherson", "Mykolaiv")."""
     key = normalize(text)
     return key in _tables().places or is_country_name(text)
+
+
+def reference_version(directory: Path = REFERENCE_DIR) -> str:
+    """A short hash of every file under the reference folder (paths and bytes), for the pipeline version.
+
+    Any change of reference data (gazetteer, aliases, leaders, lexicon) makes stored annotations out of date.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:12]

@@ -68,3 +68,65 @@ def test_entities_trailing_score_is_not_part_of_the_name(nlp):
     _, mentions = resolve_entities(doc)
     assert all(not m.text[-1].isdigit() for m in mentions)
     assert all(text[m.start : m.end] == m.text for m in mentions)
+
+
+def _by_key(entities):
+    return {e.entity_key: e for e in entities}
+
+
+def test_entities_spelling_variants_in_one_article_are_one_entity(nlp):
+    doc = nlp(
+        "Ukrainian President Volodymyr Zelenskiy arrived in Kiev on Monday. "
+        "Zelensky said Kyiv would not accept the deal."
+    )
+    entities, mentions = resolve_entities(doc)
+    by_key = _by_key(entities)
+    assert by_key["PERSON:volodymyr zelensky"].canonical_name == "Volodymyr Zelensky"
+    assert set(by_key["PERSON:volodymyr zelensky"].aliases) == {"Volodymyr Zelenskiy", "Zelensky"}
+    assert set(by_key["GPE:kyiv"].aliases) == {"Kiev", "Kyiv"}
+    assert not any(key.startswith("GPE:kiev") or key.endswith("zelenskiy") for key in by_key)
+    assert {m.entity_key for m in mentions if m.text in {"Kiev", "Kyiv"}} == {"GPE:kyiv"}
+
+
+def test_entities_person_country_and_sector_from_the_title(nlp):
+    doc = nlp(
+        "Ukrainian Army Chief of Staff Valery Zalushny said the offensive continued. "
+        "Egyptian police officer Ahmed Fathy arrested three men in Cairo."
+    )
+    by_key = _by_key(resolve_entities(doc)[0])
+    zaluzhnyi = by_key["PERSON:valerii zaluzhnyi"]
+    assert (zaluzhnyi.country, zaluzhnyi.sector) == ("UKR", "MIL")
+    # A person no table knows takes country and sector from his title, and keeps his own key.
+    fathy = by_key["PERSON:ahmed fathy"]
+    assert (fathy.country, fathy.sector, fathy.kb_id) == ("EGY", "COP", None)
+
+
+def test_entities_moscow_for_the_government_stays_the_place(nlp):
+    doc = nlp("Moscow rejected the proposal on Tuesday, and Russia said the talks in Ukraine were over.")
+    by_key = _by_key(resolve_entities(doc)[0])
+    moscow = by_key["GPE:moscow"]
+    assert (moscow.type, moscow.country, moscow.kb_id) == ("GPE", "RUS", "newsetl:place:RUS:moscow")
+    # A country has its ISO 3166 id; its capital is a place of its own.
+    assert by_key["GPE:russia"].kb_id == "iso3166:RUS"
+
+
+def test_entities_leader_by_surname_when_the_article_names_his_country(nlp):
+    doc = nlp("Germany's economy shrank. Merkel said in Berlin that the government would act.")
+    by_key = _by_key(resolve_entities(doc)[0])
+    merkel = by_key["PERSON:angela merkel"]
+    assert (merkel.country, merkel.sector) == ("DEU", "GOV")
+    assert merkel.aliases == ("Merkel",)
+
+
+def test_entities_surname_shared_in_the_article_is_not_given_to_the_known_leader(nlp):
+    doc = nlp("Joe Biden spoke in Washington. Hunter Biden did not attend. Biden later left for Delaware.")
+    by_key = _by_key(resolve_entities(doc)[0])
+    assert "PERSON:hunter biden" in by_key
+    assert by_key["PERSON:joe biden"].aliases == ("Joe Biden",)
+    assert by_key["PERSON:hunter biden"].country is None
+
+
+def test_entities_organisation_sector(nlp):
+    doc = nlp("The Ukrainian Army said it had crossed the river.")
+    army = next(e for e in resolve_entities(doc)[0] if e.type == "ORG")
+    assert (army.country, army.sector) == ("UKR", "MIL")

@@ -17,6 +17,7 @@ from etl.nlp.gazetteer import (
     is_country_name,
     normalize,
     organization_of,
+    reference_version,
     sector_of,
 )
 
@@ -125,3 +126,16 @@ def test_gazetteer_tables_regenerate_byte_identically(tmp_path: Path) -> None:
     subprocess.run(command, check=True, capture_output=True)
     for name in TABLES:
         assert (tmp_path / name).read_bytes() == (REFERENCE_DIR / name).read_bytes(), name
+
+
+def test_gazetteer_reference_version_changes_with_any_reference_file(tmp_path: Path) -> None:
+    (tmp_path / "aliases.csv").write_text("alias,canonical_name\nKiev,Kyiv\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "notes.txt").write_text("a", encoding="utf-8")
+    before = reference_version(tmp_path)
+    assert len(before) == 12 and before == reference_version(tmp_path)
+    (tmp_path / "sub" / "notes.txt").write_text("b", encoding="utf-8")
+    assert reference_version(tmp_path) != before
+    (tmp_path / "sub" / "notes.txt").rename(tmp_path / "sub" / "renamed.txt")
+    assert reference_version(tmp_path) not in {before}
+    assert reference_version() == reference_version(REFERENCE_DIR)

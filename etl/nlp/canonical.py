@@ -1,0 +1,228 @@
+"""Known entities across articles: a name in one article → the canonical entity every article shares.
+
+Two tables under `seeds/reference/`: `entity_aliases.csv` (hand-written spellings and transliterations, the
+authority for what it lists) and `leaders.csv` (persons compiled from the Phoenix country dictionary by
+`tools/compile_leaders.py`). A name is looked up in this order, each step guarded by the kind of thing named
+(a person never matches a place):
+
+1. the alias table, exactly (after case, accent and punctuation folding: "Erdoğan" is "erdogan");
+2. for a person, the leaders table, exactly; a surname alone ("Putin") when it is the surname of one known
+   person only, is not itself a place, and the document does not name two people with that surname;
+3. fuzzy matching (rapidfuzz) against the alias table, for transliterations not listed ("Zelenskyi"): a high
+   score, the same initial on every word, and similar lengths, so that Joe and Hunter Biden stay apart.
+
+A capital or a country tagged as an organisation ("Kyiv asked for access", "Moscow rejected the plan": the
+government by metonymy) is the place, with its country. A name none of these knows is returned as None: its
+entity key stays what the document alone gives it.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+
+from rapidfuzz import fuzz
+
+from etl.nlp.gazetteer import REFERENCE_DIR, country_of, is_country_name, is_place_name, normalize
+
+# spaCy labels that can name the same kind of thing: a city tagged GPE in one article and LOC in another
+# is one place; a person is never a place.
+TYPE_GROUPS = {
+    "PERSON": "person",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "place",
+    "ORG": "organization",
+    "NORP": "group",
+}
+# Fuzzy matches must score this high (rapidfuzz ratio, 0-100) on the whole name, and every word of a
+# person's name at least WORD_SCORE, with the same initial.
+NAME_SCORE = 88.0
+PLACE_SCORE = 90.0
+WORD_SCORE = 80.0
+MIN_FUZZY_LENGTH = 5  # shorter names are too close to each other ("Lviv", "Liv") for edit distance
+MAX_LENGTH_GAP = 2
+MIN_SURNAME_LENGTH = 3
+
+
+@dataclass(frozen=True, slots=True)
+class KnownEntity:
+    """A real-world thing the reference tables know, with what they say about it."""
+
+    canonical_name: str
+    type: str  # spaCy label
+    country: str | None
+    sector: str | None
+    kb_id: str | None
+    curated: bool  # from the hand-written alias table, which wins over context; leaders.csv dates from 2014
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    aliases: dict[tuple[str, str], KnownEntity]  # (group, normalised alias) -> entity, alias table
+    leaders: dict[str, tuple[KnownEntity, ...]]  # normalised alias -> persons, leaders table
+    surnames: dict[str, tuple[KnownEntity, ...]]  # normalised surname -> persons, curated ones first
+    fuzzy_choices: dict[str, tuple[str, ...]]  # group -> normalised aliases of the alias table
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with (REFERENCE_DIR / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@cache
+def _index() -> _Index:
+    aliases: dict[tuple[str, str], KnownEntity] = {}
+    for row in _rows("entity_aliases.csv"):
+        entity = KnownEntity(
+            row["canonical_name"],
+            row["type"],
+            row["country"] or None,
+            row["sector"] or None,
+            row["kb_id"] or None,
+            True,
+        )
+        group = TYPE_GROUPS[row["type"]]
+        for name in (row["canonical_name"], row["alias"]):
+            aliases[group, normalize(name)] = entity
+
+    # A leader the alias table lists under any spelling is that entry: his other spellings join it.
+    leader_aliases: dict[tuple[str, str], set[str]] = defaultdict(set)
+    leader_facts: dict[tuple[str, str], tuple[str, str]] = {}
+    for row in _rows("leaders.csv"):
+        person = (row["canonical_name"], row["country"])
+        leader_aliases[person].add(row["alias"])
+        leader_facts[person] = (row["country"], row["sector"])
+    leaders: dict[str, list[KnownEntity]] = defaultdict(list)
+    for (canonical, iso3), names in sorted(leader_aliases.items()):
+        curated = next((aliases["person", n] for n in sorted(names) if ("person", n) in aliases), None)
+        country, sector = leader_facts[canonical, iso3]
+        entity = curated or KnownEntity(canonical, "PERSON", country or None, sector or None, None, False)
+        for name in names | {normalize(canonical)}:
+            if entity not in leaders[name]:
+                leaders[name].append(entity)
+
+    # A curated single-word alias is a surname of its person; a leader's surname is any word of his name, so
+    # that "Li", a word of many Chinese leaders' names, is nobody's surname alone.
+    surnames: dict[str, list[KnownEntity]] = defaultdict(list)
+    for (group, name), entity in aliases.items():
+        if group == "person" and " " not in name and entity not in surnames[name]:
+            surnames[name].append(entity)
+    for people in leaders.values():
+        for person in people:
+            for word in normalize(person.canonical_name).split():
+                if not person.curated and len(word) >= MIN_SURNAME_LENGTH and person not in surnames[word]:
+                    surnames[word].append(person)
+
+    choices: dict[str, list[str]] = defaultdict(list)
+    for group, name in aliases:
+        choices[group].append(name)
+    return _Index(
+        aliases,
+        {name: tuple(people) for name, people in leaders.items()},
+        {name: tuple(people) for name, people in surnames.items()},
+        {group: tuple(names) for group, names in choices.items()},
+    )
+
+
+def known_entity(
+    name: str,
+    label: str,
+    *,
+    ambiguous_surnames: frozenset[str] = frozenset(),
+    context_country: str | None = None,
+    document_countries: frozenset[str] = frozenset(),
+) -> KnownEntity | None:
+    """The known entity a name of spaCy type `label` refers to, or None.
+
+    `ambiguous_surnames` are surnames (normalised) that the document gives to two different full names;
+    `context_country` is the country the text around the mention names ("Ukrainian President ..."), used to
+    choose between known people who share a name; `document_countries` are the countries of the document's
+    other entities: a leader from the 2014 table is only recognised in a document that names his country.
+    """
+    group = TYPE_GROUPS.get(label)
+    key = normalize(name)
+    if group is None or not key:
+        return None
+    index = _index()
+    if (group, key) in index.aliases and not (group == "person" and key in ambiguous_surnames):
+        return index.aliases[group, key]
+    if group == "organization":
+        return _place_for_government(name, key, index)
+    if group == "person":
+        person = _known_person(key, index, ambiguous_surnames, context_country, document_countries)
+        if person is not None:
+            return person
+    return _fuzzy(key, group, index, ambiguous_surnames)
+
+
+def _place_for_government(name: str, key: str, index: _Index) -> KnownEntity | None:
+    """The place a capital or country tagged as an organisation names: the alias table's, else the gazetteer's."""
+    if ("place", key) in index.aliases:
+        return index.aliases["place", key]
+    if is_country_name(name):
+        return KnownEntity(name, "GPE", country_of(name), None, None, False)
+    return None
+
+
+def _known_person(
+    key: str,
+    index: _Index,
+    ambiguous_surnames: frozenset[str],
+    context_country: str | None,
+    document_countries: frozenset[str],
+) -> KnownEntity | None:
+    if " " in key:
+        people = index.leaders.get(key, ())
+    elif key in ambiguous_surnames or is_place_name(key):
+        return None
+    else:
+        people = index.surnames.get(key, ())
+        people = tuple(person for person in people if person.curated) or people
+    person = _one(people, context_country)
+    if person is None or person.curated:
+        return person
+    return person if person.country in document_countries | {context_country} else None
+
+
+def _one(people: tuple[KnownEntity, ...], context_country: str | None) -> KnownEntity | None:
+    """The one candidate, or the one from the country the context names; None when still ambiguous."""
+    if len(people) > 1 and context_country is not None:
+        people = tuple(person for person in people if person.country == context_country)
+    if len(people) != 1:
+        return None
+    person = people[0]
+    if context_country is not None and person.country is not None and person.country != context_country:
+        return None  # "French minister Lavrov" is not Sergei Lavrov
+    return person
+
+
+def _fuzzy(key: str, group: str, index: _Index, ambiguous_surnames: frozenset[str]) -> KnownEntity | None:
+    if len(key) < MIN_FUZZY_LENGTH or group not in ("person", "place"):
+        return None
+    if group == "person" and (key in ambiguous_surnames or (" " not in key and is_place_name(key))):
+        return None
+    if group == "place" and is_place_name(key):
+        return None  # a place the gazetteer knows under this name is itself, not a misspelling of another
+    words = key.split()
+    matches = {
+        index.aliases[group, choice]
+        for choice in index.fuzzy_choices.get(group, ())
+        if _close(words, choice.split(), group)
+    }
+    return matches.pop() if len(matches) == 1 else None
+
+
+def _close(words: list[str], other: list[str], group: str) -> bool:
+    """Spelling variants of one name: same word count, same initials, close in length and in letters."""
+    if len(words) != len(other):
+        return False
+    for word, candidate in zip(words, other, strict=True):
+        if word[0] != candidate[0] or abs(len(word) - len(candidate)) > MAX_LENGTH_GAP:
+            return False
+        if group == "person" and fuzz.ratio(word, candidate) < WORD_SCORE:
+            return False
+    threshold = NAME_SCORE if group == "person" else PLACE_SCORE
+    return fuzz.ratio(" ".join(words), " ".join(other)) >= threshold
