@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from rich.table import Column, Table
 from etl.errors import NewsetlError, RunLocked
 from etl.records import RunCounts
 from etl.settings import Settings, resolve_settings
+
+if TYPE_CHECKING:
+    from etl.status import Status
 
 app = typer.Typer(
     name="newsetl",
@@ -43,6 +46,9 @@ stderr = Console(stderr=True)
 # Exit statuses for schedulers; 2, a usage error, is Typer's own.
 EXIT_FAILED = 1
 EXIT_LOCKED = 3
+
+# The per-file outcomes a run counts, in the order summaries show them.
+FILE_STATUSES = ("loaded", "skipped", "duplicate", "rejected", "deleted")
 
 DbOption = Annotated[
     str | None,
@@ -111,7 +117,7 @@ def _file_progress() -> Iterator[Callable[[int, int], None]]:
 
 def _print_counts(title: str, counts: RunCounts) -> None:
     table = Table(title=title, show_header=False)
-    for name in ("loaded", "skipped", "duplicate", "rejected", "deleted"):
+    for name in FILE_STATUSES:
         table.add_row(f"files {name}", str(getattr(counts, name)))
     for name in ("articles", "mentions", "events"):
         table.add_row(f"{name} loaded", str(getattr(counts, name)))
@@ -193,6 +199,65 @@ def backfill(
     except Exception as exc:
         raise _failed_run(exc) from exc
     _print_counts(f"newsetl backfill {since.date()} … {until.date()}", counts)
+
+
+@app.command()
+def status(
+    input_dir: InputOption = None,
+    db: DbOption = None,
+    runs: Annotated[int, typer.Option(min=1, help="How many of the latest runs to show.")] = 10,
+) -> None:
+    """Show the latest runs, what is pending in the input folder, and the files those runs rejected.
+
+    Pending files are found from path, size and modification time alone, without reading them. A run shown as
+    `running` whose process is gone is marked failed (interrupted) by the next run.
+
+    Example: `newsetl status --db sqlite:///data/newsetl.db --input seeds/articles`
+    """
+    from etl.status import database_status
+
+    settings = resolve_settings(input_dir=input_dir, db_url=db)
+    try:
+        report = database_status(settings.db_url, settings.input_dir, last_runs=runs)
+    except NewsetlError as exc:
+        raise _fail(exc) from exc
+    _print_status(report, settings.input_dir)
+
+
+def _print_status(report: Status, input_dir: Path) -> None:
+    colours = {"completed": "green", "failed": "red", "running": "yellow"}
+    columns = ("run", "flow", "status", "started (UTC)", "duration", *FILE_STATUSES, "articles", "error")
+    table = Table(*columns, title="latest runs")
+    for run in report.runs:
+        duration = "" if run.duration is None else f"{run.duration.total_seconds():.1f} s"
+        table.add_row(
+            str(run.id),
+            run.flow,
+            f"[{colours.get(run.status, 'default')}]{run.status}[/]",
+            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            duration,
+            *(str(getattr(run.counts, name)) for name in FILE_STATUSES),
+            str(run.counts.articles),
+            (run.error or "").splitlines()[0] if run.error else "",
+        )
+    stdout.print(table if report.runs else "no runs yet")
+    if report.pending is None:
+        stdout.print(f"input folder: {report.input_problem}", highlight=False)
+    else:
+        pending = report.pending
+        stdout.print(
+            f"input folder {input_dir}: {pending.new} new, {pending.changed} changed, {pending.missing} missing, "
+            f"{pending.unchanged} unchanged",
+            highlight=False,
+        )
+    if not report.rejected:
+        stdout.print("no rejected files in these runs")
+        return
+    rejected = Table("run", "file", "record", "reason", title="rejected files")
+    for item in report.rejected:
+        rejection = item.rejection
+        rejected.add_row(str(item.run_id), rejection.source_path, str(rejection.record_index), rejection.reason)
+    stdout.print(rejected)
 
 
 @app.command()

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from etl.load import start_run
+from etl.load import finish_run, record_file, start_run
 from etl.models import RunRow
+from etl.records import FileStatus, Rejection, RunCounts, SourceFile
 from etl.runlock import run_lock
 from newsetl.cli import app
 
@@ -99,3 +100,35 @@ def test_cli_run_with_rejected_files_exits_0(in_process: None, tmp_path: Path) -
         if len(cells := line.strip("│ ").split("│")) == 2
     }
     assert (rows["files loaded"], rows["files rejected"]) == ("1", "1")
+
+
+def test_cli_status_shows_runs_pending_files_and_rejections(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "new.txt").write_text("Title\n\nBody.")
+    run_id = start_run(engine, "nightly", {})
+    record_file(
+        engine,
+        SourceFile("/in/notes.pdf", 3, 3),
+        "",
+        FileStatus.REJECTED,
+        run_id,
+        [Rejection("/in/notes.pdf", "unsupported file type '.pdf'")],
+    )
+    finish_run(engine, run_id, RunCounts(rejected=1), "completed")
+
+    result = runner.invoke(app, ["status", "--input", str(folder), "--db", _url(engine)], env={"COLUMNS": "160"})
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    run_row = next(line for line in lines if line.startswith(f"│ {run_id} "))
+    assert [cell.strip() for cell in run_row.strip("│").split("│")][:3] == [str(run_id), "nightly", "completed"]
+    assert f"input folder {folder}: 1 new, 0 changed, 0 missing, 0 unchanged" in lines
+    assert any("/in/notes.pdf" in line and "unsupported file type '.pdf'" in line for line in lines)
+
+
+def test_cli_status_on_a_missing_database_is_one_error_line(tmp_path: Path) -> None:
+    missing = tmp_path / "news.db"
+    result = runner.invoke(app, ["status", "--input", str(tmp_path), "--db", f"sqlite:///{missing}"])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: database file {missing} does not exist: run `newsetl run` to create it\n"
