@@ -63,7 +63,7 @@ class KnownEntity:
 class _Index:
     aliases: dict[tuple[str, str], KnownEntity]  # (group, normalised alias) -> entity, alias table
     leaders: dict[str, tuple[KnownEntity, ...]]  # normalised alias -> persons, leaders table
-    surnames: dict[str, tuple[KnownEntity, ...]]  # normalised surname -> persons, curated ones first
+    surnames: dict[str, tuple[KnownEntity, ...]]  # normalised surname -> leaders
     fuzzy_choices: dict[str, tuple[str, ...]]  # group -> normalised aliases of the alias table
 
 
@@ -104,17 +104,17 @@ def _index() -> _Index:
             if entity not in leaders[name]:
                 leaders[name].append(entity)
 
-    # A curated single-word alias is a surname of its person; a leader's surname is any word of his name, so
-    # that "Li", a word of many Chinese leaders' names, is nobody's surname alone.
+    # A leader's surname is the last word of his name, unless another leader's name has it first: "Li" begins
+    # many Chinese leaders' names and is nobody's surname alone, nor is a given name such as "Angela".
+    # (Curated surnames are the single-word aliases of the alias table.)
     surnames: dict[str, list[KnownEntity]] = defaultdict(list)
-    for (group, name), entity in aliases.items():
-        if group == "person" and " " not in name and entity not in surnames[name]:
-            surnames[name].append(entity)
+    other_words: set[str] = set()
     for people in leaders.values():
-        for person in people:
-            for word in normalize(person.canonical_name).split():
-                if not person.curated and len(word) >= MIN_SURNAME_LENGTH and person not in surnames[word]:
-                    surnames[word].append(person)
+        for person in (p for p in people if not p.curated):
+            *first, last = normalize(person.canonical_name).split()
+            other_words.update(first)
+            if len(last) >= MIN_SURNAME_LENGTH and person not in surnames[last]:
+                surnames[last].append(person)
 
     choices: dict[str, list[str]] = defaultdict(list)
     for group, name in aliases:
@@ -122,7 +122,7 @@ def _index() -> _Index:
     return _Index(
         aliases,
         {name: tuple(people) for name, people in leaders.items()},
-        {name: tuple(people) for name, people in surnames.items()},
+        {name: tuple(people) for name, people in surnames.items() if name not in other_words},
         {group: tuple(names) for group, names in choices.items()},
     )
 
@@ -180,7 +180,6 @@ def _known_person(
         return None
     else:
         people = index.surnames.get(key, ())
-        people = tuple(person for person in people if person.curated) or people
     person = _one(people, context_country)
     if person is None or person.curated:
         return person

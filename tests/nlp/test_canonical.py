@@ -141,3 +141,7 @@ def test_canonical_capital_for_its_government_is_the_place() -> None:
     assert moscow is not None and (moscow.canonical_name, moscow.type, moscow.country) == ("Moscow", "GPE", "RUS")
     assert known_entity("European Union", "ORG") is None
     assert known_entity("Wagner", "ORG") is None
+
+
+def test_canonical_a_given_name_alone_is_nobody() -> None:
+    assert known_entity("Angela", "PERSON", document_countries=frozenset({"DEU"})) is None
