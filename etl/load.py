@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from psycopg import OperationalError as PsycopgOperationalError
-from sqlalchemy import Connection, Engine, delete, exists, insert, select, update
+from sqlalchemy import Connection, Engine, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -418,17 +418,24 @@ def _insert_annotation(connection: Connection, article_id: int, annotation: Anno
 
 
 def _upsert_entities(connection: Connection, annotation: Annotation) -> dict[str, int]:
-    """Insert entities not stored yet (an existing row keeps its canonical name), add their aliases, and
-    return the ids of every key the annotation refers to."""
+    """Insert entities not stored yet (an existing row keeps its canonical name and fills only its unknown
+    attributes), add their aliases, and return the ids of every key the annotation refers to."""
     if annotation.entities:
+        statement = _upsert(connection, EntityRow)
+        # The first writer keeps the name; attributes it did not know are filled in by later articles.
+        known_or_new = {
+            column: func.coalesce(getattr(EntityRow, column), getattr(statement.excluded, column))
+            for column in ("country", "sector", "kb_id", "lat", "lon")
+        }
         connection.execute(
-            _upsert(connection, EntityRow).on_conflict_do_nothing(index_elements=[EntityRow.entity_key]),
+            statement.on_conflict_do_update(index_elements=[EntityRow.entity_key], set_=known_or_new),
             [
                 {
                     "entity_key": entity.entity_key,
                     "canonical_name": entity.canonical_name,
                     "type": entity.type,
                     "country": entity.country,
+                    "sector": entity.sector,
                     "kb_id": entity.kb_id,
                     "lat": entity.lat,
                     "lon": entity.lon,

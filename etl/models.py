@@ -151,6 +151,7 @@ class EntityRow(Base):
     canonical_name: Mapped[str] = mapped_column(Text)
     type: Mapped[str] = mapped_column(String(32))
     country: Mapped[str | None] = mapped_column(String(3))
+    sector: Mapped[str | None] = mapped_column(String(16))
     kb_id: Mapped[str | None] = mapped_column(Text)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)

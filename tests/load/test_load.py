@@ -348,6 +348,21 @@ def test_load_shared_entity_is_one_row_with_aliases_accumulated(engine: Engine, 
     assert mention_entities == 2
 
 
+def test_load_later_article_fills_attributes_the_first_writer_did_not_know(engine: Engine, run_id: int) -> None:
+    first = kyiv_item()
+    unknown = Entity(ZELENSKY.entity_key, "Zelensky", "PERSON", ("Zelensky",))
+    annotation = dataclasses.replace(first.annotation, entities=(RUSSIA, KYIV, unknown))
+    load_article(engine, run_id, AnnotatedArticle(first.article, annotation), VERSION)
+    later = berlin_item()
+    known = Entity(ZELENSKY.entity_key, "Zelenskyy", "PERSON", (), "UKR", "Q3881", sector="GOV")
+    annotation = dataclasses.replace(later.annotation, entities=(*later.annotation.entities[1:], known))
+    load_article(engine, run_id, AnnotatedArticle(later.article, annotation), VERSION)
+
+    with engine.connect() as connection:
+        row = connection.execute(select(EntityRow).where(EntityRow.entity_key == ZELENSKY.entity_key)).one()
+    assert (row.canonical_name, row.country, row.sector, row.kb_id) == ("Zelensky", "UKR", "GOV", "Q3881")
+
+
 def test_load_entity_named_twice_in_one_article_is_one_row(engine: Engine, run_id: int) -> None:
     item = kyiv_item()
     again = Entity(KYIV.entity_key, "Kyiv", "GPE", ("Kyiv city",))

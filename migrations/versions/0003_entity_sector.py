@@ -1,0 +1,26 @@
+"""Entities carry a sector code (GOV, MIL, COP, …) beside their country, from titles and reference tables.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-25
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("entities") as batch:
+        batch.add_column(sa.Column("sector", sa.String(length=16), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("entities") as batch:
+        batch.drop_column("sector")
