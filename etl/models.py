@@ -37,7 +37,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-PARTICIPANT_ROLES = ("actor", "recipient")
+PARTICIPANT_ROLES = ("actor", "recipient", "source")
 
 
 class RunStatus(StrEnum):

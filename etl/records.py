@@ -118,7 +118,7 @@ class Mention:
 
 @dataclass(frozen=True, slots=True)
 class Participant:
-    role: str  # "actor" | "recipient"
+    role: str  # "actor" | "recipient" | "source" (who reported it: "…, the ministry said")
     start: int
     end: int
     text: str

@@ -24,7 +24,7 @@ def test_database_upgrade_matches_models(db_url: str) -> None:
     upgrade(engine)
     upgrade(engine)  # a second upgrade is a no-op
 
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() == "0004"
     assert is_up_to_date(engine)
     assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
     with engine.connect() as connection:
