@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError
 
 import migrations
 from etl.errors import InputError
+from etl.reference import sync_reference_tables
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(migrations.__file__).parent
@@ -74,9 +75,15 @@ def alembic_config(connection: Connection) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema up to the newest migration (a no-op when it is already there)."""
+    """Bring the schema up to the newest migration, then the reference tables up to their CSVs under
+    `seeds/reference/` (each a no-op when already there).
+
+    The seeds load here rather than in a migration, as dbt loads them: a migration runs once, and an edited CSV
+    must reach every database on its next `newsetl run` or `newsetl db upgrade`.
+    """
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
+        sync_reference_tables(connection)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -145,6 +146,7 @@ class ArticleSourceRow(Base):
 
 class EntityRow(Base):
     __tablename__ = "entities"
+    __table_args__ = (Index(None, "canonical_name"),)  # analysts look entities up by name
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entity_key: Mapped[str] = mapped_column(Text, unique=True)
@@ -199,7 +201,11 @@ class EventRow(Base):
 
 class EventParticipantRow(Base):
     __tablename__ = "event_participants"
-    __table_args__ = (CheckConstraint(_one_of("role", PARTICIPANT_ROLES), name="role"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("role", PARTICIPANT_ROLES), name="role"),
+        # "What did Russia's military do": participants picked by country and sector, then their events.
+        Index(None, "country", "sector"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
@@ -222,3 +228,25 @@ class RejectedFileRow(Base):
     content_sha256: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     rejected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EventTypeRow(Base):
+    """A PLOVER event type (`mode` empty) or one of its modes, loaded from `seeds/reference/event_types.csv`."""
+
+    __tablename__ = "event_types"
+
+    event_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Empty, not null, for the type itself: a primary key column cannot be null on PostgreSQL.
+    mode: Mapped[str] = mapped_column(String(64), primary_key=True)
+    quad_class: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text)
+
+
+class CountryRow(Base):
+    """A country, loaded from `seeds/reference/countries.csv`."""
+
+    __tablename__ = "countries"
+
+    iso3: Mapped[str] = mapped_column(String(3), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(String(32))
