@@ -99,6 +99,7 @@ def annotation_json(record_id: object, annotation: Annotation) -> dict[str, Any]
                 },
                 "actors": participants(event, "actor"),
                 "recipients": participants(event, "recipient"),
+                "sources": participants(event, "source"),
                 "location": canonical.get(event.location_key) if event.location_key else None,
                 "date": event.event_date.isoformat() if event.event_date else None,
                 "date_text": event.date_text,

@@ -55,6 +55,16 @@ CIRCUMSTANCE_PREPS = frozenset({"after", "following", "during", "despite", "amid
 ETHNIC_LABEL = re.compile(r"\bethnic\s+\S+", re.IGNORECASE)
 INTERNATIONAL_CODES = frozenset({"IGO", "NGO"})
 SPAN_EXCLUDED_DEPS = frozenset({"relcl", "acl", "advcl", "cc", "conj", "punct", "appos"})
+# Reported speech: the subject of these verbs is the source of the events in the clause they report
+# ("Rebels attacked the convoy, the ministry said"), and so is the object of "according to" when it names a party
+# ("according to police"; not "according to the plan").
+REPORTING_VERBS = frozenset(
+    {"say", "tell", "announce", "report", "state", "add", "claim", "confirm", "note", "stress", "explain"}
+    | {"acknowledge", "admit", "insist", "reiterate", "write", "tweet"}
+)
+REPORTED_CLAUSE_DEPS = frozenset({"ccomp", "conj", "xcomp"})
+PARTY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
+SOURCE_NOUNS = frozenset({"source", "witness", "report", "statement", "resident", "media", "diplomat", "analyst"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +346,47 @@ def _verb_arguments(verb: Token) -> tuple[list[Token], list[Token]]:
     return actors, _with_all_conjuncts(recipients)
 
 
+def _sources(match: TriggerMatch) -> list[Token]:
+    """Who reported the event: the subject of the reporting verb over its clause, else "according to" a party."""
+    reporter = _reporting_verb(match)
+    if reporter is not None:
+        return _subjects(reporter)
+    scope = {match.token.i, *(t.i for t in match.token.ancestors)}
+    for according in match.token.sent:
+        if according.lower_ == "according" and according.head.i in scope:
+            for party in (p for to in according.children if to.lower_ == "to" for p in to.children):
+                if party.dep_ == "pobj" and _names_a_party(party):
+                    return _with_conjuncts(party)
+    return []
+
+
+def _reporting_verb(match: TriggerMatch) -> Token | None:
+    """The verb reporting the trigger's clause: "announced (the withdrawal)", "said (it had begun a withdrawal)".
+
+    Only as content (ccomp): in "the minister said so and visited Kyiv" the visit is his act, not his report.
+    """
+    verb = match.token if match.token.pos_ == "VERB" else _governing_verb(match.token)
+    if verb is None:
+        return None
+    if verb.i != match.token.i and verb.lemma_ in REPORTING_VERBS:
+        return verb
+    current = verb
+    while current.dep_ in REPORTED_CLAUSE_DEPS and current.head.i != current.i:
+        dep, current = current.dep_, current.head
+        if dep == "ccomp" and current.lemma_ in REPORTING_VERBS:
+            return current
+    return None
+
+
+def _names_a_party(token: Token) -> bool:
+    return (
+        token.ent_type_ in PARTY_LABELS
+        or token.pos_ == "PROPN"
+        or token.lemma_.lower() in SOURCE_NOUNS
+        or gazetteer.sector_of(_noun_phrase(token).text) is not None
+    )
+
+
 def _prep_objects(token: Token, prepositions: tuple[str, ...]) -> list[Token]:
     """Objects of the first of `prepositions` (in that order of preference) attached to the token."""
     for preposition in prepositions:
@@ -498,6 +549,7 @@ def _event(
     participants += [
         _participant("recipient", r, mentions, entities, place_country) for r in recipients if r.i not in actor_ids
     ]
+    participants += [_participant("source", s, mentions, entities, place_country) for s in _sources(match)]
     negated = _negated(match)
     event_type = _intent_type(match.trigger.event_type, negated) if intended else match.trigger.event_type
     return Event(

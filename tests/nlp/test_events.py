@@ -285,3 +285,41 @@ def test_events_gerund_after_a_preposition_takes_the_main_subject(code: Callable
     assault = next(e for e in events if e.event_type == "ASSAULT")
     assert assault.trigger_text == "knocking out"
     assert _texts(assault, "actor") == ["Borduvian gunners"]
+
+
+def test_events_speaker_of_reported_speech_is_the_source(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Borduvian gunners shelled the port, the Ruritanian defence ministry said on Tuesday."))
+    assert event.event_type == "ASSAULT"
+    assert _texts(event, "actor") == ["Borduvian gunners"]
+    assert _texts(event, "source") == ["the Ruritanian defence ministry"]
+    source = next(p for p in event.participants if p.role == "source")
+    assert (source.country, source.sector) == ("RUR", "GOV")
+
+
+def test_events_source_of_a_reported_clause_and_its_conjuncts(code: Callable[[str], list[Event]]) -> None:
+    events = code("The ministry said that rebels had attacked the convoy and killed two soldiers.")
+    assert [e.event_type for e in events] == ["ASSAULT", "ASSAULT"]
+    assert all(_texts(e, "source") == ["The ministry"] for e in events)
+    assert all(_texts(e, "actor") == ["rebels"] for e in events)
+
+
+def test_events_announcer_is_actor_and_source_of_an_announced_act(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("The Ruritanian army said it had begun a withdrawal from the city."))
+    assert (event.event_type, event.mode) == ("RETREAT", "withdraw")
+    assert _texts(event, "actor") == _texts(event, "source") == ["The Ruritanian army"]
+
+
+def test_events_according_to_a_party_is_the_source(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("According to police, protesters blocked the main road into the capital."))
+    assert _texts(event, "source") == ["police"]
+
+
+def test_events_according_to_a_plan_names_no_source(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("Borduvian units withdrew to the east bank according to the plan."))
+    assert _texts(event, "source") == []
+
+
+def test_events_a_speakers_own_act_has_no_source(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("The Ruritanian minister said little and visited the capital on Friday."))
+    assert (event.event_type, event.mode) == ("CONSULT", "visit")
+    assert _texts(event, "source") == []
