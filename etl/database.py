@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from sqlite3 import Connection as SQLiteConnection
 from typing import Any
@@ -17,19 +18,22 @@ from sqlalchemy.exc import ArgumentError
 import migrations
 from etl.errors import InputError
 from etl.reference import sync_reference_tables
+from etl.settings import SQLITE_BUSY_TIMEOUT_MS
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
 
-def create_engine_for(url: str) -> Engine:
-    """An engine for a SQLite or PostgreSQL (psycopg 3) URL; `postgresql://` is taken to mean psycopg."""
+def create_engine_for(url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
+    """An engine for a SQLite or PostgreSQL (psycopg 3) URL; `postgresql://` is taken to mean psycopg.
+
+    On SQLite a write waits up to `sqlite_busy_timeout_ms` for another writer before failing as locked.
+    """
     parsed = _parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
-        event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "connect", partial(_configure_sqlite_connection, busy_timeout_ms=sqlite_busy_timeout_ms))
         event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
@@ -50,12 +54,12 @@ def _parse_url(url: str) -> URL:
     )
 
 
-def _configure_sqlite_connection(dbapi_connection: SQLiteConnection, _record: Any) -> None:
+def _configure_sqlite_connection(dbapi_connection: SQLiteConnection, _record: Any, busy_timeout_ms: int) -> None:
     # WAL lets readers (status, queries) run while a load writes; cascades need foreign keys on.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.close()
     # Left to itself, the sqlite3 module begins a transaction only at the first write, so the reads that
     # decide a write would run outside it; SQLAlchemy emits BEGIN instead (see _begin_sqlite_transaction).

@@ -32,7 +32,7 @@ from etl.nlp.annotate import annotate, pipeline_version
 from etl.nlp.lexicon import load_lexicon
 from etl.nlp.model import load_pipeline
 from etl.records import AnnotatedArticle, Article, FileStatus, Rejection, RunCounts, SourceFile
-from etl.settings import Settings
+from etl.settings import SQLITE_BUSY_TIMEOUT_MS, Settings
 
 T = TypeVar("T")
 
@@ -75,9 +75,9 @@ def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     return (items[start : start + size] for start in range(0, len(items), size))
 
 
-def open_database(db_url: str) -> Engine:
+def open_database(db_url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
     """An engine on `db_url`, with the schema migrated to the newest revision."""
-    engine = create_engine_for(db_url)
+    engine = create_engine_for(db_url, sqlite_busy_timeout_ms)
     upgrade(engine)
     return engine
 

@@ -1,9 +1,12 @@
 """One settings object, resolved once (CLI or flow) and passed down; nothing in `etl/` reads the environment."""
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 class Settings(BaseSettings):
@@ -24,6 +27,18 @@ class Settings(BaseSettings):
     batch_size: int = Field(64, ge=1, description="Articles per spaCy batch and per Prefect task.")
     n_process: int = Field(1, ge=1, description="spaCy worker processes for nlp.pipe.")
     max_file_bytes: int = Field(20_000_000, ge=1, description="Files larger than this are rejected unread.")
+    retry_delays: tuple[Annotated[float, Field(ge=0)], ...] = Field(
+        (2, 5, 15),
+        description=(
+            "Seconds to wait before each retry of a database step that failed on a busy, locked or unreachable "
+            "database, as a JSON list; one retry per value, `[]` for none. Other errors fail at once."
+        ),
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        SQLITE_BUSY_TIMEOUT_MS,
+        ge=0,
+        description="How long a SQLite write waits for another writer before it fails as locked (and is retried).",
+    )
 
 
 def resolve_settings(**overrides: object) -> Settings:

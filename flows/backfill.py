@@ -7,7 +7,6 @@ from prefect import flow
 from etl.pipeline import DateRange, Progress
 from etl.records import RunCounts
 from etl.settings import resolve_settings
-from flows import tasks
 from flows.runs import load_input_folder, recorded_run
 
 
@@ -25,16 +24,13 @@ def backfill(
     the stored articles of that range (after a model or lexicon upgrade), replacing their rows."""
     settings = resolve_settings(input_dir=input_dir, db_url=db_url)
     date_range = DateRange(since, until)
-    engine = tasks.open_database(settings.db_url)
     parameters = {
         "since": str(since) if since else None,
         "until": str(until) if until else None,
-        "input_dir": str(settings.input_dir),
-        "db_url": engine.url.render_as_string(),
         "reprocess": reprocess,
     }
-    with recorded_run(engine, "backfill", parameters) as (run_id, counts):
-        load_input_folder(engine, run_id, counts, settings, date_range, progress)
+    with recorded_run(settings, "backfill", parameters) as run:
+        load_input_folder(run, date_range, progress)
         if reprocess:
-            counts.add(tasks.reprocess_articles(engine, run_id, date_range, settings))
-    return counts
+            run.counts.add(run.steps.reprocess_articles(run.engine, run.id, date_range, settings))
+    return run.counts

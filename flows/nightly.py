@@ -5,7 +5,6 @@ from prefect import flow
 from etl.pipeline import Progress
 from etl.records import RunCounts
 from etl.settings import resolve_settings
-from flows import tasks
 from flows.runs import load_input_folder, recorded_run
 
 
@@ -20,12 +19,6 @@ def nightly(
     """Incremental run: files unchanged since the last run are skipped without being read. Files gone from the
     input folder are counted as deleted and kept; with `retire_missing`, the articles only they held are deleted."""
     settings = resolve_settings(input_dir=input_dir, db_url=db_url)
-    engine = tasks.open_database(settings.db_url)
-    parameters = {
-        "input_dir": str(settings.input_dir),
-        "db_url": engine.url.render_as_string(),
-        "retire_missing": retire_missing,
-    }
-    with recorded_run(engine, "nightly", parameters) as (run_id, counts):
-        load_input_folder(engine, run_id, counts, settings, progress=progress, retire_missing=retire_missing)
-    return counts
+    with recorded_run(settings, "nightly", {"retire_missing": retire_missing}) as run:
+        load_input_folder(run, progress=progress, retire_missing=retire_missing)
+    return run.counts

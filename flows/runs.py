@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from prefect.artifacts import create_markdown_artifact
@@ -12,53 +13,69 @@ from etl.records import RunCounts
 from etl.runlock import run_lock
 from etl.settings import Settings
 from etl.summary import run_summary_markdown
-from flows import tasks
+from flows.tasks import DatabaseSteps, database_steps
+
+
+@dataclass(slots=True)
+class Run:
+    """A run in progress: its id, the counts it fills, and what its steps need."""
+
+    id: int
+    engine: Engine
+    steps: DatabaseSteps
+    settings: Settings
+    counts: RunCounts = field(default_factory=RunCounts)
 
 
 @contextmanager
-def recorded_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> Iterator[tuple[int, RunCounts]]:
-    """Yield the run id and the counts to fill; the run ends `completed`, or `failed` with the error.
+def recorded_run(settings: Settings, flow: str, parameters: dict[str, Any]) -> Iterator[Run]:
+    """Open the database and yield the run; it ends `completed`, or `failed` with the error.
 
     The database's run lock is held throughout: a second run raises RunLocked before writing anything. Holding
     it proves that runs left `running` are dead, so they are marked failed; this run then loads what they did
-    not (loading is idempotent: nothing they stored is stored twice).
+    not (loading is idempotent: nothing they stored is stored twice). The recorded parameters add the input
+    folder and the database URL (without its password) to the flow's own.
     """
+    steps = database_steps(settings.retry_delays)
+    engine = steps.open_database(settings.db_url, settings.sqlite_busy_timeout_ms)
+    parameters = {
+        **parameters,
+        "input_dir": str(settings.input_dir),
+        "db_url": engine.url.render_as_string(),
+    }
     with run_lock(engine):
-        tasks.fail_interrupted_runs(engine)
-        run_id = tasks.start_run(engine, flow, parameters)
-        counts = RunCounts()
+        steps.fail_interrupted_runs(engine)
+        run = Run(steps.start_run(engine, flow, parameters), engine, steps, settings)
         try:
-            yield run_id, counts
+            yield run
         except BaseException as exc:
-            tasks.finish_run(engine, run_id, counts, "failed", f"{type(exc).__name__}: {exc}")
+            steps.finish_run(engine, run.id, run.counts, "failed", f"{type(exc).__name__}: {exc}")
             raise
-        tasks.finish_run(engine, run_id, counts, "completed")
+        steps.finish_run(engine, run.id, run.counts, "completed")
     create_markdown_artifact(
-        markdown=run_summary_markdown(flow, run_id, counts),
+        markdown=run_summary_markdown(flow, run.id, run.counts),
         key=f"newsetl-{flow}-run",
-        description=f"newsetl {flow} run {run_id}",
+        description=f"newsetl {flow} run {run.id}",
     )
 
 
 def load_input_folder(
-    engine: Engine,
-    run_id: int,
-    counts: RunCounts,
-    settings: Settings,
+    run: Run,
     date_range: DateRange | None = None,
     progress: Progress | None = None,
     retire_missing: bool = False,
 ) -> None:
     """Plan the input folder, read, annotate and load its new and changed files batch by batch, then settle the
     files gone from it (after loading, so that a moved file is a second source of its article, not a new one)."""
-    plan = tasks.plan_files(engine, settings.input_dir)
-    counts.skipped += plan.unchanged
+    steps, engine, settings = run.steps, run.engine, run.settings
+    plan = steps.plan_files(engine, settings.input_dir)
+    run.counts.skipped += plan.unchanged
     done, total = 0, len(plan.pending)
     if progress:
         progress(done, total)
     for batch in batches(plan.pending, settings.batch_size):
-        counts.add(tasks.process_files(engine, run_id, batch, settings, date_range))
+        run.counts.add(steps.process_files(engine, run.id, batch, settings, date_range))
         done += len(batch)
         if progress:
             progress(done, total)
-    counts.add(tasks.settle_missing_files(engine, run_id, plan.missing, retire_missing))
+    run.counts.add(steps.settle_missing_files(engine, run.id, plan.missing, retire_missing))

@@ -1,8 +1,13 @@
-"""Prefect tasks: each wraps one `etl.pipeline` or `etl.load` step; the I/O ones retry transient database errors.
+"""Prefect tasks: each wraps one `etl.pipeline` or `etl.load` step and retries transient database errors.
 
 Tasks pass engines and records in-process, so nothing is cached or persisted (cache_policy NONE): every run
-recomputes, and idempotency comes from the database, not from Prefect's caches.
+recomputes, and idempotency comes from the database, not from Prefect's caches. The retry delays are a setting,
+so the tasks are made per run by `database_steps`.
 """
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NONE
@@ -19,19 +24,42 @@ def _is_transient(_task: Task, _run: TaskRun, state: State) -> bool:
     return isinstance(state.result(raise_on_failure=False), TransientDatabaseError)
 
 
-_database_task = task(
-    cache_policy=NONE,
-    persist_result=False,
-    retries=3,
-    retry_delay_seconds=[2, 5, 15],
-    retry_condition_fn=_is_transient,
-)
+@dataclass(frozen=True, slots=True)
+class DatabaseSteps:
+    """The pipeline's steps as Prefect tasks, named as in `etl.pipeline` and `etl.load`."""
 
-open_database = _database_task(pipeline.open_database, name="open-database")
-start_run = _database_task(load.start_run, name="start-run")
-fail_interrupted_runs = _database_task(load.fail_interrupted_runs, name="fail-interrupted-runs")
-finish_run = _database_task(load.finish_run, name="finish-run")
-plan_files = _database_task(pipeline.plan_files, name="plan-files")
-process_files = _database_task(pipeline.process_files, name="process-files")
-settle_missing_files = _database_task(pipeline.settle_missing_files, name="settle-missing-files")
-reprocess_articles = _database_task(pipeline.reprocess_articles, name="reprocess-articles")
+    open_database: Task[..., Any]
+    fail_interrupted_runs: Task[..., Any]
+    start_run: Task[..., Any]
+    finish_run: Task[..., Any]
+    plan_files: Task[..., Any]
+    process_files: Task[..., Any]
+    settle_missing_files: Task[..., Any]
+    reprocess_articles: Task[..., Any]
+
+
+def database_steps(retry_delays: Sequence[float]) -> DatabaseSteps:
+    """The steps as tasks that retry a transient database error once per delay (in seconds), after that delay;
+    any other error fails the task at once."""
+
+    def step(function: Callable[..., Any]) -> Task[..., Any]:
+        return task(
+            function,
+            name=function.__name__.replace("_", "-"),
+            cache_policy=NONE,
+            persist_result=False,
+            retries=len(retry_delays),
+            retry_delay_seconds=list(retry_delays),
+            retry_condition_fn=_is_transient,
+        )
+
+    return DatabaseSteps(
+        open_database=step(pipeline.open_database),
+        fail_interrupted_runs=step(load.fail_interrupted_runs),
+        start_run=step(load.start_run),
+        finish_run=step(load.finish_run),
+        plan_files=step(pipeline.plan_files),
+        process_files=step(pipeline.process_files),
+        settle_missing_files=step(pipeline.settle_missing_files),
+        reprocess_articles=step(pipeline.reprocess_articles),
+    )
