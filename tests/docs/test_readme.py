@@ -53,16 +53,6 @@ FACTS: list[Callable[[Sequence[dict[str, Any]]], bool]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def sample_db(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> str:
-    """A SQLite database with `seeds/articles` loaded by the nightly flow, as `make run` does."""
-    from flows.nightly import nightly
-
-    db_url = f"sqlite:///{tmp_path_factory.mktemp('readme') / 'newsetl.db'}"
-    nightly(input_dir=str(ROOT / "seeds" / "articles"), db_url=db_url)
-    return db_url
-
-
 def test_readme_has_one_checked_fact_per_sql_block():
     assert len(SQL_BLOCKS) == len(FACTS)
 
