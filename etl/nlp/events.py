@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.event_dates import resolve_event_date
+from etl.nlp.event_dates import continues_previous_day, resolve_event_date
 from etl.nlp.lexicon import Lexicon, Trigger
 from etl.records import Entity, Event, Mention, Participant
 
@@ -44,6 +44,7 @@ PHRASE_DEPS = frozenset({"prt", "prep", "dobj", "advmod", "dative"})
 RECIPIENT_PREPS = ("against", "on", "with", "to", "at")
 LOCATION_PREPS = frozenset({"in", "at", "near", "from", "into"})
 LOCATION_LABELS = frozenset({"GPE", "LOC", "FAC"})
+PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE"})
 TIME_LABELS = frozenset({"DATE", "TIME"})
 CONDITIONAL_MARKS = frozenset({"if", "unless"})
 # Links from an intent verb to the act intended ("decided to approve", "plans to launch an attack").
@@ -84,7 +85,12 @@ def code_events(
 ) -> list[Event]:
     """The PLOVER events of a parsed document, one per trigger token, in text order."""
     events: list[Event] = []
+    previous_day: date | None = None  # the date the last sentence named
     for sentence_index, sentence in enumerate(doc.sents):
+        named_date, named_text = resolve_event_date(sentence, publication_date)
+        continued = continues_previous_day(sentence) if named_text is None and previous_day is not None else None
+        if named_text is not None:
+            previous_day = named_date
         matches = {m.token.i: m for m in _triggers(sentence, lexicon)}
         # "ordered the mobilisation of reservists" is the mobilisation, by whoever ordered it (as CAMEO codes
         # "order arrest"); an order to someone else ("ordered them to leave") stays a request.
@@ -110,10 +116,12 @@ def code_events(
             coded = [m for m in coded if not _circumstantial(m.token)]
         if not coded:
             continue
-        event_date, date_text = resolve_event_date(sentence, publication_date)
         for match in sorted(coded, key=lambda m: m.token.i):
             intended = outer[match.token.i] is not None or _announced_as_intent(match)
-            events.append(_event(match, intended, sentence, sentence_index, mentions, entities, event_date, date_text))
+            event = _event(match, intended, sentence, sentence_index, mentions, entities, publication_date)
+            if continued is not None:
+                event = replace(event, event_date=previous_day, date_text=continued)
+            events.append(event)
     return events
 
 
@@ -481,19 +489,31 @@ def _international(text: str) -> str | None:
     return code if code in INTERNATIONAL_CODES else None
 
 
-def _location_key(match: TriggerMatch, mentions: Sequence[Mention]) -> str | None:
+def _location_key(match: TriggerMatch, recipients: Sequence[Token], mentions: Sequence[Mention]) -> str | None:
     heads = list(match.span)
     if match.token.pos_ != "VERB" and (verb := _governing_verb(match.token)) is not None:
         heads.append(verb)
+    # "the recapture of a dozen villages in the region": the place of what a nominal trigger acts on.
+    if match.token.pos_ == "NOUN":
+        heads += [o for c in match.token.children if c.dep_ == "prep" and c.lower_ == "of" for o in c.children]
     for head in heads:
         for prep in head.children:
             if prep.dep_ != "prep" or prep.lower_ not in LOCATION_PREPS:
                 continue
             # "at a jail in Dili": the place may be named inside the object's phrase.
             for place in (t for c in prep.children if c.dep_ == "pobj" for t in c.subtree):
-                for mention in mentions:
-                    if mention.label in LOCATION_LABELS and mention.start <= place.idx < mention.end:
-                        return mention.entity_key
+                if (key := _place_key(place, mentions)) is not None:
+                    return key
+    # A visit happens in the place visited, an attack or a seizure where its target is ("shelled Kherson").
+    if match.trigger.mode == "visit" or match.trigger.event_type in PLACE_TARGET_TYPES:
+        return next((key for r in recipients if (key := _place_key(r, mentions)) is not None), None)
+    return None
+
+
+def _place_key(token: Token, mentions: Sequence[Mention]) -> str | None:
+    for mention in mentions:
+        if mention.label in LOCATION_LABELS and mention.start <= token.idx < mention.end:
+            return mention.entity_key
     return None
 
 
@@ -537,12 +557,13 @@ def _event(
     sentence_index: int,
     mentions: Sequence[Mention],
     entities: Mapping[str, Entity],
-    event_date: date | None,
-    date_text: str | None,
+    publication_date: date | None,
 ) -> Event:
     actors, recipients = _arguments(match)
+    predicate = match.token if match.token.pos_ == "VERB" else _governing_verb(match.token) or match.token
+    event_date, date_text = resolve_event_date(sentence, publication_date, predicate)
     actor_ids = {a.i for a in actors}
-    location_key = _location_key(match, mentions)
+    location_key = _location_key(match, recipients, mentions)
     location = entities.get(location_key) if location_key else None
     place_country = location.country if location else None
     participants = [_participant("actor", a, mentions, entities, place_country) for a in actors]

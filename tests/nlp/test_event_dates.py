@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc, Span
 
-from etl.nlp.event_dates import resolve_event_date
+from etl.nlp.event_dates import continues_previous_day, resolve_event_date
 
 NLP = spacy.blank("en")
 THURSDAY = date(2022, 11, 10)
@@ -77,3 +77,30 @@ def test_resolve_event_date_relative_without_publication_date_stays_unresolved(d
 def test_resolve_event_date_full_date_without_publication_date() -> None:
     sentence = _sentence("The talks ended on 9 November 2022.", "9 November 2022")
     assert resolve_event_date(sentence, None) == (date(2022, 11, 9), "9 November 2022")
+
+
+@pytest.mark.parametrize(
+    ("date_text", "expected"),
+    [
+        ("September", date(2022, 9, 1)),
+        ("the end of September", date(2022, 9, 30)),
+        ("late October", date(2022, 10, 31)),
+    ],
+)
+def test_resolve_event_date_month_without_a_day(date_text: str, expected: date) -> None:
+    # Never the publication date's day number (the 10th) borrowed into another month.
+    sentence = _sentence(f"The region was annexed by {date_text}.", date_text)
+    assert resolve_event_date(sentence, THURSDAY) == (expected, date_text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Minutes earlier, the army announced a withdrawal.", "Minutes earlier"),
+        ("Later, the talks resumed.", "Later"),
+        ("Two days later, the talks resumed.", None),
+        ("The talks resumed later.", None),
+    ],
+)
+def test_continues_previous_day_only_for_same_day_openings(text: str, expected: str | None) -> None:
+    assert continues_previous_day(NLP(text)[:]) == expected

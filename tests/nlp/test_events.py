@@ -323,3 +323,36 @@ def test_events_a_speakers_own_act_has_no_source(code: Callable[[str], list[Even
     event = _only(code("The Ruritanian minister said little and visited the capital on Friday."))
     assert (event.event_type, event.mode) == ("CONSULT", "visit")
     assert _texts(event, "source") == []
+
+
+def test_events_each_act_takes_the_date_of_its_own_clause(code: Callable[[str], list[Event]]) -> None:
+    events = code(
+        "The Ruritanian president announced the annexation of two provinces by the end of September, "
+        "and on September 21 ordered the mobilisation of reservists."
+    )
+    dates = {e.event_type: (e.event_date, e.date_text) for e in events}
+    assert dates["COERCE"] == (date(2022, 9, 30), "the end of September")
+    assert dates["MOBILIZE"] == (date(2022, 9, 21), "September 21")
+
+
+def test_events_a_same_day_opening_continues_the_previous_sentences_date(
+    code: Callable[[str], list[Event]],
+) -> None:
+    events = code("Borduvian troops shelled the port on Tuesday. Minutes earlier, the Ruritanian army withdrew.")
+    retreat = next(e for e in events if e.event_type == "RETREAT")
+    assert (retreat.event_date, retreat.date_text) == (date(2022, 11, 8), "Minutes earlier")
+
+
+def test_events_a_date_in_a_relative_clause_is_not_the_events(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("The withdrawal humiliates Ruritania, which lost the northern province in September."))
+    assert (event.event_date, event.date_text) == (THURSDAY, None)
+
+
+def test_events_place_of_a_nominal_triggers_object(code: Callable[[str], list[Event]]) -> None:
+    events = code("Borduvia announced the recapture of a dozen villages in Ruritania on Thursday.")
+    assert [(e.event_type, e.location_key) for e in events] == [("ASSAULT", "GPE:ruritania")]
+
+
+def test_events_a_visit_happens_in_the_place_visited(code: Callable[[str], list[Event]]) -> None:
+    event = _only(code("The Borduvian foreign minister visited Warsaw on Friday."))
+    assert (event.event_type, event.mode, event.location_key) == ("CONSULT", "visit", "GPE:warsaw")
