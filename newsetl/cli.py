@@ -6,8 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,6 +21,7 @@ from etl.records import RunCounts
 from etl.settings import Settings, resolve_settings
 
 if TYPE_CHECKING:
+    from etl.query import QueryStream
     from etl.status import Status
 
 app = typer.Typer(
@@ -72,6 +72,12 @@ class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+    parquet = "parquet"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
 
 
 def _fail(exc: NewsetlError) -> typer.Exit:
@@ -338,47 +344,113 @@ def query(
     output: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
     db: DbOption = None,
 ) -> None:
-    """Run read-only SQL on the results and print them as a table, CSV or JSON.
+    """Run read-only SQL on the results and print them as a table, CSV, JSON (one array of objects) or Parquet.
 
-    Example: `newsetl query "SELECT event_type, count(*) AS n FROM events GROUP BY event_type" --format csv`
+    CSV, JSON and Parquet are written as the rows arrive, a chunk at a time, so large results fit in memory;
+    Parquet needs `--output` and the pyarrow package.
+
+    Example: `newsetl query "SELECT * FROM event_facts WHERE event_type = 'ASSAULT'" --format csv --output a.csv`
     """
-    import pandas as pd
-
-    from etl.query import run_query
+    from etl.export import require_parquet, write_csv, write_json, write_parquet
+    from etl.query import stream_query
 
     settings = resolve_settings(db_url=db)
     try:
-        result = run_query(settings.db_url, sql)
+        if output_format is OutputFormat.parquet:
+            if output is None:
+                raise NewsetlError("--format parquet needs --output FILE")
+            require_parquet()
+        with stream_query(settings.db_url, sql) as stream:
+            if output_format is OutputFormat.table:
+                _print_query_table(stream, output)
+            elif output_format is OutputFormat.parquet and output is not None:
+                write_parquet(stream, output)
+            else:
+                write = write_csv if output_format is OutputFormat.csv else write_json
+                if output is None:
+                    write(stream, sys.stdout)
+                else:
+                    with output.open("w", encoding="utf-8", newline="") as file:
+                        write(stream, file)
     except NewsetlError as exc:
         raise _fail(exc) from exc
-    if output_format is OutputFormat.table:
-        # Long values wrap rather than end in "…": a table must not drop data.
-        table = Table(*(Column(name, overflow="fold") for name in result.columns))
-        for row in result.rows:
+
+
+def _print_query_table(stream: QueryStream, output: Path | None) -> None:
+    # Long values wrap rather than end in "…": a table must not drop data.
+    table = Table(*(Column(name, overflow="fold") for name in stream.columns))
+    for chunk in stream.chunks:
+        for row in chunk:
             table.add_row(*("" if value is None else str(value) for value in row))
-        if output:
-            with output.open("w", encoding="utf-8") as file:
-                Console(file=file).print(table)
-        else:
-            stdout.print(table)
-        return
-    if output_format is OutputFormat.csv:
-        text = pd.DataFrame.from_records(list(result.rows), columns=list(result.columns)).to_csv(index=False)
-    else:  # json.dumps, not pandas' to_json, which writes every "/" as "\/"
-        records = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
-        text = json.dumps(records, ensure_ascii=False, default=_json_value) + "\n"
     if output:
-        output.write_text(text, encoding="utf-8")
+        with output.open("w", encoding="utf-8") as file:
+            Console(file=file).print(table)
     else:
-        sys.stdout.write(text)
+        stdout.print(table)
 
 
-def _json_value(value: Any) -> Any:
-    """JSON for the values SQL returns beyond str, int, float and None: dates, times, decimals, bytes."""
-    if isinstance(value, date | datetime | time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    raise TypeError(f"cannot write a {type(value).__name__} as JSON")
+SinceOption = Annotated[
+    datetime | None, typer.Option(help="First publication date (YYYY-MM-DD).", formats=["%Y-%m-%d"])
+]
+UntilOption = Annotated[datetime | None, typer.Option(help="Last publication date (YYYY-MM-DD).", formats=["%Y-%m-%d"])]
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Option(help="Folder to write one file per table and view into.")],
+    file_format: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.csv,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write the main tables and views, one file each, for pandas, DuckDB or a BI tool.
+
+    With `--since`/`--until`, rows that belong to an article (articles, mentions, events and their
+    participants, `event_facts`, `article_overview`, `entity_daily_mentions`) are those of articles published
+    in that range, both ends included; entities, reference tables, runs and `actor_dyads` are written whole.
+
+    Example: `newsetl export --since 2022-11-01 --until 2022-11-30 --format parquet --output exports/november`
+    """
+    from etl.database import create_engine_for
+    from etl.export import FileFormat, export_tables
+
+    settings = resolve_settings(db_url=db)
+    try:
+        files = export_tables(
+            create_engine_for(settings.db_url),
+            output,
+            FileFormat(file_format.value),
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+        )
+    except NewsetlError as exc:
+        raise _fail(exc) from exc
+    stdout.print(f"wrote {len(files)} files to {output}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def report(
+    output: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    since: SinceOption = None,
+    until: UntilOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write one self-contained HTML page: articles per day, events per type, top actors and dyads, most
+    mentioned entities, a map of event locations, the latest runs and the files they rejected.
+
+    The page needs no network: styles and drawing are inline.
+
+    Example: `newsetl report --since 2022-11-01 --until 2022-11-30 --output report.html`
+    """
+    from etl.database import create_engine_for
+    from etl.report import build_report
+
+    settings = resolve_settings(db_url=db)
+    try:
+        page = build_report(
+            create_engine_for(settings.db_url), since.date() if since else None, until.date() if until else None
+        )
+    except NewsetlError as exc:
+        raise _fail(exc) from exc
+    output.write_text(page, encoding="utf-8")
+    stdout.print(f"wrote {output}", highlight=False, soft_wrap=True)

@@ -1,0 +1,175 @@
+"""One self-contained HTML page about the results (the `report` command's library side).
+
+No plotting library is installed yet, so the page shows each figure as a table, with bars drawn by CSS widths,
+and the event locations as points on a latitude/longitude grid in inline SVG: nothing is fetched from a network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from html import escape
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+TOP = 15
+MAP_WIDTH, MAP_HEIGHT = 720, 360
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    title: str
+    columns: tuple[str, ...]
+    rows: Sequence[tuple[Any, ...]]
+    note: str = ""
+    bar_column: str | None = None  # a numeric column drawn as bars
+
+
+def _in_range(since: date | None, until: date | None) -> tuple[str, str, dict[str, date]]:
+    """Conditions keeping the articles published from `since` to `until`: on `day`, on `article_id`; and their
+    parameters (a null parameter would leave PostgreSQL unable to tell its type, so absent bounds are left out)."""
+    bounds = {name: value for name, value in (("since", since), ("until", until)) if value is not None}
+    if not bounds:
+        return "1 = 1", "1 = 1", {}
+    on_day = " AND ".join(f"day {'>=' if name == 'since' else '<='} :{name}" for name in bounds)
+    return on_day, f"article_id IN (SELECT article_id FROM article_overview WHERE {on_day})", bounds
+
+
+def report_sections(engine: Engine, since: date | None = None, until: date | None = None) -> list[Section]:
+    """The report's figures as tables, from the views; articles published from `since` to `until`."""
+    on_day, in_range, params = _in_range(since, until)
+    queries = (
+        ("Articles per day", f"SELECT day, count(*) AS articles FROM article_overview WHERE {in_range} "
+         "GROUP BY day ORDER BY day", "articles", ""),
+        ("Events per type and month (by event date)",
+         f"SELECT substr(CAST(event_date AS TEXT), 1, 7) AS month, event_type, quad_class, count(*) AS events "
+         f"FROM event_facts WHERE event_date IS NOT NULL AND {in_range} GROUP BY substr(CAST(event_date AS TEXT), "
+         "1, 7), event_type, quad_class ORDER BY month, events DESC, event_type", "events", ""),
+        ("Top actors",
+         "SELECT coalesce(e.canonical_name, p.text) AS actor, coalesce(p.country, e.country) AS country, "
+         "count(DISTINCT p.event_id) AS events FROM event_participants AS p "
+         "LEFT JOIN entities AS e ON e.id = p.entity_id "
+         f"WHERE p.role = 'actor' AND p.event_id IN (SELECT event_id FROM event_facts WHERE {in_range}) "
+         "GROUP BY coalesce(e.canonical_name, p.text), coalesce(p.country, e.country) "
+         f"ORDER BY events DESC, actor LIMIT {TOP}", "events", ""),
+        ("Top dyads (actor, recipient and type; negated and hypothetical events left out)",
+         "SELECT actor, recipient, event_type, events, first_date, last_date FROM actor_dyads "
+         f"ORDER BY events DESC, last_date DESC, actor LIMIT {TOP}", "events",
+         "All dates: dyads are counted over the whole database."),
+        ("Most mentioned entities",
+         "SELECT entity, type, country, sum(mentions) AS mentions, sum(articles) AS article_days "
+         f"FROM entity_daily_mentions WHERE {on_day} "
+         f"GROUP BY entity_id, entity, type, country ORDER BY mentions DESC, entity LIMIT {TOP}", "mentions", ""),
+        ("Latest runs",
+         "SELECT id AS run, flow, status, started_at, finished_at, files_loaded, files_skipped, files_duplicate, "
+         "files_rejected, files_deleted, articles, events FROM runs ORDER BY id DESC LIMIT 10", None, ""),
+        ("Rejected files in those runs",
+         "SELECT run_id AS run, source_path, record_index, reason FROM rejected_files "
+         "WHERE run_id IN (SELECT id FROM runs ORDER BY id DESC LIMIT 10) ORDER BY run_id DESC, source_path",
+         None, ""),
+    )  # fmt: skip
+    sections = []
+    with engine.connect() as connection:
+        for title, sql, bar_column, note in queries:
+            result = connection.execute(text(sql), params)
+            sections.append(Section(title, tuple(result.keys()), result.all(), note, bar_column))
+        locations = connection.execute(
+            text(
+                "SELECT location, location_country, location_lat, location_lon, count(*) AS events FROM event_facts "
+                f"WHERE location IS NOT NULL AND {in_range} "
+                "GROUP BY location, location_country, location_lat, location_lon ORDER BY events DESC, location"
+            ),
+            params,
+        ).all()
+    located = [row for row in locations if row[2] is not None and row[3] is not None]
+    note = (
+        f"{len(located)} of {len(locations)} event locations have coordinates; only those are drawn on the map. "
+        "The gazetteer ships no coordinates yet, so places without them are listed here."
+    )
+    sections.insert(5, Section("Event locations", ("location", "country", "lat", "lon", "events"), locations, note))
+    return sections
+
+
+def render_report(sections: Sequence[Section], since: date | None, until: date | None) -> str:
+    """The page: a title, the map and each section's table; styles and drawing inline."""
+    period = f"{since or 'the first article'} to {until or 'the last'}"
+    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8"><title>newsetl report</title>',
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>newsetl report</h1><p>Articles published from {escape(period)}. Made {made}.</p>",
+    ]
+    for section in sections:
+        parts.append(f"<section><h2>{escape(section.title)}</h2>")
+        if section.note:
+            parts.append(f'<p class="note">{escape(section.note)}</p>')
+        if section.title == "Event locations":
+            parts.append(_map_svg(section.rows))
+        parts.append(_table(section))
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def build_report(engine: Engine, since: date | None = None, until: date | None = None) -> str:
+    return render_report(report_sections(engine, since, until), since, until)
+
+
+def _table(section: Section) -> str:
+    if not section.rows:
+        return '<p class="empty">none</p>'
+    bar_index = section.columns.index(section.bar_column) if section.bar_column else None
+    largest = max((row[bar_index] or 0 for row in section.rows), default=0) if bar_index is not None else 0
+    head = "".join(f"<th>{escape(name)}</th>" for name in section.columns)
+    body = []
+    for row in section.rows:
+        cells = []
+        for index, value in enumerate(row):
+            shown = "" if value is None else escape(str(value))
+            if index == bar_index and largest:
+                width = round(100 * (value or 0) / largest)
+                shown = f'<span class="bar" style="width:{width}%"></span> {shown}'
+            cells.append(f"<td>{shown}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _map_svg(locations: Sequence[tuple[Any, ...]]) -> str:
+    """Points on an equirectangular grid (longitude across, latitude up), sized by event count."""
+    grid = [
+        f'<line x1="{_x(lon)}" y1="0" x2="{_x(lon)}" y2="{MAP_HEIGHT}" class="grid"/>' for lon in range(-180, 181, 30)
+    ] + [f'<line x1="0" y1="{_y(lat)}" x2="{MAP_WIDTH}" y2="{_y(lat)}" class="grid"/>' for lat in range(-90, 91, 30)]
+    points = [
+        f'<circle cx="{_x(lon)}" cy="{_y(lat)}" r="{3 + min(events, 10)}" class="point">'
+        f"<title>{escape(str(name))}: {events}</title></circle>"
+        for name, _country, lat, lon, events in locations
+        if lat is not None and lon is not None
+    ]
+    return (
+        f'<svg class="map" viewBox="0 0 {MAP_WIDTH} {MAP_HEIGHT}" role="img" aria-label="event locations">'
+        f"{''.join(grid)}{''.join(points)}</svg>"
+    )
+
+
+def _x(lon: float) -> float:
+    return round((lon + 180) / 360 * MAP_WIDTH, 1)
+
+
+def _y(lat: float) -> float:
+    return round((90 - lat) / 180 * MAP_HEIGHT, 1)
+
+
+STYLE = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+.bar { display: inline-block; height: 0.8em; background: #4a78b5; min-width: 1px; max-width: 200px; }
+td:has(.bar) { width: 260px; }
+.note { color: #555; }
+.map { width: 100%; max-width: 720px; border: 1px solid #ccc; background: #f6f9fc; }
+.grid { stroke: #dde; stroke-width: 1; }
+.point { fill: #c0392b; fill-opacity: 0.6; }
+"""
