@@ -47,6 +47,8 @@ LOCATION_LABELS = frozenset({"GPE", "LOC", "FAC"})
 PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE"})
 TIME_LABELS = frozenset({"DATE", "TIME"})
 CONDITIONAL_MARKS = frozenset({"if", "unless"})
+# A predicted act is hypothetical, and the subject of "is expected to" is the predicted actor, not an expecter.
+PREDICTION_WORDS = frozenset({"expect", "likely", "unlikely", "set", "due", "possible"})
 # Links from an intent verb to the act intended ("decided to approve", "plans to launch an attack").
 REPORTED_DEPS = frozenset({"ccomp", "acl"})
 INTENT_DEPS = frozenset({"xcomp", "ccomp", "dobj", "acomp"})
@@ -133,7 +135,7 @@ def _triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch]:
         if token.pos_ in {"VERB", "AUX"} and (obligation := _obligation_trigger(token, lexicon)):
             yield obligation
             continue
-        if token.dep_ in BACKGROUND_DEPS or _in_background_clause(token):
+        if token.dep_ in BACKGROUND_DEPS or _in_background_clause(token) or _passive_prediction(token):
             continue
         if token.pos_ == "VERB":
             match = _verb_trigger(token, lexicon)
@@ -143,6 +145,11 @@ def _triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch]:
             match = None
         if match is not None:
             yield match
+
+
+def _passive_prediction(token: Token) -> bool:
+    """ "is expected to withdraw", "is set to reopen": a forecast, not the subject's intent."""
+    return token.lemma_ in PREDICTION_WORDS and any(c.dep_ == "auxpass" for c in token.children)
 
 
 def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
@@ -245,7 +252,12 @@ def _circumstantial(token: Token) -> bool:
 
 
 def _announced_as_intent(match: TriggerMatch) -> bool:
-    """A future modal on the trigger's clause ("will withdraw") or an intent adjective above it."""
+    """A future modal on the trigger's clause ("will withdraw") or an intent adjective above it.
+
+    Not for a nominal trigger in subject position: "the withdrawal would be a setback" intends nothing.
+    """
+    if match.token.pos_ == "NOUN" and match.token.dep_ in {"nsubj", "nsubjpass"}:
+        return False
     for verb in _clause_verbs(match):
         if any(c.dep_ == "aux" and c.lower_ in FUTURE_MODALS for c in verb.children):
             return True
@@ -272,7 +284,11 @@ def _subjects(verb: Token) -> list[Token]:
     """The subjects of a verb, each conjunct separately; inherited along xcomp/conj chains ("is willing to")."""
     current: Token | None = verb
     while current is not None:
-        subjects = [c for c in current.children if c.dep_ in {"nsubj", "csubj"}]
+        subjects = [
+            c
+            for c in current.children
+            if c.dep_ in {"nsubj", "csubj"} or (c.dep_ == "nsubjpass" and _passive_prediction(current))
+        ]
         if subjects:
             found = _with_conjuncts(subjects[0])
             if all(s.pos_ == "PRON" for s in found):
@@ -537,7 +553,10 @@ def _negated(match: TriggerMatch) -> bool:
 def _hypothetical(match: TriggerMatch, intended: bool) -> bool:
     """The act is not asserted: an epistemic modal, a condition, or a future that was not coded as an intent."""
     modals = EPISTEMIC_MODALS if intended else EPISTEMIC_MODALS | FUTURE_MODALS
-    for verb in _clause_verbs(match):
+    verbs = _clause_verbs(match)
+    if not intended and any(v.lemma_ in PREDICTION_WORDS for v in verbs[1:]):
+        return True  # "is expected to withdraw", "is likely to attack"
+    for verb in verbs:
         for child in verb.children:
             if child.dep_ in {"aux", "auxpass"} and child.lower_ in modals:
                 return True

@@ -339,3 +339,26 @@ def test_events_place_of_a_nominal_triggers_object(code: Callable[[str], list[Ev
 def test_events_a_visit_happens_in_the_place_visited(code: Callable[[str], list[Event]]) -> None:
     event = _only(code("The Borduvian foreign minister visited Warsaw on Friday."))
     assert (event.event_type, event.mode, event.location_key) == ("CONSULT", "visit", "GPE:warsaw")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ruritanian troops may attack the port.",
+        "Ruritanian troops could withdraw from the city.",
+        "Ruritania is expected to withdraw its troops from the city.",
+        "Ruritania is likely to attack the port.",
+    ],
+)
+def test_events_possible_and_predicted_acts_are_hypothetical(code: Callable[[str], list[Event]], text: str) -> None:
+    event = _only(code(text))
+    assert event.event_type in {"ASSAULT", "RETREAT"}
+    assert event.hypothetical
+    assert [a.split()[0] for a in _texts(event, "actor")] in (["Ruritania"], ["Ruritanian"])
+
+
+def test_events_if_confirmed_an_act_in_subject_position_is_hypothetical_not_intended(
+    code: Callable[[str], list[Event]],
+) -> None:
+    event = _only(code("If confirmed, the withdrawal would be a severe setback for Ruritania."))
+    assert (event.event_type, event.mode, event.hypothetical) == ("RETREAT", "withdraw", True)
