@@ -362,3 +362,19 @@ def test_events_if_confirmed_an_act_in_subject_position_is_hypothetical_not_inte
 ) -> None:
     event = _only(code("If confirmed, the withdrawal would be a severe setback for Ruritania."))
     assert (event.event_type, event.mode, event.hypothetical) == ("RETREAT", "withdraw", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "event_type", "mode"),
+    [
+        ("Borduvian forces launched missile strikes on the port.", "ASSAULT", "heavy-weapons"),
+        ("Gunmen shot two policemen outside the ministry.", "ASSAULT", "firearms"),
+        ("The Ruritanian president held a phone call with his Borduvian counterpart.", "CONSULT", "phone"),
+        ("Rebels released three hostages on Monday.", "RETREAT", "release"),
+    ],
+)
+def test_events_mode_where_plover_defines_one(
+    code: Callable[[str], list[Event]], text: str, event_type: str, mode: str
+) -> None:
+    event = _only(code(text))
+    assert (event.event_type, event.mode) == (event_type, mode)
