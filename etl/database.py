@@ -105,3 +105,19 @@ def head_revision() -> str | None:
 
 def is_up_to_date(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+def open_existing_database(db_url: str) -> Engine:
+    """An engine on a newsetl database at the newest schema, for commands that only read: refuses (InputError) a
+    database that does not exist or whose schema is older, rather than creating or migrating it."""
+    engine = create_engine_for(db_url)
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:" and not Path(database).is_file():
+        raise InputError(f"database file {database} does not exist: run `newsetl run` to create it")
+    revision, head = current_revision(engine), head_revision()
+    if revision == head:
+        return engine
+    engine.dispose()
+    if revision is None:
+        raise InputError("the database has no newsetl schema yet: run `newsetl run` or `newsetl db upgrade`")
+    raise InputError(f"the database schema is at revision {revision}, not {head}: run `newsetl db upgrade`")

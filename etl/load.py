@@ -267,17 +267,21 @@ def replace_annotations(
         )
 
 
-def articles_in_range(engine: Engine, since: date | None, until: date | None) -> Iterator[tuple[int, Article]]:
-    """Stored articles published on or after `since` and on or before `until` (UTC days), by id.
+def articles_in_range(
+    engine: Engine,
+    since: date | None,
+    until: date | None,
+    not_version: str | None = None,
+    updated_before_run: int | None = None,
+) -> Iterator[tuple[int, Article]]:
+    """Stored articles published on or after `since` and on or before `until` (UTC days), by id; only those
+    annotated by another pipeline version than `not_version`, or last updated by a run before
+    `updated_before_run`, when given.
 
     Read in pages by id, each in its own short transaction, so the caller may write between pages.
     With either bound set, articles without a publication date are left out.
     """
-    conditions = []
-    if since is not None:
-        conditions.append(ArticleRow.published_at >= datetime.combine(since, time.min, UTC))
-    if until is not None:
-        conditions.append(ArticleRow.published_at < datetime.combine(until + timedelta(days=1), time.min, UTC))
+    conditions = _article_conditions(since, until, not_version, updated_before_run)
     last_id = 0
     while True:
         with _transient_errors("read articles"), engine.connect() as connection:
@@ -292,6 +296,54 @@ def articles_in_range(engine: Engine, since: date | None, until: date | None) ->
         for row in rows:
             yield row.id, _article_from_row(row)
         last_id = rows[-1].id
+
+
+def count_articles_in_range(
+    engine: Engine,
+    since: date | None,
+    until: date | None,
+    not_version: str | None = None,
+    updated_before_run: int | None = None,
+) -> int:
+    """How many articles `articles_in_range` would yield with the same arguments."""
+    conditions = _article_conditions(since, until, not_version, updated_before_run)
+    with _transient_errors("count articles"), engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(ArticleRow).where(*conditions))
+
+
+def _article_conditions(
+    since: date | None, until: date | None, not_version: str | None, updated_before_run: int | None
+) -> list[Any]:
+    conditions = []
+    if since is not None:
+        conditions.append(ArticleRow.published_at >= datetime.combine(since, time.min, UTC))
+    if until is not None:
+        conditions.append(ArticleRow.published_at < datetime.combine(until + timedelta(days=1), time.min, UTC))
+    if not_version is not None:
+        conditions.append(ArticleRow.pipeline_version != not_version)
+    if updated_before_run is not None:
+        conditions.append(ArticleRow.updated_run_id < updated_before_run)
+    return conditions
+
+
+def unfinished_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> int | None:
+    """The first of the runs of `flow` with these `parameters` that failed since the last one that completed:
+    the run a new one with the same parameters resumes. None when the last such run completed (or none ran)."""
+    with _transient_errors("find unfinished run"), engine.connect() as connection:
+        rows = connection.execute(
+            select(RunRow.id, RunRow.status, RunRow.parameters)
+            .where(RunRow.flow == flow, RunRow.status != RunStatus.RUNNING)
+            .order_by(RunRow.id.desc())
+        )
+        first_failed = None
+        for row in rows:
+            recorded = json.loads(row.parameters)
+            if any(recorded.get(name) != value for name, value in parameters.items()):
+                continue
+            if row.status == RunStatus.COMPLETED:
+                break
+            first_failed = row.id
+        return first_failed
 
 
 def _article_from_row(row: Any) -> Article:

@@ -162,12 +162,26 @@ def settle_missing_files(engine: Engine, run_id: int, paths: Sequence[str], reti
     return RunCounts(deleted=len(paths))
 
 
-def reprocess_articles(engine: Engine, run_id: int, date_range: DateRange, settings: Settings) -> RunCounts:
-    """Re-annotate stored articles published in `date_range` (after a model or lexicon change), in place."""
+def reprocess_articles(
+    engine: Engine,
+    run_id: int,
+    date_range: DateRange,
+    settings: Settings,
+    updated_before_run: int | None = None,
+) -> RunCounts:
+    """Re-annotate, in place, the stored articles published in `date_range` that another pipeline version
+    annotated (after a model, lexicon or reference data change); with `updated_before_run`, every article not
+    updated since that run began, whatever its version (a forced backfill, resumable from that run)."""
     nlp = load_pipeline(settings.spacy_model)
     version = pipeline_version(nlp)
     counts = RunCounts()
-    stored = stored_articles_in_range(engine, date_range.since, date_range.until)
+    stored = stored_articles_in_range(
+        engine,
+        date_range.since,
+        date_range.until,
+        not_version=version if updated_before_run is None else None,
+        updated_before_run=updated_before_run,
+    )
     items = ((article.body, _day(article.published_at), article_id) for article_id, article in stored)
     for annotation, article_id in annotate(
         nlp, items, load_lexicon(), batch_size=settings.batch_size, n_process=settings.n_process

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(64, ge=1, description="Articles per spaCy batch and per Prefect task.")
     n_process: int = Field(1, ge=1, description="spaCy worker processes for nlp.pipe.")
     max_file_bytes: int = Field(20_000_000, ge=1, description="Files larger than this are rejected unread.")
+    backfill_chunk_days: int = Field(
+        7, ge=1, description="Days of publication dates per backfill chunk; chunks are re-annotated in parallel."
+    )
     retry_delays: tuple[Annotated[float, Field(ge=0)], ...] = Field(
         (2, 5, 15),
         description=(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from etl.database import create_engine_for, current_revision, head_revision
+from etl.database import open_existing_database
 from etl.errors import InputError
 from etl.models import RejectedFileRow, RunRow
 from etl.pipeline import plan_files
@@ -63,7 +63,7 @@ def database_status(db_url: str, input_dir: Path, last_runs: int = 10) -> Status
     Refuses (InputError) a database that newsetl has not created, or one whose schema is older than this
     version's, rather than creating or migrating it: `status` only reads.
     """
-    engine = _existing_database(db_url)
+    engine = open_existing_database(db_url)
     try:
         runs = _last_runs(engine, last_runs)
         try:
@@ -78,20 +78,6 @@ def database_status(db_url: str, input_dir: Path, last_runs: int = 10) -> Status
     finally:
         engine.dispose()
     return Status(runs, pending, input_problem, rejected)
-
-
-def _existing_database(db_url: str) -> Engine:
-    engine = create_engine_for(db_url)
-    database = engine.url.database
-    if engine.dialect.name == "sqlite" and database and database != ":memory:" and not Path(database).is_file():
-        raise InputError(f"database file {database} does not exist: run `newsetl run` to create it")
-    revision, head = current_revision(engine), head_revision()
-    if revision == head:
-        return engine
-    engine.dispose()
-    if revision is None:
-        raise InputError("the database has no newsetl schema yet: run `newsetl run` or `newsetl db upgrade`")
-    raise InputError(f"the database schema is at revision {revision}, not {head}: run `newsetl db upgrade`")
 
 
 def _last_runs(engine: Engine, limit: int) -> tuple[RunReport, ...]:

@@ -15,7 +15,7 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 from prefect.tasks import Task
 
-from etl import load, pipeline
+from etl import backfill, load, pipeline
 from etl.errors import TransientDatabaseError
 
 
@@ -26,7 +26,7 @@ def _is_transient(_task: Task, _run: TaskRun, state: State) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseSteps:
-    """The pipeline's steps as Prefect tasks, named as in `etl.pipeline` and `etl.load`."""
+    """The pipeline's steps as Prefect tasks, named as in `etl.pipeline`, `etl.load` and `etl.backfill`."""
 
     open_database: Task[..., Any]
     fail_interrupted_runs: Task[..., Any]
@@ -36,6 +36,7 @@ class DatabaseSteps:
     process_files: Task[..., Any]
     settle_missing_files: Task[..., Any]
     reprocess_articles: Task[..., Any]
+    forced_since_run: Task[..., Any]
 
 
 def database_steps(retry_delays: Sequence[float]) -> DatabaseSteps:
@@ -62,4 +63,5 @@ def database_steps(retry_delays: Sequence[float]) -> DatabaseSteps:
         process_files=step(pipeline.process_files),
         settle_missing_files=step(pipeline.settle_missing_files),
         reprocess_articles=step(pipeline.reprocess_articles),
+        forced_since_run=step(backfill.forced_since_run),
     )

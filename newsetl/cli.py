@@ -175,18 +175,36 @@ def backfill(
     since: Annotated[datetime, typer.Option(help="First publication date (YYYY-MM-DD).", formats=["%Y-%m-%d"])],
     until: Annotated[datetime, typer.Option(help="Last publication date (YYYY-MM-DD).", formats=["%Y-%m-%d"])],
     reprocess: Annotated[
-        bool, typer.Option(help="Also re-annotate stored articles in the range, replacing their rows.")
+        bool,
+        typer.Option(
+            help="Also re-annotate the stored articles in the range that an older pipeline version annotated."
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option(help="Re-annotate every stored article in the range, whatever its version.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option(help="Say what would be read and re-annotated, chunk by chunk, without writing.")
     ] = False,
     input_dir: InputOption = None,
     db: DbOption = None,
 ) -> None:
     """Redo a range of publication dates (the backfill flow).
 
-    Example: `newsetl backfill --since 2022-11-01 --until 2022-11-30 --reprocess`
+    Loads the new and changed files whose articles fall in the range. With `--reprocess`, articles stored
+    earlier by another pipeline version (model, lexicon or reference data) are annotated again, their rows
+    replaced in one transaction each; `--force` takes every article in the range. Re-annotation runs in chunks
+    of `NEWSETL_BACKFILL_CHUNK_DAYS` days, in parallel. After a failure, run the same command again: it does only
+    what is left. Exit statuses as for `newsetl run`.
+
+    Example: `newsetl backfill --since 2022-11-01 --until 2022-11-30 --reprocess --dry-run`
     """
     if since > until:
         raise _fail(NewsetlError(f"--since {since.date()} is after --until {until.date()}"))
     settings = resolve_settings(input_dir=input_dir, db_url=db)
+    if dry_run:
+        _print_backfill_plan(settings, since.date(), until.date(), reprocess or force, force)
+        return
     _prepare_flow(settings)
     from flows.backfill import backfill as backfill_flow
 
@@ -198,6 +216,7 @@ def backfill(
                 input_dir=str(settings.input_dir),
                 db_url=settings.db_url,
                 reprocess=reprocess,
+                force=force,
                 progress=progress,
             )
     except NewsetlError as exc:
@@ -205,6 +224,35 @@ def backfill(
     except Exception as exc:
         raise _failed_run(exc) from exc
     _print_counts(f"newsetl backfill {since.date()} … {until.date()}", counts)
+
+
+def _print_backfill_plan(settings: Settings, since: date, until: date, reprocess: bool, force: bool) -> None:
+    from etl.backfill import plan_backfill
+    from etl.database import open_existing_database
+    from etl.pipeline import DateRange
+
+    try:
+        engine = open_existing_database(settings.db_url)
+        plan = plan_backfill(engine, settings, DateRange(since, until), reprocess, force)
+    except NewsetlError as exc:
+        raise _fail(exc) from exc
+    stdout.print(
+        f"dry run, nothing written: {plan.files_to_read} new or changed files in {settings.input_dir} to read "
+        f"(their articles published {since} … {until} are loaded); pipeline version {plan.pipeline_version}",
+        highlight=False,
+    )
+    if plan.resumes_run is not None:
+        stdout.print(f"resumes forced backfill run {plan.resumes_run}", highlight=False)
+    table = Table("chunk", "since", "until", "stored articles", "to re-annotate", title="chunks")
+    for number, chunk in enumerate(plan.chunks, start=1):
+        table.add_row(
+            str(number),
+            str(chunk.date_range.since),
+            str(chunk.date_range.until),
+            str(chunk.stored_articles),
+            str(chunk.to_reannotate),
+        )
+    stdout.print(table)
 
 
 @app.command()

@@ -106,7 +106,7 @@ def test_backfill_reprocess_reannotates_only_the_range(articles_dir: Path, tmp_p
         until=date(2022, 11, 10),
         input_dir=str(articles_dir),
         db_url=db_url,
-        reprocess=True,
+        force=True,  # the articles are at the current pipeline version: only a forced backfill redoes them
     )
     in_range = _query(
         db_url,

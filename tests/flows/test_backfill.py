@@ -1,0 +1,193 @@
+"""Backfills: chunks, re-annotation of out-of-date articles only, resuming after a failure, and the dry run."""
+
+import shutil
+import sqlite3
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, update
+from typer.testing import CliRunner
+
+import etl.pipeline
+from etl.backfill import chunk_ranges, parse_day, plan_backfill
+from etl.database import create_engine_for
+from etl.errors import InputError
+from etl.models import ArticleRow, EventRow, MentionRow, RunRow
+from etl.pipeline import DateRange
+from etl.settings import Settings
+from flows.backfill import backfill
+from flows.nightly import nightly
+from newsetl.cli import app
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "articles"
+NOVEMBER = DateRange(date(2022, 11, 1), date(2022, 11, 30))
+DECEMBER = datetime(2022, 12, 1, tzinfo=UTC)
+
+
+def test_backfill_chunk_ranges_cover_the_range_without_overlap() -> None:
+    chunks = chunk_ranges(NOVEMBER, 7)
+    assert [(c.since.day, c.until.day) for c in chunks] == [(1, 7), (8, 14), (15, 21), (22, 28), (29, 30)]
+    assert chunk_ranges(DateRange(date(2022, 11, 1), date(2022, 11, 1)), 7) == (
+        DateRange(date(2022, 11, 1), date(2022, 11, 1)),
+    )
+    assert chunk_ranges(DateRange(date(2022, 11, 1), None), 7) == (DateRange(date(2022, 11, 1), None),)
+
+
+def test_backfill_dates_may_be_iso_strings_as_deployments_pass_them() -> None:
+    assert parse_day("since", "2022-11-01") == date(2022, 11, 1)
+    assert parse_day("since", date(2022, 11, 1)) == date(2022, 11, 1)
+    with pytest.raises(InputError, match=r"^until '1 Nov' is not a date in the form YYYY-MM-DD$"):
+        parse_day("until", "1 Nov")
+
+
+@pytest.fixture(scope="module")
+def loaded_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The sample articles loaded once by the nightly flow; tests copy the database."""
+    root = tmp_path_factory.mktemp("backfill-template")
+    articles = root / "articles"
+    shutil.copytree(SEEDS, articles)
+    database = root / "newsetl.db"
+    nightly(input_dir=str(articles), db_url=f"sqlite:///{database}")
+    return database, articles
+
+
+@pytest.fixture
+def loaded(loaded_template: tuple[Path, Path], tmp_path: Path) -> tuple[str, Path, Engine]:
+    template, articles = loaded_template
+    # SQLite's backup, not a file copy: the template's last writes may still be in its write-ahead log.
+    with sqlite3.connect(template) as source, sqlite3.connect(tmp_path / "newsetl.db") as copy:
+        source.backup(copy)
+    db_url = f"sqlite:///{tmp_path / 'newsetl.db'}"
+    engine = create_engine_for(db_url)
+    yield db_url, articles, engine
+    engine.dispose()
+
+
+def _age(engine: Engine, *conditions) -> list[int]:
+    """Stamp articles as annotated by an older pipeline version; return their ids."""
+    with engine.begin() as connection:
+        return sorted(
+            connection.scalars(
+                update(ArticleRow).where(*conditions).values(pipeline_version="old").returning(ArticleRow.id)
+            )
+        )
+
+
+def _in_november() -> list:
+    return [ArticleRow.published_at >= datetime(2022, 11, 1, tzinfo=UTC), ArticleRow.published_at < DECEMBER]
+
+
+def _articles(engine: Engine) -> dict[int, tuple[str, int]]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(ArticleRow.id, ArticleRow.pipeline_version, ArticleRow.updated_run_id))
+        return {row.id: (row.pipeline_version, row.updated_run_id) for row in rows}
+
+
+def _annotation_rows(engine: Engine) -> list[tuple]:
+    with engine.connect() as connection:
+        mentions = connection.execute(
+            select(MentionRow.article_id, MentionRow.start_char, MentionRow.end_char, MentionRow.label)
+        ).all()
+        events = connection.execute(
+            select(EventRow.article_id, EventRow.event_type, EventRow.trigger_start, EventRow.trigger_text)
+        ).all()
+    return sorted(map(tuple, mentions)) + sorted(map(tuple, events))
+
+
+@pytest.mark.slow
+def test_backfill_reprocess_reannotates_only_articles_of_another_pipeline_version(loaded) -> None:
+    db_url, articles, engine = loaded
+    before = _articles(engine)
+    rows_before = _annotation_rows(engine)
+    aged = _age(engine, *_in_november(), ArticleRow.id % 2 == 0)
+    outside = _age(engine, ArticleRow.published_at < datetime(2022, 11, 1, tzinfo=UTC))
+    assert aged and outside
+
+    counts = backfill(since="2022-11-01", until="2022-11-30", input_dir=str(articles), db_url=db_url, reprocess=True)
+
+    assert counts.articles == len(aged)
+    assert counts.loaded == 0  # every file was loaded before
+    after = _articles(engine)
+    current = before[aged[0]][0]
+    run_id = max(run for _version, run in after.values())
+    assert {i for i, (_v, run) in after.items() if run == run_id} == set(aged)
+    assert all(after[i][0] == current for i in aged)
+    assert all(after[i] == ("old", before[i][1]) for i in outside)  # outside the range: untouched
+    assert _annotation_rows(engine) == rows_before  # same pipeline, same rows, replaced in place
+
+    again = backfill(since="2022-11-01", until="2022-11-30", input_dir=str(articles), db_url=db_url, reprocess=True)
+    assert again.articles == 0  # nothing is out of date any more
+
+
+@pytest.mark.slow
+def test_backfill_chunks_run_in_parallel_and_give_the_rows_of_one_chunk(
+    loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_url, articles, engine = loaded
+    rows_before = _annotation_rows(engine)
+    monkeypatch.setenv("NEWSETL_BACKFILL_CHUNK_DAYS", "1")
+    counts = backfill(since="2022-11-01", until="2022-11-30", input_dir=str(articles), db_url=db_url, force=True)
+    with engine.connect() as connection:
+        in_november = connection.scalar(select(func.count()).select_from(ArticleRow).where(*_in_november()))
+    assert counts.articles == in_november > 0
+    assert _annotation_rows(engine) == rows_before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("force", [False, True])
+def test_backfill_after_a_failure_redoes_only_what_is_left(loaded, monkeypatch: pytest.MonkeyPatch, force: bool):
+    db_url, articles, engine = loaded
+    aged = _age(engine, *_in_november())
+    poisoned = aged[len(aged) // 2]
+    replace = etl.pipeline.replace_annotations
+
+    def fail_on_one_article(engine, article_id, *args) -> None:
+        if article_id == poisoned:
+            raise RuntimeError(f"disk full while writing article {article_id}")
+        replace(engine, article_id, *args)
+
+    monkeypatch.setattr(etl.pipeline, "replace_annotations", fail_on_one_article)
+    parameters = {"since": "2022-11-01", "until": "2022-11-30", "input_dir": str(articles), "db_url": db_url}
+    with pytest.raises(RuntimeError, match="disk full"):
+        backfill(**parameters, reprocess=True, force=force)
+    first = _articles(engine)
+    done = {i for i in aged if first[i][0] != "old"}
+    assert done and poisoned not in done and len(done) < len(aged)
+
+    monkeypatch.setattr(etl.pipeline, "replace_annotations", replace)
+    counts = backfill(**parameters, reprocess=True, force=force)
+    assert counts.articles == len(aged) - len(done)
+    second = _articles(engine)
+    assert all(second[i] == first[i] for i in done)  # not redone
+    assert all(second[i][0] != "old" for i in aged)
+    with engine.connect() as connection:
+        assert list(connection.scalars(select(RunRow.status).order_by(RunRow.id)))[-2:] == ["failed", "completed"]
+
+
+@pytest.mark.slow
+def test_backfill_dry_run_counts_each_chunk_and_writes_nothing(loaded, tmp_path: Path) -> None:
+    db_url, articles, engine = loaded
+    aged = _age(engine, *_in_november(), ArticleRow.id % 3 == 0)
+    (articles / "new-article.txt").write_text("Talks resume\n\nSerbia and Kosovo resumed talks.\n", encoding="utf-8")
+    settings = Settings(db_url=db_url, input_dir=articles)
+    plan = plan_backfill(engine, settings, NOVEMBER, reprocess=True, force=False)
+    assert plan.files_to_read == 1
+    assert len(plan.chunks) == 5
+    assert sum(chunk.to_reannotate for chunk in plan.chunks) == len(aged)
+    with engine.connect() as connection:
+        assert sum(c.stored_articles for c in plan.chunks) == connection.scalar(
+            select(func.count()).select_from(ArticleRow).where(*_in_november())
+        )
+    database = Path(engine.url.database)
+    before = (database.read_bytes(), _articles(engine))
+
+    result = CliRunner().invoke(
+        app,
+        ["backfill", "--since", "2022-11-01", "--until", "2022-11-30", "--reprocess", "--dry-run"],
+        env={"NEWSETL_DB_URL": db_url, "NEWSETL_INPUT_DIR": str(articles)},
+    )
+    assert result.exit_code == 0, result.output
+    assert "dry run, nothing written: 1 new or changed files" in result.output
+    assert "2022-11-29" in result.output
+    assert (database.read_bytes(), _articles(engine)) == before
