@@ -256,6 +256,63 @@ def _print_backfill_plan(settings: Settings, since: date, until: date, reprocess
 
 
 @app.command()
+def serve(
+    cron: Annotated[str, typer.Option(help="When to run, as a cron expression.")] = "0 2 * * *",
+    timezone: Annotated[str, typer.Option(help="IANA time zone the cron expression is read in.")] = "UTC",
+    input_dir: InputOption = None,
+    db: DbOption = None,
+    retire_missing: Annotated[
+        bool, typer.Option(help="Scheduled runs delete the articles of files gone from the input folder.")
+    ] = False,
+) -> None:
+    """Run the nightly flow on a schedule, with Prefect's scheduler, until stopped (Ctrl-C or SIGTERM).
+
+    With `PREFECT_API_URL` set, the schedule is registered on that Prefect server. Otherwise a local Prefect
+    server is started on 127.0.0.1 (state under `NEWSETL_DATA_DIR`/prefect, the address of its UI printed) and
+    stopped on exit. Each scheduled run is a `runs` row like one from `newsetl run`.
+
+    Example: `newsetl serve --cron "30 2 * * *" --timezone Europe/Berlin --input /srv/wire/articles`
+    """
+    import os
+    from contextlib import nullcontext
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from flows.runtime import free_loopback_port, local_prefect_server, loopback_api_url
+
+    settings = resolve_settings(input_dir=input_dir, db_url=db)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(NewsetlError(f"--timezone {timezone!r} is not an IANA time zone such as Europe/Berlin")) from None
+    _prepare_flow(settings)
+    if os.environ.get("PREFECT_API_URL"):
+        server, scheduler = nullcontext(), f"the Prefect server at {os.environ['PREFECT_API_URL']}"
+    else:  # Prefect reads PREFECT_API_URL when first imported, so it is set before
+        port = free_loopback_port()
+        os.environ["PREFECT_API_URL"] = loopback_api_url(port)
+        server = local_prefect_server(Path(os.environ["PREFECT_HOME"]), port)
+        scheduler = f"a local Prefect server, UI at {loopback_api_url(port).removesuffix('/api')}"
+    from prefect.schedules import Cron
+
+    try:
+        Cron(cron, timezone=timezone)
+    except ValueError as exc:
+        raise _fail(NewsetlError(f"--cron: {exc}")) from None
+    from flows.serve import serve_nightly
+
+    try:
+        with server:
+            stdout.print(
+                f"serving the nightly flow on cron {cron!r} ({timezone}) over {settings.input_dir}, scheduled by "
+                f"{scheduler}; stop with Ctrl-C",
+                highlight=False,
+            )
+            serve_nightly(cron, timezone, str(settings.input_dir.resolve()), settings.db_url, retire_missing)
+    except NewsetlError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
 def status(
     input_dir: InputOption = None,
     db: DbOption = None,
