@@ -26,13 +26,14 @@ SHORT_ALIAS_MAX_LEN = 3
 NOT_NATIONALITY_BEFORE = frozenset({"pro", "anti", "ethnic"})
 
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b|(?<=s)['’](?=\s|$)")
-_NON_WORD = re.compile(r"[^0-9a-z]+")
+_NON_WORD_ANY_CASE = re.compile(r"[^0-9A-Za-z]+")
 
 
 @dataclass(frozen=True, slots=True)
 class Token:
     norm: str
     upper: bool  # written in capitals in the original text (acronyms: "US", "U.S.")
+    capitalised: bool  # begins with a capital letter in the original text (a proper name)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -43,10 +44,10 @@ def tokenize(text: str) -> list[Token]:
     for raw in text.split():
         # Dots and apostrophes join their word ("U.S." -> "us", "Xi'an" -> "xian"); other marks split.
         joined = raw.replace(".", "").replace("'", "")
-        for part in _NON_WORD.split(joined.lower()):
+        letters = "".join(ch for ch in joined if ch.isalpha())
+        for part in _NON_WORD_ANY_CASE.split(joined):
             if part:
-                letters = "".join(ch for ch in joined if ch.isalpha())
-                tokens.append(Token(part, bool(letters) and letters.isupper()))
+                tokens.append(Token(part.lower(), bool(letters) and letters.isupper(), part[:1].isupper()))
     return tokens
 
 
@@ -123,8 +124,12 @@ def _tables() -> _Tables:
     return _Tables(countries, country_aliases, places, organizations, agents, longest)
 
 
-def _matches(tokens: list[Token], table: dict[str, object], longest: int):
-    """Yield (start, end, key) of table keys found in the tokens, longest first, then leftmost."""
+def _matches(tokens: list[Token], table: dict[str, object], longest: int, *, proper: bool = True):
+    """Yield (start, end, key) of table keys found in the tokens, longest first, then leftmost.
+
+    A proper name (`proper`: countries, places, organisations) must begin with a capital letter, so that
+    "the west bank of the river" is not the West Bank; agent terms ("police", "troops") need not.
+    """
     for size in range(min(longest, len(tokens)), 0, -1):
         for start in range(len(tokens) - size + 1):
             window = tokens[start : start + size]
@@ -133,12 +138,15 @@ def _matches(tokens: list[Token], table: dict[str, object], longest: int):
                 continue
             if size == 1 and len(key) <= SHORT_ALIAS_MAX_LEN and not window[0].upper:
                 continue
+            if proper and not window[0].capitalised:
+                continue
             yield start, start + size, key
 
 
-def _first(text: str, table: dict[str, object]) -> str | None:
+def _first(text: str, table: dict[str, object], *, proper: bool = True) -> str | None:
     tables = _tables()
-    return next((key for _, _, key in _matches(tokenize(text), table, tables.longest_alias)), None)
+    matches = _matches(tokenize(text), table, tables.longest_alias, proper=proper)
+    return next((key for _, _, key in matches), None)
 
 
 def _country_alias(text: str) -> str | None:
@@ -172,7 +180,7 @@ def country_of(text: str) -> str | None:
 def sector_of(text: str) -> str | None:
     """Sector code (GOV, MIL, COP, REB, OPP, JUD, BUS, JRN, MED, CVL...) of the agent a phrase names."""
     tables = _tables()
-    term = _first(text, tables.agents)
+    term = _first(text, tables.agents, proper=False)
     if term is not None:
         return tables.agents[term]
     organization = _first(text, tables.organizations)

@@ -139,3 +139,11 @@ def test_gazetteer_reference_version_changes_with_any_reference_file(tmp_path: P
     (tmp_path / "sub" / "notes.txt").rename(tmp_path / "sub" / "renamed.txt")
     assert reference_version(tmp_path) not in {before}
     assert reference_version() == reference_version(REFERENCE_DIR)
+
+
+def test_gazetteer_proper_names_need_a_capital_but_agent_terms_do_not() -> None:
+    assert country_of("the West Bank") == "PSE"
+    assert country_of("the west bank of the river") is None
+    assert country_of("Ukrainian fighters") == "UKR"
+    assert country_of("the government of France") == "FRA"  # the capital counts per word, not per phrase
+    assert sector_of("riot police") == "COP"
