@@ -1,21 +1,24 @@
 """One self-contained HTML page about the results (the `report` command's library side).
 
-No plotting library is installed yet, so the page shows each figure as a table, with bars drawn by CSS widths,
-and the event locations as points on a latitude/longitude grid in inline SVG: nothing is fetched from a network.
+Charts are drawn by matplotlib as inline SVG, and each figure's numbers follow it as a table: nothing is fetched
+from a network. The map of event locations plots points on a latitude/longitude grid, without coastlines (no
+offline outline data is shipped).
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from html import escape
 from typing import Any
 
+import matplotlib
+from matplotlib.figure import Figure
 from sqlalchemy import Engine, text
 
 TOP = 15
-MAP_WIDTH, MAP_HEIGHT = 720, 360
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +109,8 @@ def render_report(sections: Sequence[Section], since: date | None, until: date |
         parts.append(f"<section><h2>{escape(section.title)}</h2>")
         if section.note:
             parts.append(f'<p class="note">{escape(section.note)}</p>')
-        if section.title == "Event locations":
-            parts.append(_map_svg(section.rows))
+        if chart := CHARTS.get(section.title):
+            parts.append(_svg(chart(section.rows)))
         parts.append(_table(section))
         parts.append("</section>")
     parts.append("</body></html>")
@@ -137,29 +140,67 @@ def _table(section: Section) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _map_svg(locations: Sequence[tuple[Any, ...]]) -> str:
-    """Points on an equirectangular grid (longitude across, latitude up), sized by event count."""
-    grid = [
-        f'<line x1="{_x(lon)}" y1="0" x2="{_x(lon)}" y2="{MAP_HEIGHT}" class="grid"/>' for lon in range(-180, 181, 30)
-    ] + [f'<line x1="0" y1="{_y(lat)}" x2="{MAP_WIDTH}" y2="{_y(lat)}" class="grid"/>' for lat in range(-90, 91, 30)]
-    points = [
-        f'<circle cx="{_x(lon)}" cy="{_y(lat)}" r="{3 + min(events, 10)}" class="point">'
-        f"<title>{escape(str(name))}: {events}</title></circle>"
-        for name, _country, lat, lon, events in locations
-        if lat is not None and lon is not None
+def _svg(figure: Figure) -> str:
+    """The figure as an `<svg>` element, its text kept as text (searchable, and readable by a test)."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    svg = buffer.getvalue()
+    return '<figure class="chart">' + svg[svg.index("<svg") :] + "</figure>"
+
+
+def _articles_chart(rows: Sequence[tuple[Any, ...]]) -> Figure:
+    figure = Figure(figsize=(9, 2.6))
+    axes = figure.subplots()
+    axes.bar([str(day) for day, _ in rows], [count for _, count in rows], color="#4a78b5")
+    axes.set_ylabel("articles")
+    axes.tick_params(axis="x", labelrotation=90, labelsize=7)
+    return figure
+
+
+def _events_chart(rows: Sequence[tuple[Any, ...]]) -> Figure:
+    """Stacked bars: events per month, one colour per event type."""
+    months = sorted({month for month, *_ in rows})
+    counts: dict[str, dict[str, int]] = {}
+    for month, event_type, _quad_class, events in rows:
+        counts.setdefault(event_type, {})[month] = events
+    figure = Figure(figsize=(9, 3.2))
+    axes = figure.subplots()
+    bottom = [0] * len(months)
+    colours = matplotlib.colormaps["tab20"]
+    for index, (event_type, by_month) in enumerate(sorted(counts.items())):
+        heights = [by_month.get(month, 0) for month in months]
+        axes.bar(months, heights, bottom=bottom, label=event_type, color=colours(index % 20))
+        bottom = [below + height for below, height in zip(bottom, heights, strict=True)]
+    axes.set_ylabel("events")
+    axes.tick_params(axis="x", labelrotation=90, labelsize=7)  # events quoting history reach back decades
+    if counts:
+        axes.legend(fontsize=7, ncols=2, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return figure
+
+
+def _map_chart(rows: Sequence[tuple[Any, ...]]) -> Figure:
+    """Event locations with coordinates on a longitude/latitude grid, sized by their number of events."""
+    located = [
+        (lon, lat, events, name) for name, _country, lat, lon, events in rows if lat is not None and lon is not None
     ]
-    return (
-        f'<svg class="map" viewBox="0 0 {MAP_WIDTH} {MAP_HEIGHT}" role="img" aria-label="event locations">'
-        f"{''.join(grid)}{''.join(points)}</svg>"
-    )
+    figure = Figure(figsize=(9, 4.5))
+    axes = figure.subplots()
+    axes.set(xlim=(-180, 180), ylim=(-90, 90), xlabel="longitude", ylabel="latitude", aspect="equal")
+    axes.set_xticks(range(-180, 181, 30))
+    axes.set_yticks(range(-90, 91, 30))
+    axes.grid(color="#dde")
+    for lon, lat, events, name in located:
+        axes.scatter([lon], [lat], s=20 + 15 * min(events, 10), color="#c0392b", alpha=0.6)
+        axes.annotate(str(name), (lon, lat), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    return figure
 
 
-def _x(lon: float) -> float:
-    return round((lon + 180) / 360 * MAP_WIDTH, 1)
-
-
-def _y(lat: float) -> float:
-    return round((90 - lat) / 180 * MAP_HEIGHT, 1)
+CHARTS = {
+    "Articles per day": _articles_chart,
+    "Events per type and month (by event date)": _events_chart,
+    "Event locations": _map_chart,
+}
 
 
 STYLE = """
@@ -169,7 +210,6 @@ th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vert
 .bar { display: inline-block; height: 0.8em; background: #4a78b5; min-width: 1px; max-width: 200px; }
 td:has(.bar) { width: 260px; }
 .note { color: #555; }
-.map { width: 100%; max-width: 720px; border: 1px solid #ccc; background: #f6f9fc; }
-.grid { stroke: #dde; stroke-width: 1; }
-.point { fill: #c0392b; fill-opacity: 0.6; }
+.chart { margin: 0; }
+.chart svg { max-width: 100%; height: auto; }
 """

@@ -134,7 +134,9 @@ def test_report_is_one_self_contained_page(results: Engine, tmp_path: Path):
     assert headings[0] == "Articles per day" and "Event locations" in headings and "Latest runs" in headings
     assert "Articles published from 2022-11-01 to 2022-11-10." in html
     assert "1 of 1 event locations have coordinates" in html
-    assert re.search(r'<circle cx="[\d.]+" cy="[\d.]+" r="4" class="point"><title>Kherson: 1</title>', html)
+    charts = re.findall(r'<figure class="chart"><svg.*?</svg>\s*</figure>', html, flags=re.DOTALL)
+    assert len(charts) == 3  # articles per day, events per type, the map
+    assert "ASSAULT" in charts[1] and ">Kherson<" in charts[2]  # matplotlib keeps text as text
     assert "/in/&lt;b&gt;.txt" in html and "/in/<b>" not in html  # data is escaped
     assert not re.search(r"(src|href)=\"https?:", html)  # nothing to fetch
 
