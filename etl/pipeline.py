@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -120,7 +121,9 @@ def process_files(
     rejections: dict[str, list[Rejection]] = {}
     read: list[tuple[PendingFile, str]] = []
     for pending in files:
+        started = time.perf_counter()
         outcome = _read_articles(pending, settings.max_file_bytes)
+        counts.file_seconds[pending.source.path] = time.perf_counter() - started
         if outcome is None:  # same bytes as last time: only the mtime moved
             record_file(engine, pending.source, pending.known_sha256 or "", FileStatus.SKIPPED, run_id)
             counts.skipped += 1
@@ -136,9 +139,15 @@ def process_files(
 
     statuses: dict[str, list[FileStatus]] = {path: [] for path in rejections}
     version = pipeline_version(load_pipeline(settings.spacy_model))
+    # Articles are annotated in batches, so an article's time is the time from the previous one to its load.
+    started = time.perf_counter()
     for item in _annotated(articles, settings):
         status = load_article(engine, run_id, item, version)
-        statuses[item.article.source_path].append(status)
+        path = item.article.source_path
+        statuses[path].append(status)
+        finished = time.perf_counter()
+        counts.file_seconds[path] += finished - started
+        started = finished
         if status is FileStatus.LOADED:
             counts.articles += 1
             counts.mentions += len(item.annotation.mentions)
@@ -148,6 +157,7 @@ def process_files(
         status = _file_status(statuses[pending.source.path])
         record_file(engine, pending.source, sha256, status, run_id, rejections[pending.source.path])
         setattr(counts, status.value, getattr(counts, status.value) + 1)
+        counts.rejections.extend(rejections[pending.source.path])
     return counts
 
 

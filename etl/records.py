@@ -173,8 +173,13 @@ class RunCounts:
     events: int = 0
     mentions: int = 0
     errors: list[str] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)  # of the files and records this run rejected
+    file_seconds: dict[str, float] = field(default_factory=dict)  # time spent on each file read, for the report
 
     def add(self, other: RunCounts) -> None:
         for name in ("loaded", "skipped", "duplicate", "rejected", "deleted", "articles", "events", "mentions"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
+        self.rejections.extend(other.rejections)
+        for path, seconds in other.file_seconds.items():
+            self.file_seconds[path] = self.file_seconds.get(path, 0.0) + seconds

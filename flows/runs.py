@@ -1,10 +1,12 @@
 """The frame every flow runs in: a `runs` row opened first and closed last, and a Markdown artifact."""
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from sqlalchemy import Engine
 
@@ -12,7 +14,7 @@ from etl.pipeline import DateRange, Progress, batches
 from etl.records import RunCounts
 from etl.runlock import run_lock
 from etl.settings import Settings
-from etl.summary import run_summary_markdown
+from etl.summary import batch_log_line, run_summary_markdown
 from flows.tasks import DatabaseSteps, database_steps
 
 
@@ -73,8 +75,15 @@ def load_input_folder(
     done, total = 0, len(plan.pending)
     if progress:
         progress(done, total)
-    for batch in batches(plan.pending, settings.batch_size):
-        run.counts.add(steps.process_files(engine, run.id, batch, settings, date_range))
+    logger = get_run_logger()
+    logger.info("input folder %s: %d files to read, %d unchanged, %d missing", settings.input_dir, total,
+                plan.unchanged, len(plan.missing))  # fmt: skip
+    batch_count = -(-total // settings.batch_size)
+    for number, batch in enumerate(batches(plan.pending, settings.batch_size), start=1):
+        started = time.monotonic()
+        counts = steps.process_files(engine, run.id, batch, settings, date_range)
+        logger.info(batch_log_line(number, batch_count, len(batch), counts, time.monotonic() - started))
+        run.counts.add(counts)
         done += len(batch)
         if progress:
             progress(done, total)

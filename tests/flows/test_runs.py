@@ -179,3 +179,24 @@ def test_runs_a_killed_run_is_completed_by_the_next_one(
         (killed_run[0] + 1, "completed", None),
     ]
     assert len(sources) == len(set(sources))  # every file (and record) holds its article exactly once
+
+
+@pytest.mark.slow
+def test_runs_artifact_reports_counts_slowest_files_and_rejections(tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    _write(folder, "aid.txt", "Germany pledged aid to Ukraine on Tuesday. Berlin will send generators.")
+    (folder / "empty.txt").write_text("", encoding="utf-8")
+    nightly(input_dir=str(folder), db_url=f"sqlite:///{tmp_path / 'newsetl.db'}")
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["newsetl-nightly-run"]))
+        )
+    markdown = max(artifacts, key=lambda artifact: artifact.created).data
+    assert "| files loaded | 1 |" in markdown and "| files rejected | 1 |" in markdown
+    assert f"| {(folder / 'aid.txt').as_posix()} | " in markdown.split("## Slowest files")[1]
+    assert f"| {(folder / 'empty.txt').as_posix()} | 0 | empty file |" in markdown.split("## Rejected")[1]
