@@ -86,7 +86,9 @@ def _mention_spans(doc: Doc) -> list[_Span]:
         if span is None:
             continue
         sentence_index = bisect.bisect_right(sentence_starts, span.start) - 1
-        spans.append(_Span(span.start_char, span.end_char, span.text, ent.label_, sentence_index, _title(span)))
+        # The model sometimes tags a nationality as a place; "Ukrainian" names people (NORP), not Ukraine.
+        label = "NORP" if ent.label_ in {"GPE", "LOC"} and gazetteer.is_demonym(span.text) else ent.label_
+        spans.append(_Span(span.start_char, span.end_char, span.text, label, sentence_index, _title(span)))
     return spans
 
 

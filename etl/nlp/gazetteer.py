@@ -213,6 +213,12 @@ def is_country_name(text: str) -> bool:
     return tables.country_aliases[whole[0][2]][1] != "demonym"
 
 
+def is_demonym(text: str) -> bool:
+    """True when the whole text is a nationality word ("Ukrainian", "Russians"), which names people, not a place."""
+    entry = _tables().country_aliases.get(normalize(text))
+    return entry is not None and entry[1] == "demonym"
+
+
 def is_capital_name(text: str) -> bool:
     """True when the whole text names a capital city ("Kyiv", "Moscow"), which is a place, not its country."""
     entry = _tables().country_aliases.get(normalize(text))

@@ -130,3 +130,12 @@ def test_entities_organisation_sector(nlp):
     doc = nlp("The Ukrainian Army said it had crossed the river.")
     army = next(e for e in resolve_entities(doc)[0] if e.type == "ORG")
     assert (army.country, army.sector) == ("UKR", "MIL")
+
+
+def test_entities_nationality_tagged_as_a_place_is_norp(nlp):
+    # The model tags "Ukrainian" as GPE here; a nationality names people, not the place Ukraine.
+    doc = nlp("Russian forces shelled Kherson on Wednesday, Ukrainian officials said.")
+    entities, mentions = resolve_entities(doc)
+    labels = {m.text: m.label for m in mentions}
+    assert labels["Ukrainian"] == "NORP"
+    assert "GPE:ukrainian" not in {e.entity_key for e in entities}
