@@ -1,5 +1,5 @@
-"""Shared fixtures: for the session a real PostgreSQL 15 server and a throwaway Prefect backend, and a fresh
-database per test per backend.
+"""Shared fixtures: for the session a real PostgreSQL 15 server, a throwaway Prefect backend and the sample
+database, and a fresh database per test per backend.
 
 The server starts once, on first use by a `postgres`-marked test, so `pytest -m "not postgres"` never starts
 it. PostgreSQL refuses to run as root; as root its data folder is handed to the `postgres` user.
@@ -82,6 +82,17 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
     with prefect_test_harness():
         yield
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> str:
+    """A SQLite database with `seeds/articles` loaded by the nightly flow, as `make run` does; loaded once for the
+    session, for the docs pages and the report, which only read it."""
+    from flows.nightly import nightly
+
+    db_url = f"sqlite:///{tmp_path_factory.mktemp('sample') / 'newsetl.db'}"
+    nightly(input_dir=str(Path(__file__).resolve().parents[1] / "seeds" / "articles"), db_url=db_url)
+    return db_url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
