@@ -33,6 +33,8 @@ def clean_document(doc: RawDocument) -> Article:
         body = body.removeprefix(title).lstrip("\n")
     if not body:
         raise RejectedInput("no article text after removing boilerplate")
+    if not any(character.isalpha() for character in body):
+        raise RejectedInput("no sentences: the article text has no words, only digits, punctuation or symbols")
     return Article(
         source_path=doc.source_path,
         record_index=doc.record_index,

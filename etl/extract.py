@@ -77,19 +77,28 @@ def _walk(folder: Path) -> Iterator[SourceFile]:
             status = entry.stat()  # follows a symlink: a link to a file is listed, a link to a folder is not
         except FileNotFoundError:  # a dangling symlink, or removed while walking
             continue
+        except OSError:  # a symlink loop, or a link it cannot follow: listed, so reading it records why it failed
+            status = entry.stat(follow_symlinks=False)
+            yield SourceFile(Path(entry.path).as_posix(), status.st_size, status.st_mtime_ns)
+            continue
         if stat.S_ISREG(status.st_mode):
             yield SourceFile(Path(entry.path).as_posix(), status.st_size, status.st_mtime_ns)
 
 
 def read_source(source: SourceFile, max_file_bytes: int) -> bytes:
-    """The file's bytes; `RejectedInput` when it is over the limit, unreadable, or gone."""
+    """The file's bytes; `RejectedInput` when it is over the limit, unreadable, gone, or changed since it was found."""
     if source.size > max_file_bytes:
         raise RejectedInput(_too_large(source.size, max_file_bytes))
     try:
         with open(source.path, "rb") as file:
             data = file.read(max_file_bytes + 1)  # it may have grown since discovery
+            after = os.fstat(file.fileno())
             if len(data) > max_file_bytes:
-                raise RejectedInput(_too_large(os.fstat(file.fileno()).st_size, max_file_bytes))
+                raise RejectedInput(_too_large(after.st_size, max_file_bytes))
+            # Written to while being read, or since it was found: the bytes may be half old, half new. Its
+            # recorded size and mtime are those found, so the next run sees it changed and reads it again.
+            if (after.st_size, after.st_mtime_ns) != (source.size, source.mtime_ns) or len(data) != after.st_size:
+                raise RejectedInput("file changed while being read; the next run reads it again")
     except FileNotFoundError:
         raise RejectedInput("file vanished since it was found") from None
     except PermissionError:

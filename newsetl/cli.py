@@ -442,6 +442,31 @@ def db_upgrade(db: DbOption = None) -> None:
         raise _fail(exc) from exc
 
 
+@db_app.command("check")
+def db_check(db: DbOption = None) -> None:
+    """Check the database's integrity: foreign keys, offsets that slice their article bodies, every article with
+    its source, run counts against their rows, and no run left running by a dead process.
+
+    Exit status: **0** consistent; **1** problems, one per line (see docs/reliability.md for each check).
+
+    Example: `newsetl db check --db sqlite:///data/newsetl.db`
+    """
+    from etl.database import open_existing_database
+    from etl.integrity import check_database
+
+    settings = resolve_settings(db_url=db)
+    try:
+        problems = check_database(open_existing_database(settings.db_url))
+    except NewsetlError as exc:
+        raise _fail(exc) from exc
+    for problem in problems:
+        stdout.print(str(problem), highlight=False, soft_wrap=True, markup=False)
+    if problems:
+        stderr.print(f"[bold red]Error:[/] {len(problems)} integrity problems found", highlight=False)
+        raise typer.Exit(EXIT_FAILED)
+    stdout.print("database is consistent", highlight=False)
+
+
 @app.command()
 def query(
     sql: Annotated[str, typer.Argument(help="One SQL statement; the connection is read-only.")],
