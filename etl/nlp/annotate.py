@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
+from itertools import islice
+from multiprocessing import get_context
 from typing import Any, TypeVar
 
 from spacy.language import Language
@@ -33,21 +37,73 @@ def annotate(
     items: Iterable[tuple[str, date | None, Context]],
     lexicon: Lexicon,
     *,
-    batch_size: int = 64,
+    batch_size: int = 16,
     n_process: int = 1,
 ) -> Iterator[tuple[Annotation, Context]]:
     """Annotate `(text, publication_date, context)` items in order, streaming; the context is passed through.
 
-    The one path from text to annotation: the flows and `newsetl annotate` both call it.
+    The one path from text to annotation: the flows and `newsetl annotate` both call it. `batch_size` texts
+    are parsed at once (spaCy's working memory grows with it). With `n_process` > 1, batches are parsed *and*
+    annotated in that many worker processes, so that this process only feeds them and takes the results.
     """
-    docs_with_context = parse(
-        nlp,
-        ((text, (published, context)) for text, published, context in items),
-        batch_size=batch_size,
-        n_process=n_process,
-    )
-    for doc, (published, context) in docs_with_context:
-        yield annotate_doc(doc, published, lexicon), context
+    if n_process == 1:
+        docs = parse(nlp, ((text, (published, context)) for text, published, context in items), batch_size=batch_size)
+        for doc, (published, context) in docs:
+            yield annotate_doc(doc, published, lexicon), context
+    else:
+        yield from _annotate_in_workers(nlp, items, lexicon, batch_size, n_process)
+
+
+def _annotate_in_workers(
+    nlp: Language,
+    items: Iterable[tuple[str, date | None, Context]],
+    lexicon: Lexicon,
+    batch_size: int,
+    n_process: int,
+) -> Iterator[tuple[Annotation, Context]]:
+    """`annotate` over forked workers, one batch per task, at most two batches per worker in flight.
+
+    spaCy's own `nlp.pipe(n_process=…)` would parse in workers but send each Doc back to be annotated here,
+    leaving this process the bottleneck; a worker instead returns the batch's `Annotation`s, small frozen
+    records. Workers are forked so that they start with the already loaded model (shared copy-on-write,
+    neither pickled nor loaded again); the contexts never leave this process.
+    """
+    in_flight: deque[tuple[Future[list[Annotation]], list[Context]]] = deque()
+    batch_iter = iter(items)
+    with ProcessPoolExecutor(
+        n_process, mp_context=get_context("fork"), initializer=_start_worker, initargs=(nlp, lexicon)
+    ) as pool:
+        try:
+            while True:
+                while len(in_flight) < 2 * n_process:
+                    batch = list(islice(batch_iter, batch_size))
+                    if not batch:
+                        break
+                    texts = [(text, published) for text, published, _ in batch]
+                    in_flight.append((pool.submit(_annotate_batch, texts), [context for _, _, context in batch]))
+                if not in_flight:
+                    return
+                future, contexts = in_flight.popleft()
+                yield from zip(future.result(), contexts, strict=True)
+        finally:
+            for future, _ in in_flight:
+                future.cancel()
+
+
+# A worker process's model and lexicon, set once by `_start_worker` when it starts.
+_worker_state: tuple[Language, Lexicon] | None = None
+
+
+def _start_worker(nlp: Language, lexicon: Lexicon) -> None:
+    global _worker_state
+    _worker_state = (nlp, lexicon)
+
+
+def _annotate_batch(texts: list[tuple[str, date | None]]) -> list[Annotation]:
+    assert _worker_state is not None, "runs only in a worker started by _start_worker"
+    nlp, lexicon = _worker_state
+    items = ((text, published, None) for text, published in texts)
+    return [annotation for annotation, _ in annotate(nlp, items, lexicon, batch_size=len(texts))]
 
 
 def pipeline_version(nlp: Language) -> str:

@@ -42,15 +42,15 @@ def model_version(nlp: Language) -> str:
 
 
 def parse(
-    nlp: Language, items: Iterable[tuple[str, Context]], *, batch_size: int = 64, n_process: int = 1
+    nlp: Language, items: Iterable[tuple[str, Context]], *, batch_size: int = 16
 ) -> Iterator[tuple[Doc, Context]]:
-    """Parse `(text, context)` items in order; each Doc's text is its input text, exactly.
+    """Parse `(text, context)` items in order, in this process; each Doc's text is its input text, exactly.
 
     The pipeline reads a truecased copy (see `etl.nlp.casing`), so that words in capitals are tagged like
     the same words in the body; the tags are then moved onto a Doc of the input's own words.
     """
     recased = ((truecase(text), (text, context)) for text, context in items)
-    for doc, (text, context) in nlp.pipe(recased, as_tuples=True, batch_size=batch_size, n_process=n_process):
+    for doc, (text, context) in nlp.pipe(recased, as_tuples=True, batch_size=batch_size):
         yield (doc if doc.text == text else with_text(doc, text)), context
 
 

