@@ -1,9 +1,9 @@
 """The load stage: annotated articles and run bookkeeping into the database, idempotently.
 
-Plain functions over an Engine with SQLAlchemy Core; each article is written in one transaction, so a failure
-leaves no partial article. Re-loading unchanged content writes nothing; a changed record replaces the
-article it used to hold. Lock and connection failures surface as `TransientDatabaseError` for the caller
-to retry.
+Plain functions over an Engine with SQLAlchemy Core; each article is written in one transaction, or in one
+savepoint of a caller's batch `transaction`, so a failure leaves no partial article. Re-loading unchanged
+content writes nothing; a changed record replaces the article it used to hold. Lock and connection failures
+surface as `TransientDatabaseError` for the caller to retry.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def known_files(engine: Engine) -> dict[str, KnownFile]:
 
 
 def record_file(
-    engine: Engine,
+    target: Engine | Connection,
     source: SourceFile,
     file_sha256: str,
     status: FileStatus,
@@ -172,7 +172,7 @@ def record_file(
         "status": FileStatus(status),
         "last_run_id": run_id,
     }
-    with _transient_errors(f"record file {source.path}"), engine.begin() as connection:
+    with _atomic(target, f"record file {source.path}") as connection:
         for rejection in rejections:
             _insert_rejection(connection, run_id, rejection)
         statement = _upsert(connection, SourceFileRow).values(path=source.path, **values)
@@ -220,36 +220,76 @@ def _insert_rejection(connection: Connection, run_id: int, rejection: Rejection)
     )
 
 
-def load_article(engine: Engine, run_id: int, item: AnnotatedArticle, pipeline_version: str) -> FileStatus:
-    """Store one annotated article with its entities, mentions and events, in one transaction.
+@contextmanager
+def transaction(engine: Engine, step: str) -> Iterator[Connection]:
+    """One transaction for many writes (committed when the block ends, rolled back if it raises); the
+    functions below given its connection write in a savepoint of it, so each still succeeds or fails alone."""
+    with _transient_errors(step), engine.begin() as connection:
+        yield connection
+
+
+@contextmanager
+def _atomic(target: Engine | Connection, step: str) -> Iterator[Connection]:
+    """A transaction of its own on an engine, or a savepoint inside the transaction of a given connection."""
+    with _transient_errors(step):
+        if isinstance(target, Connection):
+            with target.begin_nested():
+                yield target
+        else:
+            with target.begin() as connection:
+                yield connection
+
+
+def load_stored_content(target: Engine | Connection, article: Article) -> FileStatus | None:
+    """Record an article whose content is already stored, without annotating it: SKIPPED when this record
+    already holds it, DUPLICATE when it is stored from another place (this record is added to its sources).
+    None, with nothing written, when the content is not stored: the article must be annotated and loaded."""
+    with _atomic(target, f"look up article {article.source_path}#{article.record_index}") as connection:
+        return _load_stored_content(connection, article)
+
+
+def load_article(target: Engine | Connection, run_id: int, item: AnnotatedArticle, pipeline_version: str) -> FileStatus:
+    """Store one annotated article with its entities, mentions and events, all or nothing.
 
     SKIPPED when this record already holds this content; DUPLICATE when the content is already stored
     from another place (this record is added to its sources); LOADED otherwise. A record whose content
     changed is detached from its old article, which is deleted once no record holds it.
     """
     article = item.article
-    step = f"load article {article.source_path}#{article.record_index}"
-    with _transient_errors(step), engine.begin() as connection:
-        existing_id = connection.scalar(
-            select(ArticleRow.id).where(ArticleRow.content_sha256 == article.content_sha256)
-        )
-        previous_id = connection.scalar(
-            select(ArticleSourceRow.article_id).where(
-                ArticleSourceRow.source_path == article.source_path,
-                ArticleSourceRow.record_index == article.record_index,
-            )
-        )
-        if existing_id is not None and existing_id == previous_id:
-            return FileStatus.SKIPPED
-        if previous_id is not None:
+    with _atomic(target, f"load article {article.source_path}#{article.record_index}") as connection:
+        status = _load_stored_content(connection, article)
+        if status is not None:
+            return status
+        previous_id = _held_article_id(connection, article)
+        if previous_id is not None:  # this record held other content before
             _detach_source(connection, previous_id, article)
-        if existing_id is not None:
-            _add_source(connection, existing_id, article)
-            return FileStatus.DUPLICATE
         article_id = _insert_article(connection, run_id, article, pipeline_version)
         _add_source(connection, article_id, article)
         _insert_annotation(connection, article_id, item.annotation)
         return FileStatus.LOADED
+
+
+def _load_stored_content(connection: Connection, article: Article) -> FileStatus | None:
+    existing_id = connection.scalar(select(ArticleRow.id).where(ArticleRow.content_sha256 == article.content_sha256))
+    if existing_id is None:
+        return None
+    previous_id = _held_article_id(connection, article)
+    if existing_id == previous_id:
+        return FileStatus.SKIPPED
+    if previous_id is not None:
+        _detach_source(connection, previous_id, article)
+    _add_source(connection, existing_id, article)
+    return FileStatus.DUPLICATE
+
+
+def _held_article_id(connection: Connection, article: Article) -> int | None:
+    """The article this record held when last loaded."""
+    return connection.scalar(
+        select(ArticleSourceRow.article_id).where(
+            ArticleSourceRow.source_path == article.source_path,
+            ArticleSourceRow.record_index == article.record_index,
+        )
+    )
 
 
 def replace_annotations(

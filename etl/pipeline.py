@@ -24,10 +24,12 @@ from etl.load import articles_in_range as stored_articles_in_range
 from etl.load import (
     known_files,
     load_article,
+    load_stored_content,
     mark_missing,
     record_file,
     replace_annotations,
     retire_file,
+    transaction,
 )
 from etl.nlp.annotate import annotate, pipeline_version
 from etl.nlp.lexicon import load_lexicon
@@ -139,25 +141,40 @@ def process_files(
 
     statuses: dict[str, list[FileStatus]] = {path: [] for path in rejections}
     version = pipeline_version(load_pipeline(settings.spacy_model))
-    # Articles are annotated in batches, so an article's time is the time from the previous one to its load.
-    started = time.perf_counter()
-    for item in _annotated(articles, settings):
-        status = load_article(engine, run_id, item, version)
-        path = item.article.source_path
-        statuses[path].append(status)
-        finished = time.perf_counter()
-        counts.file_seconds[path] += finished - started
-        started = finished
-        if status is FileStatus.LOADED:
-            counts.articles += 1
-            counts.mentions += len(item.annotation.mentions)
-            counts.events += len(item.annotation.events)
+    # One commit for the batch; each article and file is a savepoint in it, so it is stored whole or not at all.
+    with transaction(engine, f"load a batch of {len(read)} files") as connection:
+        to_annotate = []  # content already stored is recorded as it is, not parsed again
+        for article in articles:
+            status = load_stored_content(connection, article)
+            if status is None:
+                to_annotate.append(article)
+            else:
+                statuses[article.source_path].append(status)
+        # Articles are annotated in batches, so an article's time is the time from the previous one to its load.
+        started = time.perf_counter()
+        for item in _annotated(to_annotate, settings):
+            path = item.article.source_path
+            try:
+                status = load_article(connection, run_id, item, version)
+            except RejectedInput as exc:  # this article only: its savepoint is rolled back
+                rejections[path].append(
+                    Rejection(path, exc.reason, item.article.record_index, item.article.content_sha256)
+                )
+                status = FileStatus.REJECTED
+            statuses[path].append(status)
+            finished = time.perf_counter()
+            counts.file_seconds[path] += finished - started
+            started = finished
+            if status is FileStatus.LOADED:
+                counts.articles += 1
+                counts.mentions += len(item.annotation.mentions)
+                counts.events += len(item.annotation.events)
 
-    for pending, sha256 in read:
-        status = _file_status(statuses[pending.source.path])
-        record_file(engine, pending.source, sha256, status, run_id, rejections[pending.source.path])
-        setattr(counts, status.value, getattr(counts, status.value) + 1)
-        counts.rejections.extend(rejections[pending.source.path])
+        for pending, sha256 in read:
+            status = _file_status(statuses[pending.source.path])
+            record_file(connection, pending.source, sha256, status, run_id, rejections[pending.source.path])
+            setattr(counts, status.value, getattr(counts, status.value) + 1)
+            counts.rejections.extend(rejections[pending.source.path])
     return counts
 
 

@@ -550,3 +550,29 @@ def test_load_unreachable_postgres_is_a_transient_error() -> None:
         engine = create_engine_for(f"postgresql://postgres@127.0.0.1:{port}/newsetl")
         with pytest.raises(TransientDatabaseError, match="read known files: database busy or unreachable"):
             known_files(engine)
+
+
+def test_load_a_rejected_article_rolls_back_alone_inside_a_batch_transaction(engine: Engine, run_id: int) -> None:
+    item = kyiv_item()
+    stray = Mention(0, 9, "Ukrainian", "NORP", 0, "NORP:ukrainian")
+    broken = AnnotatedArticle(make_article("/in/broken.txt", "Other words."), Annotation((), (stray,)))
+
+    with load.transaction(engine, "load a batch") as connection:
+        with pytest.raises(RejectedInput):
+            load_article(connection, run_id, broken, VERSION)
+        assert load_article(connection, run_id, item, VERSION) is FileStatus.LOADED
+
+    counts = count_rows(engine)
+    assert (counts["articles"], counts["article_sources"], counts["mentions"]) == (1, 1, 3)
+
+
+def test_load_stored_content_records_a_known_article_without_its_annotation(engine: Engine, run_id: int) -> None:
+    item = kyiv_item()
+    copy = dataclasses.replace(item.article, source_path="/in/copy.txt")
+    assert load.load_stored_content(engine, item.article) is None  # not stored: to be annotated
+    assert count_rows(engine)["article_sources"] == 0
+    load_article(engine, run_id, item, VERSION)
+
+    assert load.load_stored_content(engine, item.article) is FileStatus.SKIPPED
+    assert load.load_stored_content(engine, copy) is FileStatus.DUPLICATE
+    assert count_rows(engine)["article_sources"] == 2
