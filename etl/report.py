@@ -1,6 +1,6 @@
 """One self-contained HTML page about the results (the `report` command's library side).
 
-Charts are drawn by matplotlib as inline SVG, and each figure's numbers follow it as a table: nothing is fetched
+Charts are drawn by matplotlib as inline SVG, and each figure's numbers follow it in a folded table: nothing is fetched
 from a network. The map of event locations plots points on a latitude/longitude grid, without coastlines (no
 offline outline data is shipped).
 """
