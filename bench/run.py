@@ -50,7 +50,7 @@ class Measurement:
     wall_s: float
     peak_rss_bytes: int  # largest sum of RSS over the process tree at one sample
     peak_pss_bytes: int  # the same with shared pages divided between the processes sharing them
-    max_single_rss_bytes: int  # ru_maxrss of the largest single process (catches peaks between samples)
+    max_single_rss_bytes: int  # largest sampled RSS of one process of the tree
     load_before: float
     load_after: float
     stdout_tail: str
@@ -108,8 +108,12 @@ def count_tokens(paths: Sequence[Path], model: str) -> int:
     return sum(len(doc) for doc in tokenizer.pipe(texts, batch_size=256))
 
 
-def tree_memory(root_pid: int) -> tuple[int, int]:
-    """Summed (RSS, PSS) in bytes of `root_pid` and all its descendants, from /proc."""
+def tree_memory(root_pid: int) -> tuple[int, int, int]:
+    """Summed (RSS, PSS) in bytes of `root_pid` and all its descendants, and the largest one process's RSS, from /proc.
+
+    Sampled rather than read from ru_maxrss: a child forked from a large parent (pytest with spaCy loaded)
+    inherits the parent's high-water mark, so ru_maxrss overstates it.
+    """
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -121,7 +125,7 @@ def tree_memory(root_pid: int) -> tuple[int, int]:
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(parent, []).append(int(entry.name))
-    rss = pss = 0
+    rss = pss = largest = 0
     stack = [root_pid]
     while stack:
         pid = stack.pop()
@@ -130,12 +134,14 @@ def tree_memory(root_pid: int) -> tuple[int, int]:
             with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
                 for line in rollup:
                     if line.startswith("Rss:"):
-                        rss += int(line.split()[1]) * 1024
+                        process_rss = int(line.split()[1]) * 1024
+                        rss += process_rss
+                        largest = max(largest, process_rss)
                     elif line.startswith("Pss:"):
                         pss += int(line.split()[1]) * 1024
         except OSError:  # gone since the listing
             continue
-    return rss, pss
+    return rss, pss, largest
 
 
 def measure(name: str, command: list[str], env: dict[str, str] | None = None) -> Measurement:
@@ -143,18 +149,17 @@ def measure(name: str, command: list[str], env: dict[str, str] | None = None) ->
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak = [0, 0]
+    peak = [0, 0, 0]
     finished = threading.Event()
 
     def sample() -> None:
         while not finished.wait(SAMPLE_SECONDS):
-            rss, pss = tree_memory(process.pid)
-            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
+            peak[:] = [max(old, new) for old, new in zip(peak, tree_memory(process.pid), strict=True)]
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     output = process.stdout.read().decode("utf-8", errors="replace") if process.stdout else ""
-    _, status, usage = os.wait4(process.pid, 0)
+    _, status, _ = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     finished.set()
@@ -162,8 +167,7 @@ def measure(name: str, command: list[str], env: dict[str, str] | None = None) ->
     if process.returncode != 0:
         raise RuntimeError(f"{name} failed with exit code {process.returncode}: {' '.join(command)}\n{output}")
     tail = "\n".join(output.strip().splitlines()[-12:])
-    max_single = usage.ru_maxrss * 1024  # kilobytes on Linux
-    return Measurement(name, command, wall, peak[0], peak[1], max_single, load_before, os.getloadavg()[0], tail)
+    return Measurement(name, command, wall, peak[0], peak[1], peak[2], load_before, os.getloadavg()[0], tail)
 
 
 def reported_tokens_per_s(output: str) -> float | None:
