@@ -87,7 +87,9 @@ def open_database(db_url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT
 
 def plan_files(engine: Engine, input_dir: Path) -> FilePlan:
     """Split the input folder into unchanged files (same path, size and mtime) and files to read, and list the
-    known files that are gone from it. A file that was missing and is back is read again."""
+    known files that are gone from it. A file that was missing and is back is read again, and so is one whose bytes
+    could not be read last time (permission denied, vanished, over the size limit), since no change shows in its
+    size or mtime when the cause is fixed."""
     known = known_files(engine)
     pending, unchanged = [], 0
     for source in discover(input_dir):
@@ -95,6 +97,7 @@ def plan_files(engine: Engine, input_dir: Path) -> FilePlan:
         if (
             seen is not None
             and seen.status is not FileStatus.MISSING
+            and seen.file_sha256  # empty when its bytes could not be read (denied, vanished...): try again
             and (seen.size, seen.mtime_ns) == (source.size, source.mtime_ns)
         ):
             unchanged += 1

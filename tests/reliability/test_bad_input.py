@@ -1,0 +1,159 @@
+"""Bad input through a real nightly run: every file ends in a known state, a rejected one with a specific reason
+in `rejected_files`, and the run goes on to load the good files."""
+
+import builtins
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+import etl.extract
+from etl.integrity import check_database
+from etl.models import ArticleRow, RejectedFileRow, SourceFileRow
+from flows.nightly import nightly
+
+MAX_FILE_BYTES = 200_000
+ARTICLE = "Germany pledged aid to Ukraine on Tuesday. Berlin will send generators to Kyiv."
+
+# name → (bytes, the reason it is rejected with; None when it loads)
+BAD_FILES: dict[str, tuple[bytes, str | None]] = {
+    "empty.txt": (b"", "empty file"),
+    "whitespace.txt": (b" \n\t\r\n  \n", "empty file"),
+    "image.txt": (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" + bytes(range(256)) * 4,
+        "binary content, not text",
+    ),
+    "document.txt": (
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< >>\nstream\n" + bytes(range(1, 256)) * 4,
+        "binary content, not text",
+    ),
+    "archive.txt": (b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 4, "binary content, not text"),
+    "huge.txt": (b"Huge\n\n" + b"word " * 50_000, "over the limit of 200,000 bytes (max_file_bytes)"),
+    "nul.txt": (b"Title\n\nSome text\x00with a NUL byte.", "binary content, not text"),
+    "no-sentences.txt": (b"Figures\n\n... --- 123 456 !!! %%%", "no sentences: the article text has no words"),
+    "headline-only.txt": (b"Just a headline\n", "no article text after the headline on line 1"),
+    "malformed.json": (b'{"title": "Aid", "body": "text"', "invalid JSON: Expecting ',' delimiter (line 1, col 32)"),
+    "wrong-types.json": (
+        json.dumps({"title": 5, "body": ARTICLE}).encode(),
+        "field 'title' must be a string, got number",
+    ),
+    "missing-body.json": (json.dumps({"title": "Aid"}).encode(), "missing field 'body' (or 'text')"),
+    "no-body.html": (
+        b"<html><head><title>Aid</title></head><body></body></html>",
+        "no article text found in the HTML page",
+    ),
+    "nested.html": (
+        b"<html><body>" + b"<div>" * 5_000 + b"<p>Deep.</p>" + b"</div>" * 5_000 + b"</body></html>",
+        "no article text found in the HTML page",
+    ),
+    "invalid.html": (b"<html><body><p>Unclosed <div><b>\xff\xfe<<>>&&;</i></body>", None),
+    "crlf-bom.txt": (b"\xef\xbb\xbfAid pledged\r\n\r\n" + ARTICLE.encode() + b"\r\n", None),
+    "latin1-mixed.txt": (
+        "Café talks\n\nThe café in Kyiv reopened on Monday, officials said. ".encode() + b"Prices rose 5\xa3.",
+        None,
+    ),
+    "long-line.txt": (b"Long line\n\n" + (ARTICLE.encode() + b" ") * 100, None),
+    "impossible-date.json": (
+        json.dumps({"title": "Impossible date", "body": ARTICLE, "published_at": "2022-02-30"}).encode(),
+        None,
+    ),
+    "odd name ü 'q\" ;DROP TABLE articles;--.txt": (b"Odd name\n\nRussian forces attacked Kharkiv on Sunday.", None),
+}
+# A JSON-lines file: the bad lines are rejected alone, the good records load.
+LINES = [json.dumps({"title": "Talks", "body": "Serbian and Kosovo leaders met in Brussels on Monday."}), "{not json",
+         json.dumps({"title": ["a"], "body": "x"}), json.dumps(["an", "array"])]  # fmt: skip
+LINE_REASONS = {
+    2: "line 2: invalid JSON: Expecting property name enclosed in double quotes (col 2)",
+    3: "line 3: field 'title' must be a string, got array",
+    4: "line 4: expected a JSON object, got array",
+}
+
+
+def _rejections(engine: Engine) -> dict[tuple[str, int], str]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(RejectedFileRow.source_path, RejectedFileRow.record_index, RejectedFileRow.reason)
+        )
+        return {(Path(path).name, index): reason for path, index, reason in rows}
+
+
+@pytest.mark.slow
+def test_bad_input_each_kind_is_rejected_with_its_reason_and_the_run_goes_on(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name, (data, _) in BAD_FILES.items():
+        (folder / name).write_bytes(data)
+    (folder / "records.jsonl").write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    (folder / "good.txt").write_text(f"Aid\n\n{ARTICLE}\n", encoding="utf-8")
+    os.symlink("loop-b.txt", folder / "loop-a.txt")
+    os.symlink("loop-a.txt", folder / "loop-b.txt")
+    for name in ("locked.txt", "vanishing.txt", "changing.txt"):
+        (folder / name).write_text(f"{name}\n\n{ARTICLE} {name}\n", encoding="utf-8")
+
+    # Root reads any file whatever its mode, so a denied read, a file deleted between listing and reading, and
+    # one written to while it is read are made at the moment `read_source` opens them.
+    def troubled_open(path: str, *args: Any, **kwargs: Any) -> Any:
+        name = Path(path).name
+        if name == "locked.txt":
+            raise PermissionError(13, "Permission denied", path)
+        if name == "vanishing.txt":
+            os.unlink(path)
+        if name == "changing.txt":
+            with builtins.open(path, "a", encoding="utf-8") as writer:
+                writer.write("A paragraph added while the file was read.\n")
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr(etl.extract, "open", troubled_open, raising=False)
+    monkeypatch.setenv("NEWSETL_MAX_FILE_BYTES", str(MAX_FILE_BYTES))
+
+    counts = nightly(input_dir=str(folder), db_url=engine.url.render_as_string(hide_password=False))
+
+    rejected = _rejections(engine)
+    for name, (_, reason) in BAD_FILES.items():
+        if reason is None:
+            assert (name, 0) not in rejected, f"{name} was rejected: {rejected.get((name, 0))}"
+        else:
+            assert reason in rejected.get((name, 0), ""), f"{name}: {rejected.get((name, 0))!r}"
+    for index, reason in LINE_REASONS.items():
+        assert rejected[("records.jsonl", index)] == reason
+    assert (
+        rejected[("loop-a.txt", 0)]
+        == rejected[("loop-b.txt", 0)]
+        == ("cannot read the file: Too many levels of symbolic links")
+    )
+    assert rejected[("locked.txt", 0)] == "permission denied: the file cannot be read"
+    assert rejected[("vanishing.txt", 0)] == "file vanished since it was found"
+    assert rejected[("changing.txt", 0)] == "file changed while being read; the next run reads it again"
+
+    with engine.connect() as connection:
+        statuses = dict(connection.execute(select(SourceFileRow.path, SourceFileRow.status)).all())
+        stored = connection.execute(select(ArticleRow.source_path, ArticleRow.title, ArticleRow.body)).all()
+    loaded_names = {Path(path).name for path, _, _ in stored}
+    expected_loaded = {name for name, (_, reason) in BAD_FILES.items() if reason is None} | {
+        "good.txt",
+        "records.jsonl",
+    }
+    assert loaded_names == expected_loaded
+    # Every file listed ends in a known state; the vanished one was gone before it could be recorded as read.
+    assert len(statuses) == len(BAD_FILES) + 7 - 1 + 1
+    assert counts.loaded == len(expected_loaded) and counts.rejected == len(statuses) - len(expected_loaded)
+    for _, title, body in stored:
+        assert "\r" not in body and "\ufeff" not in title + body and "\x00" not in body
+    assert check_database(engine) == []
+
+    # The next run reads again the file that changed while it was read, and it loads.
+    monkeypatch.setattr(etl.extract, "open", builtins.open, raising=False)
+    again = nightly(input_dir=str(folder), db_url=engine.url.render_as_string(hide_password=False))
+    assert again.loaded == 1 + 1  # changing.txt, and locked.txt now that it can be read
+
+
+def test_bad_input_a_missing_input_folder_is_a_clear_error(engine: Engine, tmp_path: Path) -> None:
+    from etl.errors import InputError
+
+    with pytest.raises(InputError, match=f"^input folder does not exist: {tmp_path / 'nowhere'}$"):
+        nightly(input_dir=str(tmp_path / "nowhere"), db_url=engine.url.render_as_string(hide_password=False))
