@@ -56,7 +56,12 @@ def _read(directory: Path, name: str) -> list[dict[str, str]]:
 
 
 def is_spelling_of(alternate: str, name: str) -> bool:
-    """True when `alternate` spells `name` differently: same words, same initials, close lengths and letters."""
+    """True when `alternate` spells `name` differently: same words, same initials, close lengths and letters.
+
+    "Gaza City" is also Gaza's own name; the other way ("Maryland" for Maryland City) a state may be meant.
+    """
+    if alternate.removesuffix(" city") == name:
+        return True
     words, others = alternate.split(), name.split()
     if len(words) != len(others):
         return False
