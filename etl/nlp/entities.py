@@ -221,23 +221,43 @@ def _entity(
     country = (known.country if known else None) or (
         gazetteer.country_of(name) if label in {"GPE", "LOC", "NORP", "ORG", "FAC"} else None
     )
+    city = _city(name, label, country)
     return Entity(
         key,
         name,
         label,
         aliases,
         country=country,
-        kb_id=(known.kb_id if known else None) or _kb_id(name, label, country, known),
+        kb_id=(known.kb_id if known else None) or _kb_id(name, label, country, known, city),
+        lat=city.lat if city else None,
+        lon=city.lon if city else None,
         sector=gazetteer.sector_of(name) if label == "ORG" else None,  # "Ukrainian Army" -> MIL
     )
 
 
-def _kb_id(name: str, label: str, country: str | None, known: KnownEntity | None) -> str | None:
-    """`iso3166:<ISO3>` for a country, `newsetl:place:<ISO3>:<name>` for a city or province the tables know."""
+def _names_country(name: str) -> bool:
+    """True for a country's name ("Russia"); a capital ("Moscow") is a city of its own."""
+    return gazetteer.is_country_name(name) and not gazetteer.is_capital_name(name)
+
+
+def _city(name: str, label: str, country: str | None) -> gazetteer.City | None:
+    """The GeoNames city a place's name means in its country; a country has none (its capital's is not its place)."""
+    if label not in _PLACE_LABELS or country is None or _names_country(name):
+        return None
+    return gazetteer.city_in(name, country)
+
+
+def _kb_id(
+    name: str, label: str, country: str | None, known: KnownEntity | None, city: gazetteer.City | None
+) -> str | None:
+    """`iso3166:<ISO3>` for a country, `geonames:<id>` for a city GeoNames knows, `newsetl:place:<ISO3>:<name>`
+    for another city or province the tables know."""
     if label not in _PLACE_LABELS or country is None:
         return None
-    if gazetteer.is_country_name(name) and not gazetteer.is_capital_name(name):
+    if _names_country(name):
         return f"iso3166:{country}"
+    if city is not None:
+        return f"geonames:{city.geonames_id}"
     if known is not None or gazetteer.is_place_name(name):
         return f"newsetl:place:{country}:{gazetteer.normalize(name).replace(' ', '-')}"
     return None

@@ -1,8 +1,8 @@
-"""Lookups that give a mention a country (ISO 3166 alpha-3), a sector and an organisation.
+"""Lookups that give a mention a country (ISO 3166 alpha-3), a sector, an organisation and a city's location.
 
 The tables are CSVs under `seeds/reference/`, compiled from the Phoenix/PETRARCH dictionaries by
-`tools/compile_reference.py`. Lookups are dictionary hits on normalised word n-grams, longest first, so
-the NLP stage can afford one per mention.
+`tools/compile_reference.py` and from GeoNames by `tools/compile_coordinates.py`. Lookups are dictionary hits
+on normalised word n-grams, longest first, so the NLP stage can afford one per mention.
 """
 
 from __future__ import annotations
@@ -73,12 +73,22 @@ class Organization:
 
 
 @dataclass(frozen=True, slots=True)
+class City:
+    """A city GeoNames knows: its id there and its coordinates (decimal degrees)."""
+
+    geonames_id: int
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
 class _Tables:
     countries: dict[str, Country]
     country_aliases: dict[str, tuple[str, str]]  # alias -> (iso3, kind)
     places: dict[str, str]  # alias -> iso3
     organizations: dict[str, Organization]
     agents: dict[str, str]  # term, singular and plural -> sector
+    cities: dict[tuple[str, str], City]  # (name key, iso3) -> city
     longest_alias: int  # tokens in the longest key of any table
 
 
@@ -119,9 +129,14 @@ def _tables() -> _Tables:
         agents.setdefault(row["term"], row["sector"])
         for plural in _plurals(row["term"]):
             agents.setdefault(plural, row["sector"])
+    cities = {
+        (row["name_key"], row["iso3"]): City(int(row["geonames_id"]), float(row["lat"]), float(row["lon"]))
+        for row in _read("place_coordinates.csv")
+        if row["kind"] == "city"
+    }
     keys = [*country_aliases, *places, *organizations, *agents]
     longest = max(key.count(" ") + 1 for key in keys)
-    return _Tables(countries, country_aliases, places, organizations, agents, longest)
+    return _Tables(countries, country_aliases, places, organizations, agents, cities, longest)
 
 
 def _matches(tokens: list[Token], table: dict[str, object], longest: int, *, proper: bool = True):
@@ -229,6 +244,14 @@ def is_place_name(text: str) -> bool:
     """True when the whole text names a country, capital, city or province ("Kherson", "Mykolaiv")."""
     key = normalize(text)
     return key in _tables().places or is_country_name(text)
+
+
+def city_in(name: str, iso3: str) -> City | None:
+    """The city a whole name means in the given country ("Kiev", "UKR" -> Kyiv), or None.
+
+    The country is required: a name several countries' cities share ("Paris", "Moscow") is only located with it.
+    """
+    return _tables().cities.get((normalize(name), iso3.upper()))
 
 
 def reference_version(directory: Path = REFERENCE_DIR) -> str:

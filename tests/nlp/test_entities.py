@@ -105,7 +105,7 @@ def test_entities_moscow_for_the_government_stays_the_place(nlp):
     doc = nlp("Moscow rejected the proposal on Tuesday, and Russia said the talks in Ukraine were over.")
     by_key = _by_key(resolve_entities(doc)[0])
     moscow = by_key["GPE:moscow"]
-    assert (moscow.type, moscow.country, moscow.kb_id) == ("GPE", "RUS", "newsetl:place:RUS:moscow")
+    assert (moscow.type, moscow.country, moscow.kb_id) == ("GPE", "RUS", "geonames:524901")
     # A country has its ISO 3166 id; its capital is a place of its own.
     assert by_key["GPE:russia"].kb_id == "iso3166:RUS"
 
@@ -139,3 +139,27 @@ def test_entities_nationality_tagged_as_a_place_is_norp(nlp):
     labels = {m.text: m.label for m in mentions}
     assert labels["Ukrainian"] == "NORP"
     assert "GPE:ukrainian" not in {e.entity_key for e in entities}
+
+
+def test_entities_cities_carry_geonames_id_and_coordinates(nlp):
+    doc = nlp(
+        "Russian forces left Kherson on Friday. Officials in Kiev and Moscow said new talks would be held in Paris."
+    )
+    by_key = _by_key(resolve_entities(doc)[0])
+    expected = {  # GeoNames id, then latitude and longitude to within a tenth of a degree
+        "GPE:kherson": (706448, 46.64, 32.61),
+        "GPE:kyiv": (703448, 50.45, 30.52),  # "Kiev" is Kyiv by the alias table
+        "GPE:moscow": (524901, 55.75, 37.62),
+        "GPE:paris": (2988507, 48.85, 2.35),
+    }
+    for key, (geonames_id, lat, lon) in expected.items():
+        city = by_key[key]
+        assert city.kb_id == f"geonames:{geonames_id}", key
+        assert city.lat == pytest.approx(lat, abs=0.1) and city.lon == pytest.approx(lon, abs=0.1), key
+
+
+def test_entities_a_place_of_no_known_country_is_not_located(nlp):
+    # GeoNames has a Victoria in Canada, Australia's state is another and the Seychelles' capital a third.
+    doc = nlp("Police in Victoria arrested two men on Sunday.")
+    victoria = _by_key(resolve_entities(doc)[0])["GPE:victoria"]
+    assert (victoria.country, victoria.lat, victoria.lon) == (None, None, None)

