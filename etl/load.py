@@ -9,7 +9,7 @@ surface as `TransientDatabaseError` for the caller to retry.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -240,6 +240,19 @@ def _atomic(target: Engine | Connection, step: str) -> Iterator[Connection]:
                 yield connection
 
 
+def stored_content(engine: Engine, content_sha256: Collection[str]) -> set[str]:
+    """Which of these content hashes are stored as articles already."""
+    hashes = sorted(set(content_sha256))
+    stored: set[str] = set()
+    with _transient_errors("look up stored content"), engine.connect() as connection:
+        for start in range(0, len(hashes), ARTICLES_PER_QUERY):
+            page = hashes[start : start + ARTICLES_PER_QUERY]
+            stored.update(
+                connection.scalars(select(ArticleRow.content_sha256).where(ArticleRow.content_sha256.in_(page)))
+            )
+    return stored
+
+
 def load_stored_content(target: Engine | Connection, article: Article) -> FileStatus | None:
     """Record an article whose content is already stored, without annotating it: SKIPPED when this record
     already holds it, DUPLICATE when it is stored from another place (this record is added to its sources).
@@ -264,6 +277,8 @@ def load_article(target: Engine | Connection, run_id: int, item: AnnotatedArticl
         if previous_id is not None:  # this record held other content before
             _detach_source(connection, previous_id, article)
         article_id = _insert_article(connection, run_id, article, pipeline_version)
+        if article_id is None:  # another process stored this content since the lookup above
+            return _load_stored_content(connection, article) or FileStatus.DUPLICATE
         _add_source(connection, article_id, article)
         _insert_annotation(connection, article_id, item.annotation)
         return FileStatus.LOADED
@@ -402,9 +417,12 @@ def _article_from_row(row: Any) -> Article:
     )
 
 
-def _insert_article(connection: Connection, run_id: int, article: Article, pipeline_version: str) -> int:
-    result = connection.execute(
-        insert(ArticleRow).values(
+def _insert_article(connection: Connection, run_id: int, article: Article, pipeline_version: str) -> int | None:
+    """The new article's id; None when its content is already stored. Workers of a cluster load concurrently:
+    PostgreSQL makes an insert of content another transaction is inserting wait for it, then do nothing."""
+    statement = (
+        _upsert(connection, ArticleRow)
+        .values(
             source_path=article.source_path,
             record_index=article.record_index,
             content_sha256=article.content_sha256,
@@ -420,8 +438,10 @@ def _insert_article(connection: Connection, run_id: int, article: Article, pipel
             first_seen_run_id=run_id,
             updated_run_id=run_id,
         )
+        .on_conflict_do_nothing(index_elements=[ArticleRow.content_sha256])
+        .returning(ArticleRow.id)
     )
-    return result.inserted_primary_key[0]
+    return connection.scalar(statement)
 
 
 def _add_source(connection: Connection, article_id: int, article: Article) -> None:
@@ -532,7 +552,9 @@ def _upsert_entities(connection: Connection, annotation: Annotation) -> dict[str
                     "lat": entity.lat,
                     "lon": entity.lon,
                 }
-                for entity in annotation.entities
+                # In key order: workers of a cluster upserting the same entities lock them in one order, never
+                # waiting on each other in a cycle.
+                for entity in sorted(annotation.entities, key=lambda entity: entity.entity_key)
             ],
         )
     keys = _referenced_keys(annotation)

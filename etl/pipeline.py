@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from etl.load import (
 from etl.nlp.annotate import annotate, pipeline_version
 from etl.nlp.lexicon import load_lexicon
 from etl.nlp.model import load_pipeline
-from etl.records import AnnotatedArticle, Article, FileStatus, Rejection, RunCounts, SourceFile
+from etl.records import AnnotatedArticle, Annotation, Article, FileStatus, Rejection, RunCounts, SourceFile
 from etl.settings import SQLITE_BUSY_TIMEOUT_MS, Settings
 
 T = TypeVar("T")
@@ -60,6 +60,26 @@ class PendingFile:
 
     source: SourceFile
     known_sha256: str | None  # None for a file never seen before
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFile:
+    """A pending file as read and cleaned; `sha256` None when its bytes equal the last loaded ones."""
+
+    pending: PendingFile
+    sha256: str | None
+    articles: tuple[Article, ...]
+    rejections: tuple[Rejection, ...]
+    seconds: float  # time to read and clean it
+
+
+@dataclass(frozen=True, slots=True)
+class Annotations:
+    """Annotations made away from the database (on a worker of a cluster), by content hash, with the version
+    of the pipeline that made them."""
+
+    pipeline_version: str
+    by_content: dict[str, Annotation]
 
 
 # Called with (files done, files to read) as a run goes; the CLI shows it as a progress bar.
@@ -121,33 +141,63 @@ def process_files(
     Files outside `date_range` (all their articles published outside it) are left unrecorded, so that the
     next nightly run still sees them as new.
     """
-    counts = RunCounts()
-    articles: list[Article] = []
-    rejections: dict[str, list[Rejection]] = {}
-    read: list[tuple[PendingFile, str]] = []
+    return load_files(engine, run_id, read_files(files, settings, date_range), settings)
+
+
+def read_files(files: Sequence[PendingFile], settings: Settings, date_range: DateRange | None = None) -> list[ReadFile]:
+    """Read and clean a batch of files, without the database; files outside `date_range` are left out."""
+    read = []
     for pending in files:
         started = time.perf_counter()
         outcome = _read_articles(pending, settings.max_file_bytes)
-        counts.file_seconds[pending.source.path] = time.perf_counter() - started
+        seconds = time.perf_counter() - started
         if outcome is None:  # same bytes as last time: only the mtime moved
-            record_file(engine, pending.source, pending.known_sha256 or "", FileStatus.SKIPPED, run_id)
-            counts.skipped += 1
+            read.append(ReadFile(pending, None, (), (), seconds))
             continue
         sha256, file_articles, file_rejections = outcome
         if date_range is not None:
             file_articles = [a for a in file_articles if date_range.contains(a.published_at)]
             if not file_articles and not file_rejections:
                 continue
-        read.append((pending, sha256))
-        articles.extend(file_articles)
-        rejections[pending.source.path] = file_rejections
+        read.append(ReadFile(pending, sha256, tuple(file_articles), tuple(file_rejections), seconds))
+    return read
+
+
+def annotate_files(read: Sequence[ReadFile], settings: Settings, stored: Collection[str] = ()) -> Annotations:
+    """Annotate the articles of files read, except those whose content hash is in `stored`, without the database:
+    what a worker of a cluster does, for `load_files` to load where the database is."""
+    articles = [a for file in read for a in file.articles if a.content_sha256 not in stored]
+    return Annotations(
+        pipeline_version(load_pipeline(settings.spacy_model)),
+        {item.article.content_sha256: item.annotation for item in _annotated(articles, settings)},
+    )
+
+
+def load_files(
+    engine: Engine,
+    run_id: int,
+    read: Sequence[ReadFile],
+    settings: Settings,
+    annotations: Annotations | None = None,
+) -> RunCounts:
+    """Load a batch of files read by `read_files`: content already stored is recorded as it is, the rest is
+    annotated here unless `annotations` (made elsewhere by `annotate_files`) holds it."""
+    counts = RunCounts()
+    rejections: dict[str, list[Rejection]] = {}
+    for file in read:
+        counts.file_seconds[file.pending.source.path] = file.seconds
+        if file.sha256 is None:
+            record_file(engine, file.pending.source, file.pending.known_sha256 or "", FileStatus.SKIPPED, run_id)
+            counts.skipped += 1
+        else:
+            rejections[file.pending.source.path] = list(file.rejections)
+    read = [file for file in read if file.sha256 is not None]
 
     statuses: dict[str, list[FileStatus]] = {path: [] for path in rejections}
-    version = pipeline_version(load_pipeline(settings.spacy_model))
     # One commit for the batch; each article and file is a savepoint in it, so it is stored whole or not at all.
     with transaction(engine, f"load a batch of {len(read)} files") as connection:
         to_annotate = []  # content already stored is recorded as it is, not parsed again
-        for article in articles:
+        for article in (a for file in read for a in file.articles):
             status = load_stored_content(connection, article)
             if status is None:
                 to_annotate.append(article)
@@ -155,7 +205,7 @@ def process_files(
                 statuses[article.source_path].append(status)
         # Articles are annotated in batches, so an article's time is the time from the previous one to its load.
         started = time.perf_counter()
-        for item in _annotated(to_annotate, settings):
+        for item, version in _annotated_here_or_before(to_annotate, settings, annotations):
             path = item.article.source_path
             try:
                 status = load_article(connection, run_id, item, version)
@@ -173,11 +223,12 @@ def process_files(
                 counts.mentions += len(item.annotation.mentions)
                 counts.events += len(item.annotation.events)
 
-        for pending, sha256 in read:
-            status = _file_status(statuses[pending.source.path])
-            record_file(connection, pending.source, sha256, status, run_id, rejections[pending.source.path])
+        for file in read:
+            path = file.pending.source.path
+            status = _file_status(statuses[path])
+            record_file(connection, file.pending.source, file.sha256, status, run_id, rejections[path])
             setattr(counts, status.value, getattr(counts, status.value) + 1)
-            counts.rejections.extend(rejections[pending.source.path])
+            counts.rejections.extend(rejections[path])
     return counts
 
 
@@ -260,6 +311,22 @@ def _annotated(articles: Iterable[Article], settings: Settings) -> Iterator[Anno
     for article in articles:
         if first_of[article.content_sha256] is not article:
             yield AnnotatedArticle(article, by_sha[article.content_sha256])
+
+
+def _annotated_here_or_before(
+    articles: Sequence[Article], settings: Settings, annotations: Annotations | None
+) -> Iterator[tuple[AnnotatedArticle, str]]:
+    """Each article with its annotation and the pipeline version that made it: from `annotations` when they
+    hold its content, else annotated here (content another file's change freed since `annotate_files` ran)."""
+    made = annotations.by_content if annotations else {}
+    for article in articles:
+        if article.content_sha256 in made:
+            yield AnnotatedArticle(article, made[article.content_sha256]), annotations.pipeline_version
+    rest = [article for article in articles if article.content_sha256 not in made]
+    if rest:
+        version = pipeline_version(load_pipeline(settings.spacy_model))
+        for item in _annotated(rest, settings):
+            yield item, version
 
 
 def _file_status(article_statuses: Sequence[FileStatus]) -> FileStatus:

@@ -2,7 +2,7 @@
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +42,24 @@ class Settings(BaseSettings):
             "Seconds to wait before each retry of a database step that failed on a busy, locked or unreachable "
             "database, as a JSON list; one retry per value, `[]` for none. Other errors fail at once."
         ),
+    )
+    executor: Literal["local", "dask"] = Field(
+        "local",
+        description=(
+            "Where batches of files are read and annotated: `local`, in the run's own process, or `dask`, spread "
+            "over the workers of a Dask cluster (with PostgreSQL they load their own rows; with SQLite the run's "
+            "process loads what they annotated)."
+        ),
+    )
+    dask_address: str | None = Field(
+        None,
+        description=(
+            "Scheduler of a running Dask cluster (`tcp://host:8786`) for the `dask` executor; unset, a local "
+            "cluster of `dask_workers` processes is started for the run."
+        ),
+    )
+    dask_workers: int = Field(
+        2, ge=1, description="Worker processes of the local Dask cluster the `dask` executor starts without an address."
     )
     sqlite_busy_timeout_ms: int = Field(
         SQLITE_BUSY_TIMEOUT_MS,

@@ -15,10 +15,20 @@ def nightly(
     db_url: str | None = None,
     retire_missing: bool = False,
     progress: Progress | None = None,
+    executor: str | None = None,
+    dask_address: str | None = None,
+    dask_workers: int | None = None,
 ) -> RunCounts:
     """Incremental run: files unchanged since the last run are skipped without being read. Files gone from the
-    input folder are counted as deleted and kept; with `retire_missing`, the articles only they held are deleted."""
-    settings = resolve_settings(input_dir=input_dir, db_url=db_url)
+    input folder are counted as deleted and kept; with `retire_missing`, the articles only they held are deleted.
+    With `executor` "dask", batches run on the Dask cluster at `dask_address`, or a local one of `dask_workers`."""
+    settings = resolve_settings(
+        input_dir=input_dir,
+        db_url=db_url,
+        executor=executor,
+        dask_address=dask_address,
+        dask_workers=dask_workers,
+    )
     with recorded_run(settings, "nightly", {"retire_missing": retire_missing}) as run:
         load_input_folder(run, progress=progress, retire_missing=retire_missing)
     return run.counts

@@ -1,20 +1,22 @@
 """The frame every flow runs in: a `runs` row opened first and closed last, and a Markdown artifact."""
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.futures import as_completed
 from sqlalchemy import Engine
 
-from etl.pipeline import DateRange, Progress, batches
+from etl.pipeline import DateRange, PendingFile, Progress, batches
 from etl.records import RunCounts
 from etl.runlock import run_lock
 from etl.settings import Settings
 from etl.summary import batch_log_line, run_summary_markdown
+from flows.cluster import dask_task_runner
 from flows.tasks import DatabaseSteps, database_steps
 
 
@@ -78,13 +80,56 @@ def load_input_folder(
     logger = get_run_logger()
     logger.info("input folder %s: %d files to read, %d unchanged, %d missing", settings.input_dir, total,
                 plan.unchanged, len(plan.missing))  # fmt: skip
-    batch_count = -(-total // settings.batch_size)
-    for number, batch in enumerate(batches(plan.pending, settings.batch_size), start=1):
-        started = time.monotonic()
-        counts = steps.process_files(engine, run.id, batch, settings, date_range)
-        logger.info(batch_log_line(number, batch_count, len(batch), counts, time.monotonic() - started))
+    numbered = list(enumerate(batches(plan.pending, settings.batch_size), start=1))
+    processed = _on_dask(run, numbered, date_range) if settings.executor == "dask" else _here(run, numbered, date_range)
+    started = time.monotonic()
+    for number, batch, counts in processed:
+        finished = time.monotonic()
+        logger.info(batch_log_line(number, len(numbered), len(batch), counts, finished - started))
+        started = finished
         run.counts.add(counts)
         done += len(batch)
         if progress:
             progress(done, total)
     run.counts.add(steps.settle_missing_files(engine, run.id, plan.missing, retire_missing))
+
+
+Batches = Sequence[tuple[int, Sequence[PendingFile]]]
+
+
+def _here(
+    run: Run, batches: Batches, date_range: DateRange | None
+) -> Iterator[tuple[int, Sequence[PendingFile], RunCounts]]:
+    """Each numbered batch processed in this process, in turn, with its counts."""
+    for number, batch in batches:
+        yield number, batch, run.steps.process_files(run.engine, run.id, batch, run.settings, date_range)
+
+
+def _on_dask(
+    run: Run, batches: Batches, date_range: DateRange | None
+) -> Iterator[tuple[int, Sequence[PendingFile], RunCounts]]:
+    """The batches spread over the workers of a Dask cluster, each with its counts as it finishes. With
+    PostgreSQL the workers load their rows; with SQLite this process loads what they annotated, one batch at a
+    time (the database's one writer)."""
+    if not batches:
+        return  # nothing to read: no cluster to start
+    steps, settings = run.steps, run.settings
+    workers_write = run.engine.dialect.name == "postgresql"
+    with dask_task_runner(settings) as runner:
+        submitted = {}
+        for number, batch in batches:
+            if workers_write:
+                parameters = {"run_id": run.id, "files": batch, "settings": settings, "date_range": date_range}
+                future = runner.submit(steps.process_files_on_worker, parameters)
+            else:
+                parameters = {"files": batch, "settings": settings, "date_range": date_range}
+                future = runner.submit(steps.annotate_files_on_worker, parameters)
+            submitted[future] = (number, batch)
+        for future in as_completed(submitted):
+            number, batch = submitted[future]
+            if workers_write:
+                counts = future.result()
+            else:
+                read, annotations = future.result()
+                counts = steps.load_files(run.engine, run.id, read, settings, annotations)
+            yield number, batch, counts

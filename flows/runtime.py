@@ -1,4 +1,4 @@
-"""Prefect's process settings, applied before Prefect is first imported, and a local Prefect server.
+"""Prefect's (and Dask's) process settings, applied before Prefect is first imported, and a local Prefect server.
 
 Prefect reads its settings when imported, so the CLI calls `configure_prefect` first: state under the data
 folder rather than the home directory, no telemetry, and only warnings on stderr.
@@ -34,6 +34,7 @@ def configure_prefect(data_dir: Path) -> None:
         "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
         "PREFECT_LOGGING_LOG_PRINTS": "false",
         "PREFECT_UI_ENABLED": "false",
+        "DASK_LOGGING__DISTRIBUTED": "warning",  # the `dask` executor's cluster: no INFO line per worker start
         # The ephemeral server starts in a subprocess; on a busy 2-core machine it can miss the 20 s default.
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     }

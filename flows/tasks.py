@@ -1,6 +1,7 @@
 """Prefect tasks: each wraps one `etl.pipeline` or `etl.load` step and retries transient database errors.
 
-Tasks pass engines and records in-process, so nothing is cached or persisted (cache_policy NONE): every run
+Tasks pass engines and records in-process (those that run on a Dask worker get the settings, which hold the
+database URL, and build their own engine), so nothing is cached or persisted (cache_policy NONE): every run
 recomputes, and idempotency comes from the database, not from Prefect's caches. The retry delays are a setting,
 so the tasks are made per run by `database_steps`.
 """
@@ -17,6 +18,7 @@ from prefect.tasks import Task
 
 from etl import backfill, load, pipeline
 from etl.errors import TransientDatabaseError
+from flows import cluster
 
 
 def _is_transient(_task: Task, _run: TaskRun, state: State) -> bool:
@@ -26,7 +28,8 @@ def _is_transient(_task: Task, _run: TaskRun, state: State) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseSteps:
-    """The pipeline's steps as Prefect tasks, named as in `etl.pipeline`, `etl.load` and `etl.backfill`."""
+    """The pipeline's steps as Prefect tasks, named as in `etl.pipeline`, `etl.load`, `etl.backfill` and
+    `flows.cluster` (the steps a Dask worker runs)."""
 
     open_database: Task[..., Any]
     fail_interrupted_runs: Task[..., Any]
@@ -34,6 +37,9 @@ class DatabaseSteps:
     finish_run: Task[..., Any]
     plan_files: Task[..., Any]
     process_files: Task[..., Any]
+    load_files: Task[..., Any]
+    process_files_on_worker: Task[..., Any]
+    annotate_files_on_worker: Task[..., Any]
     settle_missing_files: Task[..., Any]
     reprocess_articles: Task[..., Any]
     forced_since_run: Task[..., Any]
@@ -61,6 +67,9 @@ def database_steps(retry_delays: Sequence[float]) -> DatabaseSteps:
         finish_run=step(load.finish_run),
         plan_files=step(pipeline.plan_files),
         process_files=step(pipeline.process_files),
+        load_files=step(pipeline.load_files),
+        process_files_on_worker=step(cluster.process_files_on_worker),
+        annotate_files_on_worker=step(cluster.annotate_files_on_worker),
         settle_missing_files=step(pipeline.settle_missing_files),
         reprocess_articles=step(pipeline.reprocess_articles),
         forced_since_run=step(backfill.forced_since_run),

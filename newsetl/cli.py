@@ -80,6 +80,11 @@ class ExportFormat(StrEnum):
     parquet = "parquet"
 
 
+class Executor(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
 def _fail(exc: NewsetlError) -> typer.Exit:
     """Print `exc` as one `Error: …` line; exit 3 when another run holds the lock (schedulers may retry), else 1."""
     stderr.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
@@ -118,7 +123,22 @@ def _file_progress() -> Iterator[Callable[[int, int], None]]:
     columns = (*Progress.get_default_columns(), MofNCompleteColumn())
     with Progress(*columns, console=stderr, transient=True) as progress:
         task = progress.add_task("reading files", total=None)
-        yield lambda done, total: progress.update(task, completed=done, total=total)
+        yield _ProgressBar(lambda done, total: progress.update(task, completed=done, total=total))
+
+
+class _ProgressBar:
+    """Moves the run's progress bar. A flow's parameters travel with its tasks to Dask workers (Prefect sends
+    the flow run's context), where a copy has no bar to move: it is sent without it and does nothing."""
+
+    def __init__(self, update: Callable[[int, int], None] | None) -> None:
+        self._update = update
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._update is not None:
+            self._update(done, total)
+
+    def __reduce__(self) -> tuple[type[_ProgressBar], tuple[None]]:
+        return _ProgressBar, (None,)
 
 
 def _print_counts(title: str, counts: RunCounts) -> None:
@@ -138,12 +158,27 @@ def run(
         bool,
         typer.Option(help="Delete the articles of files gone from the input folder (default: keep and report them)."),
     ] = False,
+    executor: Annotated[
+        Executor | None,
+        typer.Option(
+            help="Where batches are read and annotated: local (this process) or dask. [default: NEWSETL_EXECUTOR]"
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler to use with --executor dask (tcp://host:8786). [default: a local cluster]"),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes of the local Dask cluster. [default: NEWSETL_DASK_WORKERS, 2]"),
+    ] = None,
 ) -> None:
     """Load new and changed articles from the input folder (the nightly flow).
 
     Files unchanged since the last run are skipped; bad files are recorded in `rejected_files` and do not
     stop the run. Files gone from the input folder are reported as deleted and their articles kept, unless
-    `--retire-missing` is given.
+    `--retire-missing` is given. With `--executor dask`, batches of files are spread over the workers of a Dask
+    cluster: a local one of `--workers` processes, or the one whose scheduler is at `--address`.
 
     Exit status, for schedulers: **0** the run completed (rejected files alone do not fail it); **1** the run
     failed, with the reason on one `Error:` line; **2** a usage error; **3** another run holds the lock on this
@@ -151,7 +186,9 @@ def run(
 
     Example: `newsetl run --input seeds/articles --db sqlite:///data/newsetl.db`
     """
-    settings = resolve_settings(input_dir=input_dir, db_url=db)
+    settings = resolve_settings(
+        input_dir=input_dir, db_url=db, executor=executor, dask_address=address, dask_workers=workers
+    )
     _prepare_flow(settings)
     from flows.nightly import nightly
 
@@ -162,6 +199,9 @@ def run(
                 db_url=settings.db_url,
                 retire_missing=retire_missing,
                 progress=progress,
+                executor=settings.executor,
+                dask_address=settings.dask_address,
+                dask_workers=settings.dask_workers,
             )
     except NewsetlError as exc:
         raise _fail(exc) from exc
