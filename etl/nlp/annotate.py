@@ -18,7 +18,7 @@ from etl.nlp.entities import resolve_entities
 from etl.nlp.events import code_events
 from etl.nlp.gazetteer import reference_version
 from etl.nlp.lexicon import Lexicon
-from etl.nlp.model import model_version, parse
+from etl.nlp.model import load_pipeline, loaded_as, model_version, parse
 from etl.records import Annotation, Event
 
 Context = TypeVar("Context")
@@ -61,17 +61,20 @@ def _annotate_in_workers(
     batch_size: int,
     n_process: int,
 ) -> Iterator[tuple[Annotation, Context]]:
-    """`annotate` over forked workers, one batch per task, at most two batches per worker in flight.
+    """`annotate` over worker processes, one batch per task, at most two batches per worker in flight.
 
     spaCy's own `nlp.pipe(n_process=…)` would parse in workers but send each Doc back to be annotated here,
     leaving this process the bottleneck; a worker instead returns the batch's `Annotation`s, small frozen
-    records. Workers are forked so that they start with the already loaded model (shared copy-on-write,
-    neither pickled nor loaded again); the contexts never leave this process.
+    records; the contexts never leave this process. Workers come from a fork server, not a fork of this
+    process: a flow runs Prefect's threads (and backfill chunks run in threads), and a child forked while
+    another thread holds a lock (SQLite's, logging's) can hang for ever. Each worker loads the model once.
     """
     in_flight: deque[tuple[Future[list[Annotation]], list[Context]]] = deque()
     batch_iter = iter(items)
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["etl.nlp.annotate"])  # import spaCy and our modules once, in the server
     with ProcessPoolExecutor(
-        n_process, mp_context=get_context("fork"), initializer=_start_worker, initargs=(nlp, lexicon)
+        n_process, mp_context=context, initializer=_start_worker, initargs=(loaded_as(nlp), lexicon)
     ) as pool:
         try:
             while True:
@@ -94,9 +97,9 @@ def _annotate_in_workers(
 _worker_state: tuple[Language, Lexicon] | None = None
 
 
-def _start_worker(nlp: Language, lexicon: Lexicon) -> None:
+def _start_worker(model_name: str, lexicon: Lexicon) -> None:
     global _worker_state
-    _worker_state = (nlp, lexicon)
+    _worker_state = (load_pipeline(model_name), lexicon)
 
 
 def _annotate_batch(texts: list[tuple[str, date | None]]) -> list[Annotation]:

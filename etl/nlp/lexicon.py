@@ -41,11 +41,19 @@ class Lexicon:
     words: Mapping[tuple[str, str], Trigger]
     phrases: Mapping[tuple[str, str, str], Trigger]
 
+    def __reduce__(self) -> tuple[object, tuple[dict, dict]]:
+        # Sent to annotation worker processes; a mappingproxy cannot be pickled, its dict can.
+        return _read_only_lexicon, (dict(self.words), dict(self.phrases))
+
     def word(self, lemma: str, pos: str) -> Trigger | None:
         return self.words.get((lemma.lower(), pos))
 
     def phrase(self, first: str, second: str, pos: str) -> Trigger | None:
         return self.phrases.get((first.lower(), second.lower(), pos))
+
+
+def _read_only_lexicon(words: dict[tuple[str, str], Trigger], phrases: dict[tuple[str, str, str], Trigger]) -> Lexicon:
+    return Lexicon(MappingProxyType(words), MappingProxyType(phrases))
 
 
 def load_lexicon(path: Path | None = None) -> Lexicon:
@@ -68,7 +76,7 @@ def _load(path: Path) -> Lexicon:
                     phrases[" ".join(parts[:-1]), parts[-1], row["pos"]] = trigger
     except (OSError, KeyError) as e:
         raise InputError(f"cannot read the PLOVER lexicon {path}: {e!r}") from e
-    return Lexicon(MappingProxyType(words), MappingProxyType(phrases))
+    return _read_only_lexicon(words, phrases)
 
 
 def lexicon_version(path: Path | None = None) -> str:

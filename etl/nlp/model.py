@@ -3,6 +3,7 @@
 from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import TypeVar
+from weakref import WeakKeyDictionary
 
 import spacy
 from spacy.attrs import DEP, ENT_IOB, ENT_TYPE, HEAD, LEMMA, MORPH, POS, TAG
@@ -19,6 +20,10 @@ Context = TypeVar("Context")
 _PARSE_ATTRS = [TAG, POS, MORPH, LEMMA, HEAD, DEP, ENT_IOB, ENT_TYPE]
 
 
+# The name each pipeline was loaded by, so that a fresh worker process can load the same one.
+_LOADED_AS: WeakKeyDictionary[Language, str] = WeakKeyDictionary()
+
+
 @cache
 def load_pipeline(model_name: str) -> Language:
     """The named spaCy pipeline, loaded on first use and shared by every later call in this process."""
@@ -33,7 +38,16 @@ def load_pipeline(model_name: str) -> Language:
         nlp.add_pipe(factory, before="parser")
     for factory in components.AFTER_NER:
         nlp.add_pipe(factory, last=True)
+    _LOADED_AS[nlp] = model_name
     return nlp
+
+
+def loaded_as(nlp: Language) -> str:
+    """The model name `load_pipeline` loaded this pipeline by."""
+    try:
+        return _LOADED_AS[nlp]
+    except KeyError:
+        raise ValueError("this pipeline was not loaded by load_pipeline, so a worker cannot load it again") from None
 
 
 def model_version(nlp: Language) -> str:
