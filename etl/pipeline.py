@@ -56,10 +56,13 @@ class DateRange:
 
 @dataclass(frozen=True, slots=True)
 class PendingFile:
-    """A file whose path, size or mtime differs from what the database last saw."""
+    """A file whose path, size or mtime differs from what the database last saw, or that could not be read."""
 
     source: SourceFile
     known_sha256: str | None  # None for a file never seen before
+    # Same size and mtime as when its bytes could not be read: tried again, but if it still cannot be read it is
+    # skipped as unchanged, not rejected anew, so that runs over an unchanged folder add no rows.
+    unreadable_before: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +117,13 @@ def plan_files(engine: Engine, input_dir: Path) -> FilePlan:
     pending, unchanged = [], 0
     for source in discover(input_dir):
         seen = known.pop(source.path, None)
-        if (
-            seen is not None
-            and seen.status is not FileStatus.MISSING
-            and seen.file_sha256  # empty when its bytes could not be read (denied, vanished...): try again
-            and (seen.size, seen.mtime_ns) == (source.size, source.mtime_ns)
-        ):
+        same_identity = seen is not None and (seen.size, seen.mtime_ns) == (source.size, source.mtime_ns)
+        if same_identity and seen.status is not FileStatus.MISSING and seen.file_sha256:
             unchanged += 1
         else:
-            pending.append(PendingFile(source, seen.file_sha256 if seen else None))
+            # An empty hash: its bytes could not be read (denied, vanished, too large...): try again.
+            unreadable = same_identity and seen.status is FileStatus.REJECTED and not seen.file_sha256
+            pending.append(PendingFile(source, seen.file_sha256 if seen else None, unreadable))
     # Only files under this input folder: a run over another folder does not make the first one's files missing.
     root = Path(os.path.abspath(input_dir)).as_posix().rstrip("/") + "/"  # as `discover` spells paths
     missing = tuple(sorted(path for path in known if path.startswith(root)))
@@ -187,7 +188,8 @@ def load_files(
     for file in read:
         counts.file_seconds[file.pending.source.path] = file.seconds
         if file.sha256 is None:
-            record_file(engine, file.pending.source, file.pending.known_sha256 or "", FileStatus.SKIPPED, run_id)
+            status = FileStatus.REJECTED if file.pending.unreadable_before else FileStatus.SKIPPED
+            record_file(engine, file.pending.source, file.pending.known_sha256 or "", status, run_id)
             counts.skipped += 1
         else:
             rejections[file.pending.source.path] = list(file.rejections)
@@ -275,12 +277,13 @@ def reprocess_articles(
 
 
 def _read_articles(pending: PendingFile, max_file_bytes: int) -> tuple[str, list[Article], list[Rejection]] | None:
-    """A file's hash, articles and rejections; None when its bytes equal the last loaded version."""
+    """A file's hash, articles and rejections; None when its bytes equal the last loaded version, or when it still
+    cannot be read as before."""
     source = pending.source
     try:
         data = read_source(source, max_file_bytes)
     except RejectedInput as exc:
-        return "", [], [Rejection(source.path, exc.reason)]
+        return None if pending.unreadable_before else ("", [], [Rejection(source.path, exc.reason)])
     sha256 = hashlib.sha256(data).hexdigest()
     if sha256 == pending.known_sha256:
         return None

@@ -150,6 +150,24 @@ def test_bad_input_each_kind_is_rejected_with_its_reason_and_the_run_goes_on(
     monkeypatch.setattr(etl.extract, "open", builtins.open, raising=False)
     again = nightly(input_dir=str(folder), db_url=engine.url.render_as_string(hide_password=False))
     assert again.loaded == 1 + 1  # changing.txt, and locked.txt now that it can be read
+    # Files that still cannot be read (too large, symlink loops) are tried again but not rejected anew: a run over
+    # an unchanged folder adds no rows, and they keep their status and reason.
+    assert again.rejected == 0
+
+    def row_counts() -> tuple[int, int]:
+        with engine.connect() as connection:
+            return (
+                len(connection.execute(select(RejectedFileRow.id)).all()),
+                len(connection.execute(select(ArticleRow.id)).all()),
+            )
+
+    before = row_counts()
+    third = nightly(input_dir=str(folder), db_url=engine.url.render_as_string(hide_password=False))
+    assert (third.loaded, third.rejected) == (0, 0)
+    assert row_counts() == before
+    with engine.connect() as connection:
+        statuses = dict(connection.execute(select(SourceFileRow.path, SourceFileRow.status)).all())
+    assert {statuses[(folder / name).as_posix()] for name in ("huge.txt", "loop-a.txt")} == {"rejected"}
 
 
 def test_bad_input_a_missing_input_folder_is_a_clear_error(engine: Engine, tmp_path: Path) -> None:
