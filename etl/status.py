@@ -72,7 +72,10 @@ def database_status(db_url: str, input_dir: Path, last_runs: int = 10) -> Status
             pending, input_problem = None, str(exc)
         else:
             new = sum(1 for file in plan.pending if file.known_sha256 is None)
-            pending = PendingFiles(new, len(plan.pending) - new, len(plan.missing), plan.unchanged)
+            # A file that could not be read is tried again by every run, but it has not changed.
+            unreadable = sum(1 for file in plan.pending if file.unreadable_before)
+            changed = len(plan.pending) - new - unreadable
+            pending = PendingFiles(new, changed, len(plan.missing), plan.unchanged + unreadable)
             input_problem = None
         rejected = _rejected(engine, [run.id for run in runs])
     finally:
