@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -101,7 +102,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'newsetl.db'}"
         return
-    server_url: str = request.getfixturevalue("postgres_url")
+    with _postgres_database(request.getfixturevalue("postgres_url")) as url:
+        yield url
+
+
+@pytest.fixture
+def second_db_url(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Another fresh, empty database on the same backend as `db_url`, for a test that compares two runs."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'second.db'}"
+        return
+    with _postgres_database(request.getfixturevalue("postgres_url")) as url:
+        yield url
+
+
+@contextmanager
+def _postgres_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server of `server_url`, dropped when the block ends."""
     admin_url = server_url.replace("postgresql+psycopg://", "postgresql://")
     name = f"test_{uuid.uuid4().hex}"
     with psycopg.connect(admin_url, autocommit=True) as admin:

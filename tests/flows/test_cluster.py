@@ -2,11 +2,8 @@
 PostgreSQL the workers load their own rows, on SQLite the run's process loads what they annotated."""
 
 import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import select
 
@@ -17,21 +14,6 @@ from flows.nightly import nightly
 pytestmark = pytest.mark.slow
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "articles"
-
-
-@pytest.fixture
-def reference_db_url(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A second fresh database on the same backend as `db_url`, for the single-process run."""
-    if db_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'reference.db'}"
-        return
-    admin_url = request.getfixturevalue("postgres_url").replace("postgresql+psycopg://", "postgresql://")
-    name = f"test_{uuid.uuid4().hex}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield db_url.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def _rows(db_url: str) -> dict[str, set[tuple]]:
@@ -62,20 +44,20 @@ def _rows(db_url: str) -> dict[str, set[tuple]]:
 
 
 def test_cluster_nightly_on_two_dask_workers_writes_the_rows_of_one_process(
-    db_url: str, reference_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_url: str, second_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     articles_dir = tmp_path / "articles"
     shutil.copytree(SEEDS, articles_dir)
     monkeypatch.setenv("NEWSETL_BATCH_SIZE", "4")  # about ten batches to spread over the workers
     monkeypatch.setenv("NEWSETL_N_PROCESS", "1")
 
-    alone = nightly(input_dir=str(articles_dir), db_url=reference_db_url)
+    alone = nightly(input_dir=str(articles_dir), db_url=second_db_url)
     spread = nightly(input_dir=str(articles_dir), db_url=db_url, executor="dask", dask_workers=2)
 
     for status in ("loaded", "duplicate", "rejected", "skipped", "articles", "mentions", "events"):
         assert getattr(spread, status) == getattr(alone, status), status
     assert alone.articles > 0 and alone.events > 0
-    expected, got = _rows(reference_db_url), _rows(db_url)
+    expected, got = _rows(second_db_url), _rows(db_url)
     for table in expected:
         assert got[table] == expected[table], table
 
