@@ -16,7 +16,6 @@ from sqlalchemy import Engine
 from etl.errors import InputError
 from etl.load import count_articles_in_range, unfinished_run
 from etl.nlp.annotate import pipeline_version
-from etl.nlp.model import load_pipeline
 from etl.pipeline import DateRange, plan_files
 from etl.settings import Settings
 
@@ -76,7 +75,7 @@ def plan_backfill(
     engine: Engine, settings: Settings, date_range: DateRange, reprocess: bool, force: bool
 ) -> BackfillPlan:
     """Count what `backfill` would read and re-annotate, chunk by chunk, without writing anything."""
-    version = pipeline_version(load_pipeline(settings.spacy_model))
+    version = pipeline_version(settings.spacy_model)
     resumed = unfinished_run(engine, FLOW, backfill_parameters(date_range, reprocess, force)) if force else None
     chunks = []
     for chunk in chunk_ranges(date_range, settings.backfill_chunk_days):

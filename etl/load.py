@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from psycopg import OperationalError as PsycopgOperationalError
@@ -81,6 +82,12 @@ def _upsert(connection: Connection, row_type: type[Any]) -> Any:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def run_parameters(engine: Engine, input_dir: Path, parameters: dict[str, Any]) -> dict[str, Any]:
+    """What a `runs` row records of a run's parameters: the flow's own, the input folder, and the database URL
+    without its password."""
+    return {**parameters, "input_dir": str(input_dir), "db_url": engine.url.render_as_string()}
 
 
 def start_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> int:

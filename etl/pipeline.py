@@ -9,10 +9,11 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
@@ -22,6 +23,8 @@ from etl.errors import RejectedInput
 from etl.extract import discover, parse_file, read_source
 from etl.load import articles_in_range as stored_articles_in_range
 from etl.load import (
+    fail_interrupted_runs,
+    finish_run,
     known_files,
     load_article,
     load_stored_content,
@@ -29,12 +32,13 @@ from etl.load import (
     record_file,
     replace_annotations,
     retire_file,
+    start_run,
     transaction,
 )
-from etl.nlp.annotate import annotate, pipeline_version
+from etl.nlp.annotate import Annotator
 from etl.nlp.lexicon import load_lexicon
-from etl.nlp.model import load_pipeline
 from etl.records import AnnotatedArticle, Annotation, Article, FileStatus, Rejection, RunCounts, SourceFile
+from etl.runlock import run_lock
 from etl.settings import SQLITE_BUSY_TIMEOUT_MS, Settings
 
 T = TypeVar("T")
@@ -130,19 +134,41 @@ def plan_files(engine: Engine, input_dir: Path) -> FilePlan:
     return FilePlan(tuple(pending), unchanged, missing)
 
 
+def annotator_for(settings: Settings) -> Annotator:
+    """The annotator a run keeps open for all its batches, so that its worker processes load the model once."""
+    return Annotator(
+        settings.spacy_model, load_lexicon(), batch_size=settings.nlp_batch_size, n_process=settings.n_process
+    )
+
+
+def record_run_if_idle(engine: Engine, flow: str, parameters: dict[str, Any], input_dir: Path) -> RunCounts | None:
+    """When the input folder holds nothing new, changed or gone, record a completed run of `flow` that found so,
+    under the run lock, and return its counts; None when there is work, for the flow to do. A nightly run over an
+    unchanged folder then costs a folder listing and a few queries, not an orchestrator's start-up."""
+    with run_lock(engine):
+        plan = plan_files(engine, input_dir)
+        if plan.pending or plan.missing:
+            return None
+        fail_interrupted_runs(engine)
+        counts = RunCounts(skipped=plan.unchanged)
+        finish_run(engine, start_run(engine, flow, parameters), counts, "completed")
+        return counts
+
+
 def process_files(
     engine: Engine,
     run_id: int,
     files: Sequence[PendingFile],
     settings: Settings,
     date_range: DateRange | None = None,
+    annotator: Annotator | None = None,
 ) -> RunCounts:
     """Read, clean, annotate and load a batch of files; every file ends in exactly one `FileStatus`.
 
     Files outside `date_range` (all their articles published outside it) are left unrecorded, so that the
-    next nightly run still sees them as new.
+    next nightly run still sees them as new. Without an `annotator` (the run's), one is opened for this batch.
     """
-    return load_files(engine, run_id, read_files(files, settings, date_range), settings)
+    return load_files(engine, run_id, read_files(files, settings, date_range), settings, annotator=annotator)
 
 
 def read_files(files: Sequence[PendingFile], settings: Settings, date_range: DateRange | None = None) -> list[ReadFile]:
@@ -168,10 +194,11 @@ def annotate_files(read: Sequence[ReadFile], settings: Settings, stored: Collect
     """Annotate the articles of files read, except those whose content hash is in `stored`, without the database:
     what a worker of a cluster does, for `load_files` to load where the database is."""
     articles = [a for file in read for a in file.articles if a.content_sha256 not in stored]
-    return Annotations(
-        pipeline_version(load_pipeline(settings.spacy_model)),
-        {item.article.content_sha256: item.annotation for item in _annotated(articles, settings)},
-    )
+    with annotator_for(settings) as annotator:
+        return Annotations(
+            annotator.version,
+            {item.article.content_sha256: item.annotation for item in _annotated(articles, annotator)},
+        )
 
 
 def load_files(
@@ -180,9 +207,11 @@ def load_files(
     read: Sequence[ReadFile],
     settings: Settings,
     annotations: Annotations | None = None,
+    annotator: Annotator | None = None,
 ) -> RunCounts:
     """Load a batch of files read by `read_files`: content already stored is recorded as it is, the rest is
-    annotated here unless `annotations` (made elsewhere by `annotate_files`) holds it."""
+    annotated by `annotator` (or one opened for this batch) unless `annotations` (made elsewhere by
+    `annotate_files`) holds it."""
     counts = RunCounts()
     rejections: dict[str, list[Rejection]] = {}
     for file in read:
@@ -207,7 +236,7 @@ def load_files(
                 statuses[article.source_path].append(status)
         # Articles are annotated in batches, so an article's time is the time from the previous one to its load.
         started = time.perf_counter()
-        for item, version in _annotated_here_or_before(to_annotate, settings, annotations):
+        for item, version in _annotated_here_or_before(to_annotate, settings, annotations, annotator):
             path = item.article.source_path
             try:
                 status = load_article(connection, run_id, item, version)
@@ -255,9 +284,9 @@ def reprocess_articles(
     """Re-annotate, in place, the stored articles published in `date_range` that another pipeline version
     annotated (after a model, lexicon or reference data change); with `updated_before_run`, every article not
     updated since that run began, whatever its version (a forced backfill, resumable from that run)."""
-    nlp = load_pipeline(settings.spacy_model)
-    version = pipeline_version(nlp)
     counts = RunCounts()
+    annotator = annotator_for(settings)
+    version = annotator.version
     stored = stored_articles_in_range(
         engine,
         date_range.since,
@@ -266,13 +295,12 @@ def reprocess_articles(
         updated_before_run=updated_before_run,
     )
     items = ((article.body, _day(article.published_at), article_id) for article_id, article in stored)
-    for annotation, article_id in annotate(
-        nlp, items, load_lexicon(), batch_size=settings.nlp_batch_size, n_process=settings.n_process
-    ):
-        replace_annotations(engine, article_id, annotation, version, run_id)
-        counts.articles += 1
-        counts.mentions += len(annotation.mentions)
-        counts.events += len(annotation.events)
+    with annotator:
+        for annotation, article_id in annotator.annotate(items):
+            replace_annotations(engine, article_id, annotation, version, run_id)
+            counts.articles += 1
+            counts.mentions += len(annotation.mentions)
+            counts.events += len(annotation.events)
     return counts
 
 
@@ -297,18 +325,15 @@ def _read_articles(pending: PendingFile, max_file_bytes: int) -> tuple[str, list
     return sha256, articles, rejections
 
 
-def _annotated(articles: Iterable[Article], settings: Settings) -> Iterator[AnnotatedArticle]:
+def _annotated(articles: Iterable[Article], annotator: Annotator) -> Iterator[AnnotatedArticle]:
     """Annotate each distinct content once; a repeat of the same content in the batch reuses it."""
     articles = list(articles)
     first_of: dict[str, Article] = {}
     for article in articles:
         first_of.setdefault(article.content_sha256, article)
     unique = ((a.body, _day(a.published_at), a) for a in first_of.values())
-    nlp = load_pipeline(settings.spacy_model)
     by_sha = {}
-    for annotation, article in annotate(
-        nlp, unique, load_lexicon(), batch_size=settings.nlp_batch_size, n_process=settings.n_process
-    ):
+    for annotation, article in annotator.annotate(unique):
         by_sha[article.content_sha256] = annotation
         yield AnnotatedArticle(article, annotation)
     for article in articles:
@@ -317,7 +342,7 @@ def _annotated(articles: Iterable[Article], settings: Settings) -> Iterator[Anno
 
 
 def _annotated_here_or_before(
-    articles: Sequence[Article], settings: Settings, annotations: Annotations | None
+    articles: Sequence[Article], settings: Settings, annotations: Annotations | None, annotator: Annotator | None
 ) -> Iterator[tuple[AnnotatedArticle, str]]:
     """Each article with its annotation and the pipeline version that made it: from `annotations` when they
     hold its content, else annotated here (content another file's change freed since `annotate_files` ran)."""
@@ -326,10 +351,11 @@ def _annotated_here_or_before(
         if article.content_sha256 in made:
             yield AnnotatedArticle(article, made[article.content_sha256]), annotations.pipeline_version
     rest = [article for article in articles if article.content_sha256 not in made]
-    if rest:
-        version = pipeline_version(load_pipeline(settings.spacy_model))
-        for item in _annotated(rest, settings):
-            yield item, version
+    if not rest:
+        return
+    with nullcontext(annotator) if annotator else annotator_for(settings) as batch_annotator:
+        for item in _annotated(rest, batch_annotator):
+            yield item, batch_annotator.version
 
 
 def _file_status(article_statuses: Sequence[FileStatus]) -> FileStatus:

@@ -11,7 +11,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.futures import as_completed
 from sqlalchemy import Engine
 
-from etl.pipeline import DateRange, PendingFile, Progress, batches
+from etl.load import run_parameters
+from etl.pipeline import DateRange, PendingFile, Progress, annotator_for, batches
 from etl.records import RunCounts
 from etl.runlock import run_lock
 from etl.settings import Settings
@@ -42,11 +43,7 @@ def recorded_run(settings: Settings, flow: str, parameters: dict[str, Any]) -> I
     """
     steps = database_steps(settings.retry_delays)
     engine = steps.open_database(settings.db_url, settings.sqlite_busy_timeout_ms)
-    parameters = {
-        **parameters,
-        "input_dir": str(settings.input_dir),
-        "db_url": engine.url.render_as_string(),
-    }
+    parameters = run_parameters(engine, settings.input_dir, parameters)
     with run_lock(engine):
         steps.fail_interrupted_runs(engine)
         run = Run(steps.start_run(engine, flow, parameters), engine, steps, settings)
@@ -100,9 +97,12 @@ Batches = Sequence[tuple[int, Sequence[PendingFile]]]
 def _here(
     run: Run, batches: Batches, date_range: DateRange | None
 ) -> Iterator[tuple[int, Sequence[PendingFile], RunCounts]]:
-    """Each numbered batch processed in this process, in turn, with its counts."""
-    for number, batch in batches:
-        yield number, batch, run.steps.process_files(run.engine, run.id, batch, run.settings, date_range)
+    """Each numbered batch processed in this process, in turn, with its counts; one annotator serves them all, so
+    its workers start once per run (on the first article to parse: none when nothing is new)."""
+    with annotator_for(run.settings) as annotator:
+        for number, batch in batches:
+            counts = run.steps.process_files(run.engine, run.id, batch, run.settings, date_range, annotator)
+            yield number, batch, counts
 
 
 def _on_dask(

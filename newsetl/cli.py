@@ -117,6 +117,29 @@ def _prepare_flow(settings: Settings) -> None:
     configure_prefect(settings.data_dir)
 
 
+def _nightly_if_idle(settings: Settings, retire_missing: bool) -> RunCounts | None:
+    """The counts of a nightly run recorded without Prefect when the input folder has nothing new, changed or gone
+    (Prefect's start-up would be most of its time); None when there is work, or on a database error: the flow
+    then meets it again, retries it if transient, and records and reports it."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from etl.errors import TransientDatabaseError
+    from etl.load import run_parameters
+    from etl.pipeline import open_database, record_run_if_idle
+
+    try:
+        engine = open_database(settings.db_url, settings.sqlite_busy_timeout_ms)
+        try:
+            parameters = run_parameters(engine, settings.input_dir, {"retire_missing": retire_missing})
+            return record_run_if_idle(engine, "nightly", parameters, settings.input_dir)
+        finally:
+            engine.dispose()
+    except (TransientDatabaseError, SQLAlchemyError):
+        return None
+    except NewsetlError as exc:
+        raise _fail(exc) from exc
+
+
 @contextmanager
 def _file_progress() -> Iterator[Callable[[int, int], None]]:
     """A Rich progress bar over the files a run reads, on stderr so that stdout stays the summary."""
@@ -190,6 +213,10 @@ def run(
         input_dir=input_dir, db_url=db, executor=executor, dask_address=address, dask_workers=workers
     )
     _prepare_flow(settings)
+    counts = _nightly_if_idle(settings, retire_missing)
+    if counts is not None:
+        _print_counts(f"newsetl run: {settings.input_dir}", counts)
+        return
     from flows.nightly import nightly
 
     try:

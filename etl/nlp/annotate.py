@@ -44,46 +44,65 @@ def annotate(
 
     The one path from text to annotation: the flows and `newsetl annotate` both call it. `batch_size` texts
     are parsed at once (spaCy's working memory grows with it). With `n_process` > 1, batches are parsed *and*
-    annotated in that many worker processes, so that this process only feeds them and takes the results.
+    annotated in that many worker processes (an `Annotator`'s, for these items only).
     """
     if n_process == 1:
         docs = parse(nlp, ((text, (published, context)) for text, published, context in items), batch_size=batch_size)
         for doc, (published, context) in docs:
             yield annotate_doc(doc, published, lexicon), context
     else:
-        yield from _annotate_in_workers(nlp, items, lexicon, batch_size, n_process)
+        with Annotator(loaded_as(nlp), lexicon, batch_size=batch_size, n_process=n_process) as annotator:
+            yield from annotator.annotate(items)
 
 
-def _annotate_in_workers(
-    nlp: Language,
-    items: Iterable[tuple[str, date | None, Context]],
-    lexicon: Lexicon,
-    batch_size: int,
-    n_process: int,
-) -> Iterator[tuple[Annotation, Context]]:
-    """`annotate` over worker processes, one batch per task, at most two batches per worker in flight.
+class Annotator:
+    """`annotate` with one model and lexicon for as long as it is open: a run keeps one for all its batches.
 
-    spaCy's own `nlp.pipe(n_process=…)` would parse in workers but send each Doc back to be annotated here,
-    leaving this process the bottleneck; a worker instead returns the batch's `Annotation`s, small frozen
-    records; the contexts never leave this process. Workers come from a fork server, not a fork of this
-    process: a flow runs Prefect's threads (and backfill chunks run in threads), and a child forked while
-    another thread holds a lock (SQLite's, logging's) can hang for ever. Each worker loads the model once.
+    With `n_process` 1 it annotates in this process. Otherwise it parses *and* annotates in worker processes,
+    started on first use and kept until `close`, so that each loads the model once per run, not once per batch;
+    this process, which need not load the model at all, reads, cleans and loads meanwhile. spaCy's own
+    `nlp.pipe(n_process=…)` would parse in workers but send each Doc back to be annotated here, leaving this
+    process the bottleneck; a worker instead returns the batch's `Annotation`s, small frozen records; the
+    contexts never leave this process. Workers come from a fork server, not a fork of this process: a flow runs
+    Prefect's threads, and a child forked while another thread holds a lock (SQLite's, logging's) can hang for
+    ever. Not for use by two threads at once (backfill chunks each open their own).
     """
-    in_flight: deque[tuple[Future[list[Annotation]], list[Context]]] = deque()
-    batch_iter = iter(items)
-    context = get_context("forkserver")
-    context.set_forkserver_preload(["etl.nlp.annotate"])  # import spaCy and our modules once, in the server
-    with ProcessPoolExecutor(
-        n_process, mp_context=context, initializer=_start_worker, initargs=(loaded_as(nlp), lexicon)
-    ) as pool:
+
+    def __init__(self, model_name: str, lexicon: Lexicon, *, batch_size: int = 16, n_process: int = 1) -> None:
+        self.model_name, self.lexicon, self.batch_size, self.n_process = model_name, lexicon, batch_size, n_process
+        self.version = pipeline_version(model_name)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Annotator:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers, if any started; the annotator starts new ones if used again."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def annotate(self, items: Iterable[tuple[str, date | None, Context]]) -> Iterator[tuple[Annotation, Context]]:
+        """As `annotate`: in order, streaming, contexts passed through."""
+        if self.n_process == 1:
+            nlp = load_pipeline(self.model_name)
+            yield from annotate(nlp, items, self.lexicon, batch_size=self.batch_size)
+            return
+        # At most two batches per worker in flight, so the items are still streamed.
+        in_flight: deque[tuple[Future[list[Annotation]], list[Context]]] = deque()
+        batch_iter = iter(items)
         try:
             while True:
-                while len(in_flight) < 2 * n_process:
-                    batch = list(islice(batch_iter, batch_size))
+                while len(in_flight) < 2 * self.n_process:
+                    batch = list(islice(batch_iter, self.batch_size))
                     if not batch:
                         break
                     texts = [(text, published) for text, published, _ in batch]
-                    in_flight.append((pool.submit(_annotate_batch, texts), [context for _, _, context in batch]))
+                    future = self._workers().submit(_annotate_batch, texts)
+                    in_flight.append((future, [context for _, _, context in batch]))
                 if not in_flight:
                     return
                 future, contexts = in_flight.popleft()
@@ -91,6 +110,15 @@ def _annotate_in_workers(
         finally:
             for future, _ in in_flight:
                 future.cancel()
+
+    def _workers(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = get_context("forkserver")
+            context.set_forkserver_preload(["etl.nlp.annotate"])  # import spaCy and our modules once, in the server
+            self._pool = ProcessPoolExecutor(
+                self.n_process, mp_context=context, initializer=_start_worker, initargs=(self.model_name, self.lexicon)
+            )
+        return self._pool
 
 
 # A worker process's model and lexicon, set once by `_start_worker` when it starts.
@@ -109,10 +137,10 @@ def _annotate_batch(texts: list[tuple[str, date | None]]) -> list[Annotation]:
     return [annotation for annotation, _ in annotate(nlp, items, lexicon, batch_size=len(texts))]
 
 
-def pipeline_version(nlp: Language) -> str:
+def pipeline_version(model_name: str) -> str:
     """Stamped on every article: a change of code, model or reference data (lexicon, gazetteer, aliases) makes
     stored annotations out of date. At most 64 characters (the `articles.pipeline_version` column)."""
-    return f"newsetl-{__version__}+{model_version(nlp)}+ref-{reference_version()}"
+    return f"newsetl-{__version__}+{model_version(model_name)}+ref-{reference_version()}"
 
 
 def annotation_json(record_id: object, annotation: Annotation) -> dict[str, Any]:

