@@ -13,6 +13,8 @@ Factory names carry their version as `_v1` (spaCy refuses dots in factory names)
 - `newsetl_known_places_v1`: a name the gazetteer knows as a place is not a person ("Kherson", "Mykolaiv"
   tagged PERSON by the small model become GPE). Organisations keep their label: a city is often a team.
 - `newsetl_document_labels_v1`: a name tagged once is tagged wherever the document repeats it.
+- `newsetl_token_attributes_v1` (in place of the model's `attribute_ruler` and `lemmatizer`): the same
+  attributes, worked out once per distinct token (`etl.nlp.token_attributes`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from etl.nlp import gazetteer
+from etl.nlp.token_attributes import TokenAttributes
 
 _NUMBER = re.compile(r"^[+-]?\d[\d.,:/=-]*(?:st|nd|rd|th)?$|^\.\d+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$|^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?$")
@@ -39,6 +42,8 @@ AFTER_NER = (
     "newsetl_known_places_v1",
     "newsetl_document_labels_v1",
 )
+# In place of the model's `attribute_ruler` followed by its `lemmatizer`, when it has both.
+TOKEN_ATTRIBUTES = "newsetl_token_attributes_v1"
 _NAMED_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC"})
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 
@@ -304,3 +309,9 @@ def make_known_places(nlp: Language, name: str) -> KnownPlaces:
 @Language.factory("newsetl_document_labels_v1")
 def make_document_labels(nlp: Language, name: str) -> DocumentLabels:
     return DocumentLabels()
+
+
+@Language.factory(TOKEN_ATTRIBUTES)
+def make_token_attributes(nlp: Language, name: str) -> TokenAttributes:
+    """Takes over the pipeline's own `attribute_ruler` and `lemmatizer`, which `load_pipeline` then removes."""
+    return TokenAttributes(nlp.get_pipe("attribute_ruler"), nlp.get_pipe("lemmatizer"))

@@ -34,6 +34,11 @@ def load_pipeline(model_name: str) -> Language:
         raise _not_installed(model_name) from exc
     for factory in components.BEFORE_PARSER:
         nlp.add_pipe(factory, before="parser")
+    names = nlp.pipe_names
+    if "attribute_ruler" in names and names[names.index("attribute_ruler") + 1 :][:1] == ["lemmatizer"]:
+        nlp.add_pipe(components.TOKEN_ATTRIBUTES, before="attribute_ruler")  # takes both over
+        nlp.remove_pipe("attribute_ruler")
+        nlp.remove_pipe("lemmatizer")
     for factory in components.AFTER_NER:
         nlp.add_pipe(factory, last=True)
     _LOADED_AS[nlp] = model_name
