@@ -36,6 +36,7 @@ VENV_BIN = Path(sys.executable).parent
 DEFAULT_CORPUS = SHARED / "data" / "bbc"
 COMMAND_NAMES = ("limit 1 proc", "limit 2 proc", "peer", "pipeline", "nightly no-op")
 SAMPLE_SECONDS = 0.1
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MB = 1024 * 1024
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -57,6 +58,9 @@ class Measurement:
     tokens_per_s: float = 0.0  # the command's own figure when it prints one, else tokens / wall time
     wall_tokens_per_s: float = 0.0
     flow_s: float | None = None  # newsetl only: the run's own time, from the runs table
+    # CPU time (user + system) of the whole process tree, as last sampled per process: unlike wall time, little
+    # moved by other work on a shared machine, so tokens per CPU second compares the commands' own cost.
+    cpu_s: float = 0.0
 
 
 @dataclass
@@ -108,20 +112,25 @@ def count_tokens(paths: Sequence[Path], model: str) -> int:
     return sum(len(doc) for doc in tokenizer.pipe(texts, batch_size=256))
 
 
-def tree_memory(root_pid: int) -> tuple[int, int, int]:
-    """Summed (RSS, PSS) in bytes of `root_pid` and all its descendants, and the largest one process's RSS, from /proc.
+def tree_memory(root_pid: int, cpu_by_pid: dict[int, float] | None = None) -> tuple[int, int, int]:
+    """Summed (RSS, PSS) in bytes of `root_pid` and all its descendants, and the largest one process's RSS, from /proc;
+    with `cpu_by_pid`, each process's CPU seconds so far are recorded in it.
 
     Sampled rather than read from ru_maxrss: a child forked from a large parent (pytest with spaCy loaded)
     inherits the parent's high-water mark, so ru_maxrss overstates it.
     """
     children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as stat:
-                # the command name in parentheses may hold spaces; ppid is the 2nd field after it
-                parent = int(stat.read().rpartition(")")[2].split()[1])
+                # the command name in parentheses may hold spaces; ppid is the 2nd field after it, utime and
+                # stime (clock ticks) the 12th and 13th
+                fields = stat.read().rpartition(")")[2].split()
+                parent = int(fields[1])
+                cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(parent, []).append(int(entry.name))
@@ -130,6 +139,8 @@ def tree_memory(root_pid: int) -> tuple[int, int, int]:
     while stack:
         pid = stack.pop()
         stack.extend(children.get(pid, ()))
+        if cpu_by_pid is not None and pid in cpu:
+            cpu_by_pid[pid] = max(cpu_by_pid.get(pid, 0.0), cpu[pid])
         try:
             with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
                 for line in rollup:
@@ -150,11 +161,12 @@ def measure(name: str, command: list[str], env: dict[str, str] | None = None) ->
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     peak = [0, 0, 0]
+    cpu_by_pid: dict[int, float] = {}
     finished = threading.Event()
 
     def sample() -> None:
         while not finished.wait(SAMPLE_SECONDS):
-            peak[:] = [max(old, new) for old, new in zip(peak, tree_memory(process.pid), strict=True)]
+            peak[:] = [max(old, new) for old, new in zip(peak, tree_memory(process.pid, cpu_by_pid), strict=True)]
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -167,7 +179,9 @@ def measure(name: str, command: list[str], env: dict[str, str] | None = None) ->
     if process.returncode != 0:
         raise RuntimeError(f"{name} failed with exit code {process.returncode}: {' '.join(command)}\n{output}")
     tail = "\n".join(output.strip().splitlines()[-12:])
-    return Measurement(name, command, wall, peak[0], peak[1], peak[2], load_before, os.getloadavg()[0], tail)
+    measurement = Measurement(name, command, wall, peak[0], peak[1], peak[2], load_before, os.getloadavg()[0], tail)
+    measurement.cpu_s = sum(cpu_by_pid.values())
+    return measurement
 
 
 def reported_tokens_per_s(output: str) -> float | None:
@@ -237,6 +251,8 @@ def bench_corpus(
         for name in ("limit 1 proc", "limit 2 proc", "peer"):
             if name in by_name:
                 ratios[f"pipeline / {name}"] = pipeline.tokens_per_s / by_name[name].tokens_per_s
+                # CPU spent per token, theirs over ours: above 1 the pipeline does less work per token.
+                ratios[f"CPU per token, {name} / pipeline"] = by_name[name].cpu_s / pipeline.cpu_s
         if "nightly no-op" in by_name:
             ratios["nightly no-op flow / pipeline wall"] = by_name["nightly no-op"].flow_s / pipeline.wall_s
     return ScaleResult(copies, len(articles), tokens, measurements, ratios)
@@ -276,6 +292,8 @@ def print_scale(result: ScaleResult) -> None:
         "wall s",
         "tokens/s",
         "wall tokens/s",
+        "CPU s",
+        "tokens/CPU s",
         "peak RSS MB",
         "peak PSS MB",
         "max 1-proc MB",
@@ -289,6 +307,8 @@ def print_scale(result: ScaleResult) -> None:
             wall,
             f"{m.tokens_per_s:,.0f}" if m.tokens_per_s else "—",
             f"{m.wall_tokens_per_s:,.0f}" if m.wall_tokens_per_s else "—",
+            f"{m.cpu_s:.1f}",
+            f"{result.tokens / m.cpu_s:,.0f}" if m.wall_tokens_per_s and m.cpu_s else "—",
             f"{m.peak_rss_bytes / MB:,.0f}",
             f"{m.peak_pss_bytes / MB:,.0f}",
             f"{m.max_single_rss_bytes / MB:,.0f}",

@@ -128,9 +128,13 @@ def test_run_benchmarks_a_tiny_corpus_end_to_end(corpus: Path, tmp_path: Path) -
     assert set(measurements) == {"limit 1 proc", "limit 2 proc", "peer", "pipeline", "nightly no-op"}
     assert all(m["peak_rss_bytes"] > 50_000_000 for m in measurements.values())
     assert measurements["pipeline"]["flow_s"] > measurements["nightly no-op"]["flow_s"]
+    assert all(m["cpu_s"] > 0.5 for m in measurements.values())  # at least the imports, in every command
     assert set(scale["ratios"]) == {
         "pipeline / limit 1 proc",
         "pipeline / limit 2 proc",
         "pipeline / peer",
+        "CPU per token, limit 1 proc / pipeline",
+        "CPU per token, limit 2 proc / pipeline",
+        "CPU per token, peer / pipeline",
         "nightly no-op flow / pipeline wall",
     }
