@@ -61,6 +61,20 @@ BAD_FILES: dict[str, tuple[bytes, str | None]] = {
         None,
     ),
     "odd name ü 'q\" ;DROP TABLE articles;--.txt": (b"Odd name\n\nRussian forces attacked Kharkiv on Sunday.", None),
+    # A German article, written for this test: confidently not English, so rejected by the default settings.
+    "german.txt": (
+        "Hilfe für Kiew\n\nDie Bundesregierung hat am Dienstag weitere Hilfen für die Ukraine zugesagt. Berlin "
+        "werde Stromgeneratoren nach Kiew schicken, sagte eine Sprecherin des Auswärtigen Amts.".encode(),
+        "language 'de' detected (confidence 1.00), not an accepted language (en): add it to "
+        "NEWSETL_ACCEPTED_LANGUAGES, or set NEWSETL_OTHER_LANGUAGES=keep to load it",
+    ),
+    # A declared language that is no language tag, and longer than the column: ignored, never stored.
+    "long-language.json": (
+        json.dumps(
+            {"title": "Aid for Kyiv", "body": ARTICLE, "language": "English as written in the Kyiv newsroom"}
+        ).encode(),
+        None,
+    ),
 }
 # A JSON-lines file: the bad lines are rejected alone, the good records load.
 LINES = [json.dumps({"title": "Talks", "body": "Serbian and Kosovo leaders met in Brussels on Monday."}), "{not json",
@@ -142,6 +156,11 @@ def test_bad_input_each_kind_is_rejected_with_its_reason_and_the_run_goes_on(
     # Every file listed ends in a known state; the vanished one was gone before it could be recorded as read.
     assert len(statuses) == len(BAD_FILES) + 7 - 1 + 1
     assert counts.loaded == len(expected_loaded) and counts.rejected == len(statuses) - len(expected_loaded)
+    with engine.connect() as connection:
+        languages = dict(connection.execute(select(ArticleRow.source_path, ArticleRow.language)).all())
+    assert set(languages.values()) <= {"en", None}, languages
+    # Two short sentences are not detected confidently, and the declared value is no language tag: unknown.
+    assert languages[(folder / "long-language.json").as_posix()] is None
     for _, title, body in stored:
         assert "\r" not in body and "\ufeff" not in title + body and "\x00" not in body
     assert check_database(engine) == []
@@ -175,3 +194,4 @@ def test_bad_input_a_missing_input_folder_is_a_clear_error(engine: Engine, tmp_p
 
     with pytest.raises(InputError, match=f"^input folder does not exist: {tmp_path / 'nowhere'}$"):
         nightly(input_dir=str(tmp_path / "nowhere"), db_url=engine.url.render_as_string(hide_password=False))
+
