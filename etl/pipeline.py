@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from etl.clean import clean_document
 from etl.database import create_engine_for, upgrade
 from etl.errors import RejectedInput
-from etl.extract import discover, parse_file, read_source
+from etl.extract import discover, parse_file, read_source, storable_path
 from etl.language import LanguagePolicy
 from etl.load import articles_in_range as stored_articles_in_range
 from etl.load import (
@@ -126,7 +126,7 @@ def plan_files(engine: Engine, input_dir: Path) -> FilePlan:
             unreadable = same_identity and seen.status is FileStatus.REJECTED and not seen.file_sha256
             pending.append(PendingFile(source, seen.file_sha256 if seen else None, unreadable))
     # Only files under this input folder: a run over another folder does not make the first one's files missing.
-    root = Path(os.path.abspath(input_dir)).as_posix().rstrip("/") + "/"  # as `discover` spells paths
+    root = storable_path(Path(os.path.abspath(input_dir)).as_posix()).rstrip("/") + "/"  # as `discover` spells paths
     missing = tuple(sorted(path for path in known if path.startswith(root)))
     return FilePlan(tuple(pending), unchanged, missing)
 

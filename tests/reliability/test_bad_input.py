@@ -195,3 +195,36 @@ def test_bad_input_a_missing_input_folder_is_a_clear_error(engine: Engine, tmp_p
     with pytest.raises(InputError, match=f"^input folder does not exist: {tmp_path / 'nowhere'}$"):
         nightly(input_dir=str(tmp_path / "nowhere"), db_url=engine.url.render_as_string(hide_password=False))
 
+
+@pytest.mark.slow
+def test_bad_input_a_file_name_that_is_not_utf8_loads_under_an_escaped_path_and_stays_unchanged(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # Names from an old Latin-1 archive: bytes that are not UTF-8, in a folder name and a file name.
+    folder = tmp_path / "articles"
+    latin1_folder = os.fsencode(folder) + b"/d\xfcsseldorf"
+    os.makedirs(latin1_folder)
+    descriptor = os.open(latin1_folder + b"/caf\xe9.txt", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(descriptor, f"Aid\n\n{ARTICLE}\n".encode())
+    os.close(descriptor)
+    (folder / "talks.txt").write_text("Talks\n\nSerbian and Kosovo leaders met in Brussels on Monday.\n")
+    db_url = engine.url.render_as_string(hide_password=False)
+
+    first = nightly(input_dir=str(folder), db_url=db_url)
+
+    escaped = f"{folder.as_posix()}/d\\xfcsseldorf/caf\\xe9.txt"  # each byte that is not UTF-8 written \xNN
+    with engine.connect() as connection:
+        statuses = dict(connection.execute(select(SourceFileRow.path, SourceFileRow.status)).all())
+        articles = connection.execute(select(ArticleRow.source_path, ArticleRow.title)).all()
+    assert (first.loaded, first.rejected) == (2, 0)
+    assert statuses == {escaped: "loaded", f"{folder.as_posix()}/talks.txt": "loaded"}
+    assert (escaped, "Aid") in articles
+    # Reversible: reading the \xNN escapes back gives the bytes of the name.
+    assert escaped.encode().decode("unicode_escape").encode("latin-1") == latin1_folder + b"/caf\xe9.txt"
+    assert check_database(engine) == []
+
+    second = nightly(input_dir=str(folder), db_url=db_url)
+    assert (second.loaded, second.skipped, second.rejected, second.duplicate) == (0, 2, 0, 0)
+    with engine.connect() as connection:
+        assert len(connection.execute(select(ArticleRow.id)).all()) == 2
+        assert len(connection.execute(select(SourceFileRow.path)).all()) == 2
