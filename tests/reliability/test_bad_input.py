@@ -2,6 +2,7 @@
 in `rejected_files`, and the run goes on to load the good files."""
 
 import builtins
+import itertools
 import json
 import os
 from pathlib import Path
@@ -17,6 +18,25 @@ from flows.nightly import nightly
 
 MAX_FILE_BYTES = 200_000
 ARTICLE = "Germany pledged aid to Ukraine on Tuesday. Berlin will send generators to Kyiv."
+
+LONG_PARAGRAPH_CHARS = 60_000
+
+
+def long_paragraph(chars: int) -> str:
+    """One paragraph, no line break, of distinct news-like sentences (annotation time once grew with its square)."""
+    people = ["The foreign minister", "A spokeswoman for the army", "Protesters in Tbilisi", "The central bank",
+              "Local officials in Odesa", "Chinese diplomats", "The mayor of Warsaw", "Opposition leaders"]  # fmt: skip
+    acts = ["condemned the strike on", "announced new loans for", "held talks with", "blocked roads leading to",
+            "promised to rebuild", "accused the militia of shelling", "delivered medicine to"]  # fmt: skip
+    places = ["Mykolaiv", "the port of Izmail", "Chisinau", "the Georgian parliament", "Zaporizhzhia", "Vilnius"]
+    times = ["on Friday", "early on Saturday", "two days ago", "in October", "before the summit"]
+    sentences = []
+    for number, (who, act, place, when) in enumerate(itertools.product(people, acts, places, times)):
+        sentences.append(f"{who} {act} {place} {when}, according to report {number}.")
+        if sum(map(len, sentences)) + len(sentences) >= chars:
+            break
+    return " ".join(sentences)
+
 
 # name → (bytes, the reason it is rejected with; None when it loads)
 BAD_FILES: dict[str, tuple[bytes, str | None]] = {
@@ -56,6 +76,7 @@ BAD_FILES: dict[str, tuple[bytes, str | None]] = {
         None,
     ),
     "long-line.txt": (b"Long line\n\n" + (ARTICLE.encode() + b" ") * 100, None),
+    "long-paragraph.txt": (b"Long paragraph\n\n" + long_paragraph(LONG_PARAGRAPH_CHARS).encode(), None),
     "impossible-date.json": (
         json.dumps({"title": "Impossible date", "body": ARTICLE, "published_at": "2022-02-30"}).encode(),
         None,
@@ -161,6 +182,8 @@ def test_bad_input_each_kind_is_rejected_with_its_reason_and_the_run_goes_on(
     assert set(languages.values()) <= {"en", None}, languages
     # Two short sentences are not detected confidently, and the declared value is no language tag: unknown.
     assert languages[(folder / "long-language.json").as_posix()] is None
+    [long_body] = [body for path, _, body in stored if path.endswith("/long-paragraph.txt")]
+    assert len(long_body) >= LONG_PARAGRAPH_CHARS and "\n" not in long_body  # loaded whole, one paragraph
     for _, title, body in stored:
         assert "\r" not in body and "\ufeff" not in title + body and "\x00" not in body
     assert check_database(engine) == []
