@@ -13,6 +13,7 @@ import unicodedata
 from pathlib import Path
 
 from etl.errors import RejectedInput
+from etl.language import LanguagePolicy, article_language
 from etl.records import Article, RawDocument
 
 BOILERPLATE_PATTERNS = Path(__file__).resolve().parents[1] / "seeds" / "reference" / "boilerplate.txt"
@@ -24,8 +25,9 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 _BULLET = re.compile(r"^[•·▪►▶‣◦*\-–—]+\s*")
 
 
-def clean_document(doc: RawDocument) -> Article:
-    """The article in a raw document; `RejectedInput` when no text is left once boilerplate is removed."""
+def clean_document(doc: RawDocument, languages: LanguagePolicy | None = None) -> Article:
+    """The article in a raw document, with its language; `RejectedInput` when no text is left once boilerplate is
+    removed, or when it is confidently in a language `languages` (by default English only) rejects."""
     title = _clean_title(doc.title or "")
     body = clean_text(doc.text)
     # Web pages often repeat the headline as the first paragraph; it is stored once, as the title.
@@ -35,6 +37,7 @@ def clean_document(doc: RawDocument) -> Article:
         raise RejectedInput("no article text after removing boilerplate")
     if not any(character.isalpha() for character in body):
         raise RejectedInput("no sentences: the article text has no words, only digits, punctuation or symbols")
+    language = article_language(f"{title}\n\n{body}", doc.language, languages or LanguagePolicy())
     return Article(
         source_path=doc.source_path,
         record_index=doc.record_index,
@@ -44,7 +47,7 @@ def clean_document(doc: RawDocument) -> Article:
         word_count=len(body.split()),
         url=doc.url,
         source=doc.source,
-        language=doc.language,
+        language=language,
         published_at=doc.published_at,
         published_at_source=doc.published_at_source,
     )

@@ -55,9 +55,9 @@ def discover(input_dir: Path) -> Iterator[SourceFile]:
     """
     root = Path(os.path.abspath(input_dir))
     if not root.exists():
-        raise InputError(f"input folder does not exist: {root}")
+        raise InputError(f"input folder does not exist: {storable_path(str(root))}")
     if not root.is_dir():
-        raise InputError(f"input folder is not a folder: {root}")
+        raise InputError(f"input folder is not a folder: {storable_path(str(root))}")
     return _walk(root)
 
 
@@ -66,7 +66,7 @@ def _walk(folder: Path) -> Iterator[SourceFile]:
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
     except OSError as error:
-        raise InputError(f"cannot list folder {folder}: {error.strerror}") from None
+        raise InputError(f"cannot list folder {storable_path(str(folder))}: {error.strerror}") from None
     for entry in entries:
         if entry.name.startswith("."):
             continue
@@ -78,11 +78,30 @@ def _walk(folder: Path) -> Iterator[SourceFile]:
         except FileNotFoundError:  # a dangling symlink, or removed while walking
             continue
         except OSError:  # a symlink loop, or a link it cannot follow: listed, so reading it records why it failed
-            status = entry.stat(follow_symlinks=False)
-            yield SourceFile(Path(entry.path).as_posix(), status.st_size, status.st_mtime_ns)
+            yield _source_file(entry.path, entry.stat(follow_symlinks=False))
             continue
         if stat.S_ISREG(status.st_mode):
-            yield SourceFile(Path(entry.path).as_posix(), status.st_size, status.st_mtime_ns)
+            yield _source_file(entry.path, status)
+
+
+def _source_file(path: str, status: os.stat_result) -> SourceFile:
+    posix = Path(path).as_posix()
+    stored = storable_path(posix)
+    return SourceFile(stored, status.st_size, status.st_mtime_ns, None if stored == posix else posix)
+
+
+def storable_path(path: str) -> str:
+    """`path` as stored and shown: each byte of a name that is not valid UTF-8 written `\\xNN`, the rest unchanged.
+
+    Python lists such a name with lone surrogates (PEP 383), which SQLite and PostgreSQL cannot store: the batch
+    holding the file failed. The file is loaded, not rejected: a name from an old Latin-1 archive says nothing
+    against its content, and a rejection would need a storable path all the same. `\\xNN` (Python's
+    backslashreplace) leaves every UTF-8 path exactly as before, so existing rows keep matching, and the same name
+    gives the same stored path on every run, so the file is found unchanged next time; each `\\xNN` gives back its
+    byte. Only a UTF-8 name spelling a literal `\\xNN` beside a file whose
+    name holds that byte would share its stored path.
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def read_source(source: SourceFile, max_file_bytes: int) -> bytes:
@@ -90,7 +109,7 @@ def read_source(source: SourceFile, max_file_bytes: int) -> bytes:
     if source.size > max_file_bytes:
         raise RejectedInput(_too_large(source.size, max_file_bytes))
     try:
-        with open(source.path, "rb") as file:
+        with open(source.os_path or source.path, "rb") as file:
             data = file.read(max_file_bytes + 1)  # it may have grown since discovery
             after = os.fstat(file.fileno())
             if len(data) > max_file_bytes:

@@ -20,7 +20,8 @@ from sqlalchemy import Engine
 from etl.clean import clean_document
 from etl.database import create_engine_for, upgrade
 from etl.errors import RejectedInput
-from etl.extract import discover, parse_file, read_source
+from etl.extract import discover, parse_file, read_source, storable_path
+from etl.language import LanguagePolicy
 from etl.load import articles_in_range as stored_articles_in_range
 from etl.load import (
     fail_interrupted_runs,
@@ -129,7 +130,7 @@ def plan_files(engine: Engine, input_dir: Path) -> FilePlan:
             unreadable = same_identity and seen.status is FileStatus.REJECTED and not seen.file_sha256
             pending.append(PendingFile(source, seen.file_sha256 if seen else None, unreadable))
     # Only files under this input folder: a run over another folder does not make the first one's files missing.
-    root = Path(os.path.abspath(input_dir)).as_posix().rstrip("/") + "/"  # as `discover` spells paths
+    root = storable_path(Path(os.path.abspath(input_dir)).as_posix()).rstrip("/") + "/"  # as `discover` spells paths
     missing = tuple(sorted(path for path in known if path.startswith(root)))
     return FilePlan(tuple(pending), unchanged, missing)
 
@@ -174,9 +175,10 @@ def process_files(
 def read_files(files: Sequence[PendingFile], settings: Settings, date_range: DateRange | None = None) -> list[ReadFile]:
     """Read and clean a batch of files, without the database; files outside `date_range` are left out."""
     read = []
+    languages = language_policy(settings)
     for pending in files:
         started = time.perf_counter()
-        outcome = _read_articles(pending, settings.max_file_bytes)
+        outcome = _read_articles(pending, settings.max_file_bytes, languages)
         seconds = time.perf_counter() - started
         if outcome is None:  # same bytes as last time: only the mtime moved
             read.append(ReadFile(pending, None, (), (), seconds))
@@ -304,7 +306,14 @@ def reprocess_articles(
     return counts
 
 
-def _read_articles(pending: PendingFile, max_file_bytes: int) -> tuple[str, list[Article], list[Rejection]] | None:
+def language_policy(settings: Settings) -> LanguagePolicy:
+    """The languages a run loads, from its settings."""
+    return LanguagePolicy(settings.accepted_languages, settings.other_languages, settings.language_min_confidence)
+
+
+def _read_articles(
+    pending: PendingFile, max_file_bytes: int, languages: LanguagePolicy
+) -> tuple[str, list[Article], list[Rejection]] | None:
     """A file's hash, articles and rejections; None when its bytes equal the last loaded version, or when it still
     cannot be read as before."""
     source = pending.source
@@ -319,7 +328,7 @@ def _read_articles(pending: PendingFile, max_file_bytes: int) -> tuple[str, list
     articles, rejections = [], list(extract.rejections)
     for document in extract.documents:
         try:
-            articles.append(clean_document(document))
+            articles.append(clean_document(document, languages))
         except RejectedInput as exc:
             rejections.append(Rejection(source.path, exc.reason, document.record_index, sha256))
     return sha256, articles, rejections

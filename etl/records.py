@@ -33,9 +33,10 @@ class DateSource(StrEnum):
 class SourceFile:
     """A file found under the input folder, identified cheaply by path, size and mtime."""
 
-    path: str  # absolute, POSIX form
+    path: str  # absolute, POSIX form, as stored: valid UTF-8 (see `etl.extract.storable_path`)
     size: int
     mtime_ns: int
+    os_path: str | None = None  # the path to open, when `path` had to escape a name that is not UTF-8
 
 
 @dataclass(frozen=True, slots=True)

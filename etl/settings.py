@@ -33,6 +33,30 @@ class Settings(BaseSettings):
         0, ge=0, description="Processes that parse and annotate articles; 0 for one per CPU this process may use."
     )
     max_file_bytes: int = Field(20_000_000, ge=1, description="Files larger than this are rejected unread.")
+    accepted_languages: tuple[str, ...] = Field(
+        ("en",),
+        min_length=1,
+        description=(
+            "Languages loaded as they are, as a JSON list of ISO 639-1 codes; an article's language is detected "
+            "from its title and body (a JSON record's `language` is used when detection is not confident)."
+        ),
+    )
+    other_languages: Literal["reject", "keep"] = Field(
+        "reject",
+        description=(
+            "What to do with an article confidently in another language: `reject` it (recorded in `rejected_files` "
+            "with the language detected), or `keep` it, loaded with its language (the NLP stage reads English)."
+        ),
+    )
+    language_min_confidence: float = Field(
+        0.95,
+        ge=0.5,
+        le=1.0,
+        description=(
+            "Confidence (0.5–1) a detected language needs to count; below it a declared language is used, or the "
+            "language is left unknown and the article loaded, so that short texts are not rejected on a guess."
+        ),
+    )
     backfill_chunk_days: int = Field(
         7, ge=1, description="Days of publication dates per backfill chunk; chunks are re-annotated in parallel."
     )
@@ -66,6 +90,11 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a SQLite write waits for another writer before it fails as locked (and is retried).",
     )
+
+    @field_validator("accepted_languages")
+    @classmethod
+    def _lower_case(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(code.strip().lower() for code in codes)
 
     @field_validator("n_process")
     @classmethod

@@ -142,10 +142,11 @@ class ParagraphBreaks:
         """Indices of the first words after a blank line."""
         starts = []
         previous_end = None
+        text = doc.text  # spaCy joins every token's text on each `doc.text`: once, not once per token
         for token in doc:
             if token.is_space:
                 continue
-            if previous_end is not None and _BLANK_LINE.search(doc.text, previous_end, token.idx):
+            if previous_end is not None and _BLANK_LINE.search(text, previous_end, token.idx):
                 starts.append(token.i)
             previous_end = token.idx + len(token)
         return starts

@@ -31,7 +31,11 @@ def resolve_event_date(
     """
     own_clause = _clause(predicate) if predicate is not None else set()
     dates = sorted(
-        (ent for ent in sentence.ents if ent.label_ == "DATE" and not _describes_another_thing(ent, predicate)),
+        (
+            ent
+            for ent in entities_within(sentence)
+            if ent.label_ == "DATE" and not _describes_another_thing(ent, predicate)
+        ),
         key=lambda ent: (ent.root.i not in own_clause, ent.start),
     )
     for ent in dates:
@@ -39,6 +43,21 @@ def resolve_event_date(
         if resolved is not None:
             return resolved, ent.text
     return publication_date, None
+
+
+def entities_within(span: Span) -> list[Span]:
+    """The entities wholly inside `span`, as `span.ents` gives them, read from the span's own tokens: `span.ents`
+    walks every entity of the Doc, so that asking it once per sentence made a long document quadratic."""
+    doc, ents, start = span.doc, [], None
+    for token in span:
+        if start is not None and token.ent_iob_ != "I":
+            ents.append(Span(doc, start, token.i, label=doc[start].ent_type_))
+            start = None
+        if token.ent_iob_ == "B":
+            start = token.i  # an entity that began before the span ("I" here) is not wholly inside it
+    if start is not None and (span.end == len(doc) or doc[span.end].ent_iob_ != "I"):
+        ents.append(Span(doc, start, span.end, label=doc[start].ent_type_))
+    return ents
 
 
 def continues_previous_day(sentence: Span) -> str | None:

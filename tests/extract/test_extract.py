@@ -99,6 +99,20 @@ def test_extract_discover_lists_regular_files_sorted_skipping_hidden_and_symlink
     ]
 
 
+def test_extract_discover_escapes_a_name_that_is_not_utf8_and_reads_the_file_by_its_real_name(tmp_path: Path) -> None:
+    name = os.fsencode(tmp_path) + b"/caf\xe9 \\ \xc3\xa9.txt"  # Latin-1 é, a backslash and a UTF-8 é
+    descriptor = os.open(name, os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(descriptor, b"Cafe\n\nText.")
+    os.close(descriptor)
+
+    [source] = discover(tmp_path)
+
+    assert source.path == f"{tmp_path.as_posix()}/caf\\xe9 \\ é.txt"
+    source.path.encode("utf-8")  # storable
+    assert source.os_path is not None and os.fsencode(source.os_path) == name
+    assert read_source(source, 100) == b"Cafe\n\nText."
+
+
 def test_extract_discover_gives_absolute_paths_for_a_relative_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,7 @@
 in `rejected_files`, and the run goes on to load the good files."""
 
 import builtins
+import itertools
 import json
 import os
 from pathlib import Path
@@ -17,6 +18,25 @@ from flows.nightly import nightly
 
 MAX_FILE_BYTES = 200_000
 ARTICLE = "Germany pledged aid to Ukraine on Tuesday. Berlin will send generators to Kyiv."
+
+LONG_PARAGRAPH_CHARS = 60_000
+
+
+def long_paragraph(chars: int) -> str:
+    """One paragraph, no line break, of distinct news-like sentences (annotation time once grew with its square)."""
+    people = ["The foreign minister", "A spokeswoman for the army", "Protesters in Tbilisi", "The central bank",
+              "Local officials in Odesa", "Chinese diplomats", "The mayor of Warsaw", "Opposition leaders"]  # fmt: skip
+    acts = ["condemned the strike on", "announced new loans for", "held talks with", "blocked roads leading to",
+            "promised to rebuild", "accused the militia of shelling", "delivered medicine to"]  # fmt: skip
+    places = ["Mykolaiv", "the port of Izmail", "Chisinau", "the Georgian parliament", "Zaporizhzhia", "Vilnius"]
+    times = ["on Friday", "early on Saturday", "two days ago", "in October", "before the summit"]
+    sentences = []
+    for number, (who, act, place, when) in enumerate(itertools.product(people, acts, places, times)):
+        sentences.append(f"{who} {act} {place} {when}, according to report {number}.")
+        if sum(map(len, sentences)) + len(sentences) >= chars:
+            break
+    return " ".join(sentences)
+
 
 # name → (bytes, the reason it is rejected with; None when it loads)
 BAD_FILES: dict[str, tuple[bytes, str | None]] = {
@@ -56,11 +76,26 @@ BAD_FILES: dict[str, tuple[bytes, str | None]] = {
         None,
     ),
     "long-line.txt": (b"Long line\n\n" + (ARTICLE.encode() + b" ") * 100, None),
+    "long-paragraph.txt": (b"Long paragraph\n\n" + long_paragraph(LONG_PARAGRAPH_CHARS).encode(), None),
     "impossible-date.json": (
         json.dumps({"title": "Impossible date", "body": ARTICLE, "published_at": "2022-02-30"}).encode(),
         None,
     ),
     "odd name ü 'q\" ;DROP TABLE articles;--.txt": (b"Odd name\n\nRussian forces attacked Kharkiv on Sunday.", None),
+    # A German article, written for this test: confidently not English, so rejected by the default settings.
+    "german.txt": (
+        "Hilfe für Kiew\n\nDie Bundesregierung hat am Dienstag weitere Hilfen für die Ukraine zugesagt. Berlin "
+        "werde Stromgeneratoren nach Kiew schicken, sagte eine Sprecherin des Auswärtigen Amts.".encode(),
+        "language 'de' detected (confidence 1.00), not an accepted language (en): add it to "
+        "NEWSETL_ACCEPTED_LANGUAGES, or set NEWSETL_OTHER_LANGUAGES=keep to load it",
+    ),
+    # A declared language that is no language tag, and longer than the column: ignored, never stored.
+    "long-language.json": (
+        json.dumps(
+            {"title": "Aid for Kyiv", "body": ARTICLE, "language": "English as written in the Kyiv newsroom"}
+        ).encode(),
+        None,
+    ),
 }
 # A JSON-lines file: the bad lines are rejected alone, the good records load.
 LINES = [json.dumps({"title": "Talks", "body": "Serbian and Kosovo leaders met in Brussels on Monday."}), "{not json",
@@ -142,6 +177,13 @@ def test_bad_input_each_kind_is_rejected_with_its_reason_and_the_run_goes_on(
     # Every file listed ends in a known state; the vanished one was gone before it could be recorded as read.
     assert len(statuses) == len(BAD_FILES) + 7 - 1 + 1
     assert counts.loaded == len(expected_loaded) and counts.rejected == len(statuses) - len(expected_loaded)
+    with engine.connect() as connection:
+        languages = dict(connection.execute(select(ArticleRow.source_path, ArticleRow.language)).all())
+    assert set(languages.values()) <= {"en", None}, languages
+    # Two short sentences are not detected confidently, and the declared value is no language tag: unknown.
+    assert languages[(folder / "long-language.json").as_posix()] is None
+    [long_body] = [body for path, _, body in stored if path.endswith("/long-paragraph.txt")]
+    assert len(long_body) >= LONG_PARAGRAPH_CHARS and "\n" not in long_body  # loaded whole, one paragraph
     for _, title, body in stored:
         assert "\r" not in body and "\ufeff" not in title + body and "\x00" not in body
     assert check_database(engine) == []
@@ -175,3 +217,37 @@ def test_bad_input_a_missing_input_folder_is_a_clear_error(engine: Engine, tmp_p
 
     with pytest.raises(InputError, match=f"^input folder does not exist: {tmp_path / 'nowhere'}$"):
         nightly(input_dir=str(tmp_path / "nowhere"), db_url=engine.url.render_as_string(hide_password=False))
+
+
+@pytest.mark.slow
+def test_bad_input_a_file_name_that_is_not_utf8_loads_under_an_escaped_path_and_stays_unchanged(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # Names from an old Latin-1 archive: bytes that are not UTF-8, in a folder name and a file name.
+    folder = tmp_path / "articles"
+    latin1_folder = os.fsencode(folder) + b"/d\xfcsseldorf"
+    os.makedirs(latin1_folder)
+    descriptor = os.open(latin1_folder + b"/caf\xe9.txt", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(descriptor, f"Aid\n\n{ARTICLE}\n".encode())
+    os.close(descriptor)
+    (folder / "talks.txt").write_text("Talks\n\nSerbian and Kosovo leaders met in Brussels on Monday.\n")
+    db_url = engine.url.render_as_string(hide_password=False)
+
+    first = nightly(input_dir=str(folder), db_url=db_url)
+
+    escaped = f"{folder.as_posix()}/d\\xfcsseldorf/caf\\xe9.txt"  # each byte that is not UTF-8 written \xNN
+    with engine.connect() as connection:
+        statuses = dict(connection.execute(select(SourceFileRow.path, SourceFileRow.status)).all())
+        articles = connection.execute(select(ArticleRow.source_path, ArticleRow.title)).all()
+    assert (first.loaded, first.rejected) == (2, 0)
+    assert statuses == {escaped: "loaded", f"{folder.as_posix()}/talks.txt": "loaded"}
+    assert (escaped, "Aid") in articles
+    # Reversible: reading the \xNN escapes back gives the bytes of the name.
+    assert escaped.encode().decode("unicode_escape").encode("latin-1") == latin1_folder + b"/caf\xe9.txt"
+    assert check_database(engine) == []
+
+    second = nightly(input_dir=str(folder), db_url=db_url)
+    assert (second.loaded, second.skipped, second.rejected, second.duplicate) == (0, 2, 0, 0)
+    with engine.connect() as connection:
+        assert len(connection.execute(select(ArticleRow.id)).all()) == 2
+        assert len(connection.execute(select(SourceFileRow.path)).all()) == 2
