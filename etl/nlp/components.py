@@ -260,14 +260,18 @@ class DocumentLabels:
         labels = {words: counter.most_common(1)[0][0] for words, counter in votes.items()}
         labels.update(dict.fromkeys(surnames, "PERSON"))
         longest = max(len(words) for words in labels)
+        # Token texts read once, and only where a name can start: a Span per position and size cost the most.
+        texts = [token.text for token in doc]
+        first_words = {words[0] for words in labels}
         spans = []
         i = 0
         while i < len(doc):
-            for size in range(min(longest, len(doc) - i), 0, -1):
-                span = doc[i : i + size]
-                label = labels.get(tuple(token.text for token in span))
+            sizes = range(min(longest, len(doc) - i), 0, -1) if texts[i] in first_words else ()
+            for size in sizes:
+                label = labels.get(tuple(texts[i : i + size]))
                 if label is None:
                     continue
+                span = doc[i : i + size]
                 tagged = {token.ent_type_ for token in span} - {""}
                 is_whole_ent = not tagged or (
                     span[0].ent_iob_ == "B"
