@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 
 import dateparser
@@ -85,6 +86,9 @@ def _clause(predicate: Token) -> set[int]:
     return {t.i for t in predicate.subtree} - other
 
 
+# dateparser takes milliseconds a phrase; the same phrases recur within an article (one per event of a sentence)
+# and across articles of a day, and the answer depends on nothing else.
+@functools.lru_cache(maxsize=8192)
 def _parse(text: str, publication_date: date | None) -> date | None:
     words = text.split()
     lowered = {w.lower() for w in words}
