@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from etl.clean import clean_document
 from etl.database import create_engine_for, upgrade
@@ -30,6 +30,7 @@ from etl.load import (
     replace_annotations,
     retire_file,
     transaction,
+    upsert_entities,
 )
 from etl.nlp.annotate import annotate, pipeline_version
 from etl.nlp.lexicon import load_lexicon
@@ -205,9 +206,12 @@ def load_files(
                 to_annotate.append(article)
             else:
                 statuses[article.source_path].append(status)
+        annotated = _annotated_here_or_before(to_annotate, settings, annotations)
+        if annotations is not None:  # made on workers, which may be loading their own batches at the same time
+            annotated = _in_lock_order(connection, annotated)
         # Articles are annotated in batches, so an article's time is the time from the previous one to its load.
         started = time.perf_counter()
-        for item, version in _annotated_here_or_before(to_annotate, settings, annotations):
+        for item, version in annotated:
             path = item.article.source_path
             try:
                 status = load_article(connection, run_id, item, version)
@@ -330,6 +334,17 @@ def _annotated_here_or_before(
         version = pipeline_version(load_pipeline(settings.spacy_model))
         for item in _annotated(rest, settings):
             yield item, version
+
+
+def _in_lock_order(
+    connection: Connection, annotated: Iterable[tuple[AnnotatedArticle, str]]
+) -> list[tuple[AnnotatedArticle, str]]:
+    """Lock what a batch writes in one global order, so that concurrent batches (workers of a cluster loading
+    into PostgreSQL) wait for each other instead of deadlocking: first every entity of the batch, upserted in key
+    order, then the articles, inserted in content-hash order (two batches may hold the same content)."""
+    items = sorted(annotated, key=lambda pair: pair[0].article.content_sha256)
+    upsert_entities(connection, [item.annotation for item, _version in items])
+    return items
 
 
 def _file_status(article_statuses: Sequence[FileStatus]) -> FileStatus:
