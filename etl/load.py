@@ -50,6 +50,7 @@ ARTICLES_PER_QUERY = 200
 INTERRUPTED_ERROR = "interrupted: its process ended before the run finished (found by the next run)"
 # Entity attributes a later article fills in when the article that named the entity first did not know them.
 _FILLED = ("country", "sector", "kb_id", "lat", "lon")
+_FILE_STATUSES = {status.value: status for status in FileStatus}
 _SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
 
 
@@ -155,7 +156,11 @@ def known_files(engine: Engine) -> dict[str, KnownFile]:
                 SourceFileRow.status,
             )
         )
-        return {row.path: KnownFile(row.size, row.mtime_ns, row.file_sha256, FileStatus(row.status)) for row in rows}
+        # Called on every run with a row per file ever seen: plain tuples, and a dict for the status enum.
+        return {
+            path: KnownFile(size, mtime_ns, file_sha256, _FILE_STATUSES[status])
+            for path, size, mtime_ns, file_sha256, status in rows
+        }
 
 
 def record_file(
