@@ -58,10 +58,11 @@ def discover(input_dir: Path) -> Iterator[SourceFile]:
         raise InputError(f"input folder does not exist: {storable_path(str(root))}")
     if not root.is_dir():
         raise InputError(f"input folder is not a folder: {storable_path(str(root))}")
-    return _walk(root)
+    return _walk(str(root))
 
 
-def _walk(folder: Path) -> Iterator[SourceFile]:
+def _walk(folder: str) -> Iterator[SourceFile]:
+    # Paths stay strings: a Path per file was half the time of planning a large folder that has not changed.
     try:
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
@@ -71,7 +72,7 @@ def _walk(folder: Path) -> Iterator[SourceFile]:
         if entry.name.startswith("."):
             continue
         if entry.is_dir(follow_symlinks=False):
-            yield from _walk(Path(entry.path))
+            yield from _walk(entry.path)
             continue
         try:
             status = entry.stat()  # follows a symlink: a link to a file is listed, a link to a folder is not
@@ -85,7 +86,7 @@ def _walk(folder: Path) -> Iterator[SourceFile]:
 
 
 def _source_file(path: str, status: os.stat_result) -> SourceFile:
-    posix = Path(path).as_posix()
+    posix = path if os.sep == "/" else path.replace(os.sep, "/")  # as `Path.as_posix()` spells it, without a Path
     stored = storable_path(posix)
     return SourceFile(stored, status.st_size, status.st_mtime_ns, None if stored == posix else posix)
 

@@ -9,9 +9,9 @@ surface as `TransientDatabaseError` for the caller to retry.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from etl.records import (
     Annotation,
     Article,
     DateSource,
+    Entity,
     FileStatus,
     Rejection,
     RunCounts,
@@ -48,6 +49,9 @@ from etl.records import (
 
 ARTICLES_PER_QUERY = 200
 INTERRUPTED_ERROR = "interrupted: its process ended before the run finished (found by the next run)"
+# Entity attributes a later article fills in when the article that named the entity first did not know them.
+_FILLED = ("country", "sector", "kb_id", "lat", "lon")
+_FILE_STATUSES = {status.value: status for status in FileStatus}
 _SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
 
 
@@ -159,7 +163,11 @@ def known_files(engine: Engine) -> dict[str, KnownFile]:
                 SourceFileRow.status,
             )
         )
-        return {row.path: KnownFile(row.size, row.mtime_ns, row.file_sha256, FileStatus(row.status)) for row in rows}
+        # Called on every run with a row per file ever seen: plain tuples, and a dict for the status enum.
+        return {
+            path: KnownFile(size, mtime_ns, file_sha256, _FILE_STATUSES[status])
+            for path, size, mtime_ns, file_sha256, status in rows
+        }
 
 
 def record_file(
@@ -536,34 +544,54 @@ def _insert_annotation(connection: Connection, article_id: int, annotation: Anno
         connection.execute(insert(EventParticipantRow), participants)
 
 
+def upsert_entities(connection: Connection, annotations: Sequence[Annotation]) -> None:
+    """Upsert at once, in key order, the entities of the annotations a transaction is about to load, as loading
+    them one annotation after another would leave them (the first names an entity, later ones fill only what it
+    did not know). Called first in a batch transaction, it takes every entity lock the batch needs in one global
+    order, so two batches loading the same entities at once wait for each other and never deadlock."""
+    merged: dict[str, Entity] = {}
+    for annotation in annotations:
+        for entity in annotation.entities:
+            first = merged.setdefault(entity.entity_key, entity)
+            if first is not entity:
+                merged[entity.entity_key] = replace(
+                    first, **{name: getattr(entity, name) for name in _FILLED if getattr(first, name) is None}
+                )
+    _upsert_entity_rows(connection, merged.values())
+
+
+def _upsert_entity_rows(connection: Connection, entities: Iterable[Entity]) -> None:
+    """Insert entities not stored yet; an existing row keeps its canonical name and fills only its unknown
+    attributes. In key order: transactions upserting the same entities lock them in one order, never waiting on
+    each other in a cycle."""
+    rows = sorted(entities, key=lambda entity: entity.entity_key)
+    if not rows:
+        return
+    statement = _upsert(connection, EntityRow)
+    known_or_new = {
+        column: func.coalesce(getattr(EntityRow, column), getattr(statement.excluded, column)) for column in _FILLED
+    }
+    connection.execute(
+        statement.on_conflict_do_update(index_elements=[EntityRow.entity_key], set_=known_or_new),
+        [
+            {
+                "entity_key": entity.entity_key,
+                "canonical_name": entity.canonical_name,
+                "type": entity.type,
+                "country": entity.country,
+                "sector": entity.sector,
+                "kb_id": entity.kb_id,
+                "lat": entity.lat,
+                "lon": entity.lon,
+            }
+            for entity in rows
+        ],
+    )
+
+
 def _upsert_entities(connection: Connection, annotation: Annotation) -> dict[str, int]:
-    """Insert entities not stored yet (an existing row keeps its canonical name and fills only its unknown
-    attributes), add their aliases, and return the ids of every key the annotation refers to."""
-    if annotation.entities:
-        statement = _upsert(connection, EntityRow)
-        # The first writer keeps the name; attributes it did not know are filled in by later articles.
-        known_or_new = {
-            column: func.coalesce(getattr(EntityRow, column), getattr(statement.excluded, column))
-            for column in ("country", "sector", "kb_id", "lat", "lon")
-        }
-        connection.execute(
-            statement.on_conflict_do_update(index_elements=[EntityRow.entity_key], set_=known_or_new),
-            [
-                {
-                    "entity_key": entity.entity_key,
-                    "canonical_name": entity.canonical_name,
-                    "type": entity.type,
-                    "country": entity.country,
-                    "sector": entity.sector,
-                    "kb_id": entity.kb_id,
-                    "lat": entity.lat,
-                    "lon": entity.lon,
-                }
-                # In key order: workers of a cluster upserting the same entities lock them in one order, never
-                # waiting on each other in a cycle.
-                for entity in sorted(annotation.entities, key=lambda entity: entity.entity_key)
-            ],
-        )
+    """Upsert an annotation's entities, add their aliases, and return the ids of every key it refers to."""
+    _upsert_entity_rows(connection, annotation.entities)
     keys = _referenced_keys(annotation)
     if not keys:
         return {}

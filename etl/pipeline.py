@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from etl.clean import clean_document
 from etl.database import create_engine_for, upgrade
@@ -35,6 +35,7 @@ from etl.load import (
     retire_file,
     start_run,
     transaction,
+    upsert_entities,
 )
 from etl.nlp.annotate import Annotator
 from etl.nlp.lexicon import load_lexicon
@@ -236,9 +237,12 @@ def load_files(
                 to_annotate.append(article)
             else:
                 statuses[article.source_path].append(status)
+        annotated = _annotated_here_or_before(to_annotate, settings, annotations, annotator)
+        if annotations is not None:  # made on workers, which may be loading their own batches at the same time
+            annotated = _in_lock_order(connection, annotated)
         # Articles are annotated in batches, so an article's time is the time from the previous one to its load.
         started = time.perf_counter()
-        for item, version in _annotated_here_or_before(to_annotate, settings, annotations, annotator):
+        for item, version in annotated:
             path = item.article.source_path
             try:
                 status = load_article(connection, run_id, item, version)
@@ -365,6 +369,17 @@ def _annotated_here_or_before(
     with nullcontext(annotator) if annotator else annotator_for(settings) as batch_annotator:
         for item in _annotated(rest, batch_annotator):
             yield item, batch_annotator.version
+
+
+def _in_lock_order(
+    connection: Connection, annotated: Iterable[tuple[AnnotatedArticle, str]]
+) -> list[tuple[AnnotatedArticle, str]]:
+    """Lock what a batch writes in one global order, so that concurrent batches (workers of a cluster loading
+    into PostgreSQL) wait for each other instead of deadlocking: first every entity of the batch, upserted in key
+    order, then the articles, inserted in content-hash order (two batches may hold the same content)."""
+    items = sorted(annotated, key=lambda pair: pair[0].article.content_sha256)
+    upsert_entities(connection, [item.annotation for item, _version in items])
+    return items
 
 
 def _file_status(article_statuses: Sequence[FileStatus]) -> FileStatus:

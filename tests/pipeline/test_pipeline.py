@@ -1,10 +1,11 @@
 """Planning a run over the input folder (etl/pipeline.py): what is new, changed, unchanged and gone."""
 
+import os
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from etl.load import record_file, start_run
+from etl.load import record_file, start_run, transaction
 from etl.pipeline import plan_files
 from etl.records import FileStatus, SourceFile
 
@@ -44,3 +45,36 @@ def test_pipeline_plan_files_reads_again_a_missing_file_that_came_back(engine: E
     plan = plan_files(engine, folder)
     assert [p.source.path for p in plan.pending] == [(folder / "back.txt").as_posix()]
     assert plan.unchanged == 0 and plan.missing == ()
+
+
+def test_pipeline_plan_files_over_thousands_of_files_finds_the_few_that_changed(engine: Engine, tmp_path: Path) -> None:
+    """The path a nightly run over a large, loaded folder takes: every file but a few is unchanged."""
+    folder = tmp_path / "articles"
+    paths = [folder / f"{day:02d}" / f"article-{n:04d}.txt" for day in range(1, 21) for n in range(100)]
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"Title {path.stem}\n\nBody of {path.stem}.\n")
+    run_id = start_run(engine, "nightly", {})
+    with transaction(engine, "remember the folder") as connection:
+        for path in paths:
+            stat = path.stat()
+            source = SourceFile(path.as_posix(), stat.st_size, stat.st_mtime_ns)
+            record_file(connection, source, path.stem.rjust(64, "0"), FileStatus.LOADED, run_id)
+    touched, grown, gone = paths[7], paths[1500], paths[-1]
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 1_000_000_000))
+    grown.write_text("Title\n\nA longer body than before.\n")
+    gone.unlink()
+    new = folder / "15" / "article-new.txt"
+    new.write_text("Title\n\nNew.\n")
+    (folder / "15" / ".hidden.txt").write_text("Not an article.\n")
+
+    plan = plan_files(engine, folder)
+
+    assert plan.unchanged == len(paths) - 3
+    assert {p.source.path: p.known_sha256 for p in plan.pending} == {
+        touched.as_posix(): touched.stem.rjust(64, "0"),  # read again: only the hash says whether it changed
+        grown.as_posix(): grown.stem.rjust(64, "0"),
+        new.as_posix(): None,
+    }
+    assert plan.missing == (gone.as_posix(),)
+    assert [p.source.path for p in plan.pending] == sorted(p.source.path for p in plan.pending)  # in path order
