@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from psycopg import OperationalError as PsycopgOperationalError
-from sqlalchemy import Connection, Engine, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, exists, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from etl.errors import RejectedInput, TransientDatabaseError
 from etl.models import (
@@ -180,18 +180,44 @@ def record_file(
 ) -> None:
     """Remember a file's identity and the status this run decided for it, with the rejections of the file or
     its records, in one transaction: a run killed in between leaves neither, and the next run reads the file."""
-    values = {
-        "size": source.size,
-        "mtime_ns": source.mtime_ns,
-        "file_sha256": file_sha256,
-        "status": FileStatus(status),
-        "last_run_id": run_id,
-    }
-    with _atomic(target, f"record file {source.path}") as connection:
-        for rejection in rejections:
-            _insert_rejection(connection, run_id, rejection)
-        statement = _upsert(connection, SourceFileRow).values(path=source.path, **values)
-        connection.execute(statement.on_conflict_do_update(index_elements=[SourceFileRow.path], set_=values))
+    record_files(target, run_id, [FileRecord(source, file_sha256, status, tuple(rejections))])
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """What a run decided for one file: its identity, its hash, its status and its rejections."""
+
+    source: SourceFile
+    file_sha256: str
+    status: FileStatus
+    rejections: tuple[Rejection, ...] = ()
+
+
+def record_files(target: Engine | Connection, run_id: int, files: Sequence[FileRecord]) -> None:
+    """`record_file` for many files at once, one statement per table, all in one transaction (or savepoint)."""
+    if not files:
+        return
+    columns = ("size", "mtime_ns", "file_sha256", "status", "last_run_id")
+    rows = [
+        {
+            "path": file.source.path,
+            "size": file.source.size,
+            "mtime_ns": file.source.mtime_ns,
+            "file_sha256": file.file_sha256,
+            "status": FileStatus(file.status),
+            "last_run_id": run_id,
+        }
+        # In path order: concurrent batches (workers of a cluster) lock the rows they share in one order.
+        for file in sorted(files, key=lambda file: file.source.path)
+    ]
+    rejections = [_rejection_row(run_id, rejection) for file in files for rejection in file.rejections]
+    step = f"record file {files[0].source.path}" if len(files) == 1 else f"record {len(files)} files"
+    with _atomic(target, step) as connection:
+        if rejections:
+            connection.execute(insert(RejectedFileRow), rejections)
+        statement = _upsert(connection, SourceFileRow)
+        latest = {column: statement.excluded[column] for column in columns}
+        connection.execute(statement.on_conflict_do_update(index_elements=[SourceFileRow.path], set_=latest), rows)
 
 
 def mark_missing(engine: Engine, path: str, run_id: int) -> None:
@@ -223,16 +249,18 @@ def record_rejection(engine: Engine, run_id: int, rejection: Rejection) -> None:
 
 
 def _insert_rejection(connection: Connection, run_id: int, rejection: Rejection) -> None:
-    connection.execute(
-        insert(RejectedFileRow).values(
-            run_id=run_id,
-            source_path=rejection.source_path,
-            record_index=rejection.record_index,
-            content_sha256=rejection.content_sha256,
-            reason=rejection.reason,
-            rejected_at=_now(),
-        )
-    )
+    connection.execute(insert(RejectedFileRow).values(_rejection_row(run_id, rejection)))
+
+
+def _rejection_row(run_id: int, rejection: Rejection) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "source_path": rejection.source_path,
+        "record_index": rejection.record_index,
+        "content_sha256": rejection.content_sha256,
+        "reason": rejection.reason,
+        "rejected_at": _now(),
+    }
 
 
 @contextmanager
@@ -255,16 +283,28 @@ def _atomic(target: Engine | Connection, step: str) -> Iterator[Connection]:
                 yield connection
 
 
-def stored_content(engine: Engine, content_sha256: Collection[str]) -> set[str]:
-    """Which of these content hashes are stored as articles already."""
+def stored_content(target: Engine | Connection, content_sha256: Collection[str]) -> set[str]:
+    """Which of these content hashes are stored as articles already (seen from `target`'s transaction if a
+    connection)."""
+    with _transient_errors("look up stored content"), _connected(target) as connection:
+        return _stored_content(connection, content_sha256)
+
+
+@contextmanager
+def _connected(target: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(target, Connection):
+        yield target
+    else:
+        with target.connect() as connection:
+            yield connection
+
+
+def _stored_content(connection: Connection, content_sha256: Collection[str]) -> set[str]:
     hashes = sorted(set(content_sha256))
     stored: set[str] = set()
-    with _transient_errors("look up stored content"), engine.connect() as connection:
-        for start in range(0, len(hashes), ARTICLES_PER_QUERY):
-            page = hashes[start : start + ARTICLES_PER_QUERY]
-            stored.update(
-                connection.scalars(select(ArticleRow.content_sha256).where(ArticleRow.content_sha256.in_(page)))
-            )
+    for start in range(0, len(hashes), ARTICLES_PER_QUERY):
+        page = hashes[start : start + ARTICLES_PER_QUERY]
+        stored.update(connection.scalars(select(ArticleRow.content_sha256).where(ArticleRow.content_sha256.in_(page))))
     return stored
 
 
@@ -297,6 +337,110 @@ def load_article(target: Engine | Connection, run_id: int, item: AnnotatedArticl
         _add_source(connection, article_id, article)
         _insert_annotation(connection, article_id, item.annotation)
         return FileStatus.LOADED
+
+
+def load_articles(
+    connection: Connection, run_id: int, items: Sequence[tuple[AnnotatedArticle, str]]
+) -> list[FileStatus | RejectedInput]:
+    """Store annotated articles, each with its pipeline version, in a few statements for them all; each is stored
+    whole or not at all, with the status `load_article` would give it, or refused with the `RejectedInput` it would
+    raise (the rest are stored all the same).
+
+    Content neither stored nor met earlier in `items` is inserted set-wise: every entity first, upserted in key order,
+    then the articles in content-hash order and each table's rows in one statement, so two batches loading the
+    same entities or content at once (workers of a cluster on PostgreSQL) take their locks in one order and wait
+    for each other instead of deadlocking. Everything else (content stored meanwhile or repeated in `items`) goes
+    article by article through `load_article`, as does the whole batch if a concurrent transaction stored one of
+    its contents first. Unlike one by one, the entities of a refused article are stored (not its aliases).
+    """
+    order = sorted(range(len(items)), key=lambda i: items[i][0].article.content_sha256)
+    new = _first_of_new_content(connection, [(i, items[i][0].article) for i in order])
+    outcomes: dict[int, FileStatus | RejectedInput] = {}
+    if new:
+        # Merged in the given order, so the first article to name an entity names it, as one by one.
+        _upsert_merged_entities(connection, [items[i][0].annotation for i in sorted(new)])
+        try:
+            with _atomic(connection, f"load {len(new)} articles") as savepoint:
+                outcomes.update(_insert_articles(savepoint, run_id, {i: items[i] for i in new}))
+        except IntegrityError:  # content another transaction stored since the look-up: article by article below
+            outcomes.clear()
+    for i in order:
+        if i not in outcomes:
+            item, version = items[i]
+            try:
+                outcomes[i] = load_article(connection, run_id, item, version)
+            except RejectedInput as exc:
+                outcomes[i] = exc
+    return [outcomes[i] for i in range(len(items))]
+
+
+def _first_of_new_content(connection: Connection, articles: Sequence[tuple[int, Article]]) -> list[int]:
+    """The indices of the articles whose content is not stored, the first of each content only."""
+    stored = _stored_content(connection, [article.content_sha256 for _, article in articles])
+    new = []
+    for i, article in articles:
+        if article.content_sha256 not in stored:
+            stored.add(article.content_sha256)
+            new.append(i)
+    return new
+
+
+def _insert_articles(
+    connection: Connection, run_id: int, items: dict[int, tuple[AnnotatedArticle, str]]
+) -> dict[int, FileStatus | RejectedInput]:
+    """Insert articles whose content is not stored, with their sources and annotations, their entities already
+    upserted; an article whose annotation refers to an unknown entity is refused and nothing of it is written."""
+    annotations = [item.annotation for item, _ in items.values()]
+    entity_ids = _entity_ids(connection, sorted({key for a in annotations for key in _referenced_keys(a)}))
+    outcomes: dict[int, FileStatus | RejectedInput] = {}
+    accepted: list[tuple[int, AnnotatedArticle, str]] = []
+    for i, (item, version) in items.items():
+        try:
+            _annotation_rows(0, item.annotation, entity_ids)
+        except RejectedInput as exc:
+            outcomes[i] = exc
+            continue
+        accepted.append((i, item, version))
+    if not accepted:
+        return outcomes
+    held = _held_article_ids(connection, [item.article for _, item, _ in accepted])
+    for _, item, _ in accepted:
+        previous_id = held.get((item.article.source_path, item.article.record_index))
+        if previous_id is not None:  # this record held other content before
+            _detach_source(connection, previous_id, item.article)
+    article_ids = connection.scalars(
+        insert(ArticleRow).returning(ArticleRow.id, sort_by_parameter_order=True),
+        [_article_row(run_id, item.article, version) for _, item, version in accepted],
+    ).all()
+    connection.execute(
+        insert(ArticleSourceRow),
+        [_source_row(article_id, item.article) for article_id, (_, item, _) in zip(article_ids, accepted, strict=True)],
+    )
+    _insert_aliases(connection, [item.annotation for _, item, _ in accepted], entity_ids)
+    _insert_annotation_rows(
+        connection,
+        [
+            _annotation_rows(article_id, item.annotation, entity_ids)
+            for article_id, (_, item, _) in zip(article_ids, accepted, strict=True)
+        ],
+    )
+    outcomes.update((i, FileStatus.LOADED) for i, _, _ in accepted)
+    return outcomes
+
+
+def _held_article_ids(connection: Connection, articles: Sequence[Article]) -> dict[tuple[str, int], int]:
+    """The article each of these records held when last loaded, by (source path, record index)."""
+    records = sorted({(article.source_path, article.record_index) for article in articles})
+    held: dict[tuple[str, int], int] = {}
+    for start in range(0, len(records), ARTICLES_PER_QUERY):
+        page = records[start : start + ARTICLES_PER_QUERY]
+        rows = connection.execute(
+            select(ArticleSourceRow.source_path, ArticleSourceRow.record_index, ArticleSourceRow.article_id).where(
+                tuple_(ArticleSourceRow.source_path, ArticleSourceRow.record_index).in_(page)
+            )
+        )
+        held.update(((path, index), article_id) for path, index, article_id in rows)
+    return held
 
 
 def _load_stored_content(connection: Connection, article: Article) -> FileStatus | None:
@@ -437,33 +581,39 @@ def _insert_article(connection: Connection, run_id: int, article: Article, pipel
     PostgreSQL makes an insert of content another transaction is inserting wait for it, then do nothing."""
     statement = (
         _upsert(connection, ArticleRow)
-        .values(
-            source_path=article.source_path,
-            record_index=article.record_index,
-            content_sha256=article.content_sha256,
-            title=article.title,
-            body=article.body,
-            url=article.url,
-            source=article.source,
-            language=article.language,
-            published_at=article.published_at,
-            published_at_source=article.published_at_source,
-            word_count=article.word_count,
-            pipeline_version=pipeline_version,
-            first_seen_run_id=run_id,
-            updated_run_id=run_id,
-        )
+        .values(**_article_row(run_id, article, pipeline_version))
         .on_conflict_do_nothing(index_elements=[ArticleRow.content_sha256])
         .returning(ArticleRow.id)
     )
     return connection.scalar(statement)
 
 
+def _article_row(run_id: int, article: Article, pipeline_version: str) -> dict[str, Any]:
+    return {
+        "source_path": article.source_path,
+        "record_index": article.record_index,
+        "content_sha256": article.content_sha256,
+        "title": article.title,
+        "body": article.body,
+        "url": article.url,
+        "source": article.source,
+        "language": article.language,
+        "published_at": article.published_at,
+        "published_at_source": article.published_at_source,
+        "word_count": article.word_count,
+        "pipeline_version": pipeline_version,
+        "first_seen_run_id": run_id,
+        "updated_run_id": run_id,
+    }
+
+
 def _add_source(connection: Connection, article_id: int, article: Article) -> None:
-    statement = _upsert(connection, ArticleSourceRow).values(
-        article_id=article_id, source_path=article.source_path, record_index=article.record_index
-    )
+    statement = _upsert(connection, ArticleSourceRow).values(_source_row(article_id, article))
     connection.execute(statement.on_conflict_do_nothing())
+
+
+def _source_row(article_id: int, article: Article) -> dict[str, Any]:
+    return {"article_id": article_id, "source_path": article.source_path, "record_index": article.record_index}
 
 
 def _detach_source(connection: Connection, article_id: int, article: Article) -> None:
@@ -480,71 +630,124 @@ def _detach_source(connection: Connection, article_id: int, article: Article) ->
 
 
 def _insert_annotation(connection: Connection, article_id: int, annotation: Annotation) -> None:
-    entity_ids = _upsert_entities(connection, annotation)
-    if annotation.mentions:
-        connection.execute(
-            insert(MentionRow),
-            [
-                {
-                    "article_id": article_id,
-                    "entity_id": _entity_id(entity_ids, mention.entity_key, "mention"),
-                    "start_char": mention.start,
-                    "end_char": mention.end,
-                    "text": mention.text,
-                    "label": mention.label,
-                    "sentence_index": mention.sentence_index,
-                }
-                for mention in annotation.mentions
-            ],
-        )
-    if not annotation.events:
-        return
-    event_ids = connection.scalars(
-        insert(EventRow).returning(EventRow.id, sort_by_parameter_order=True),
+    _upsert_entity_rows(connection, annotation.entities)
+    entity_ids = _entity_ids(connection, _referenced_keys(annotation))
+    rows = _annotation_rows(article_id, annotation, entity_ids)
+    _insert_aliases(connection, [annotation], entity_ids)
+    _insert_annotation_rows(connection, [rows])
+
+
+@dataclass(frozen=True, slots=True)
+class _AnnotationRows:
+    """The rows of one article's annotation, ready to insert but for the ids its events will get."""
+
+    mentions: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    participants: list[list[dict[str, Any]]]  # those of each event, without its event_id
+
+
+def _annotation_rows(article_id: int, annotation: Annotation, entity_ids: dict[str, int]) -> _AnnotationRows:
+    """`RejectedInput` when the annotation refers to an entity that is neither in it nor stored."""
+    mentions = [
+        {
+            "article_id": article_id,
+            "entity_id": _entity_id(entity_ids, mention.entity_key, "mention"),
+            "start_char": mention.start,
+            "end_char": mention.end,
+            "text": mention.text,
+            "label": mention.label,
+            "sentence_index": mention.sentence_index,
+        }
+        for mention in annotation.mentions
+    ]
+    events = [
+        {
+            "article_id": article_id,
+            "event_type": event.event_type,
+            "mode": event.mode,
+            "trigger_text": event.trigger_text,
+            "trigger_start": event.trigger_start,
+            "trigger_end": event.trigger_end,
+            "sentence_index": event.sentence_index,
+            "sentence_text": event.sentence_text,
+            "event_date": event.event_date,
+            "date_text": event.date_text,
+            "location_entity_id": (
+                None if event.location_key is None else _entity_id(entity_ids, event.location_key, "event location")
+            ),
+            "negated": event.negated,
+            "hypothetical": event.hypothetical,
+        }
+        for event in annotation.events
+    ]
+    participants = [
         [
             {
-                "article_id": article_id,
-                "event_type": event.event_type,
-                "mode": event.mode,
-                "trigger_text": event.trigger_text,
-                "trigger_start": event.trigger_start,
-                "trigger_end": event.trigger_end,
-                "sentence_index": event.sentence_index,
-                "sentence_text": event.sentence_text,
-                "event_date": event.event_date,
-                "date_text": event.date_text,
-                "location_entity_id": (
-                    None if event.location_key is None else _entity_id(entity_ids, event.location_key, "event location")
+                "role": participant.role,
+                "entity_id": (
+                    None
+                    if participant.entity_key is None
+                    else _entity_id(entity_ids, participant.entity_key, "event participant")
                 ),
-                "negated": event.negated,
-                "hypothetical": event.hypothetical,
+                "text": participant.text,
+                "start_char": participant.start,
+                "end_char": participant.end,
+                "country": participant.country,
+                "sector": participant.sector,
             }
-            for event in annotation.events
-        ],
-    ).all()
+            for participant in event.participants
+        ]
+        for event in annotation.events
+    ]
+    return _AnnotationRows(mentions, events, participants)
+
+
+def _insert_annotation_rows(connection: Connection, annotations: Sequence[_AnnotationRows]) -> None:
+    """Mentions, events and their participants of many articles, one statement per table."""
+    mentions = [row for rows in annotations for row in rows.mentions]
+    if mentions:
+        connection.execute(insert(MentionRow), mentions)
+    events = [row for rows in annotations for row in rows.events]
+    if not events:
+        return
+    event_ids = connection.scalars(insert(EventRow).returning(EventRow.id, sort_by_parameter_order=True), events).all()
+    event_participants = (participants for rows in annotations for participants in rows.participants)
     participants = [
-        {
-            "event_id": event_id,
-            "role": participant.role,
-            "entity_id": (
-                None
-                if participant.entity_key is None
-                else _entity_id(entity_ids, participant.entity_key, "event participant")
-            ),
-            "text": participant.text,
-            "start_char": participant.start,
-            "end_char": participant.end,
-            "country": participant.country,
-            "sector": participant.sector,
-        }
-        for event_id, event in zip(event_ids, annotation.events, strict=True)
-        for participant in event.participants
+        {"event_id": event_id, **row}
+        for event_id, rows in zip(event_ids, event_participants, strict=True)
+        for row in rows
     ]
     if participants:
         connection.execute(insert(EventParticipantRow), participants)
 
 
-def upsert_entities(connection: Connection, annotations: Sequence[Annotation]) -> None:
+def _insert_aliases(connection: Connection, annotations: Sequence[Annotation], entity_ids: dict[str, int]) -> None:
+    """Every name the annotations give their entities; an article's own canonical name is kept as an alias, so it is
+    not lost when another article's won."""
+    aliases = {
+        (entity_ids[entity.entity_key], alias)
+        for annotation in annotations
+        for entity in annotation.entities
+        for alias in (entity.canonical_name, *entity.aliases)
+    }
+    if aliases:
+        connection.execute(
+            _upsert(connection, EntityAliasRow).on_conflict_do_nothing(),
+            [{"entity_id": entity_id, "alias": alias} for entity_id, alias in sorted(aliases)],
+        )
+
+
+def _entity_ids(connection: Connection, keys: Sequence[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), ARTICLES_PER_QUERY):
+        page = keys[start : start + ARTICLES_PER_QUERY]
+        ids.update(
+            connection.execute(select(EntityRow.entity_key, EntityRow.id).where(EntityRow.entity_key.in_(page))).all()
+        )
+    return ids
+
+
+def _upsert_merged_entities(connection: Connection, annotations: Sequence[Annotation]) -> None:
     """Upsert at once, in key order, the entities of the annotations a transaction is about to load, as loading
     them one annotation after another would leave them (the first names an entity, later ones fill only what it
     did not know). Called first in a batch transaction, it takes every entity lock the batch needs in one global
@@ -587,29 +790,6 @@ def _upsert_entity_rows(connection: Connection, entities: Iterable[Entity]) -> N
             for entity in rows
         ],
     )
-
-
-def _upsert_entities(connection: Connection, annotation: Annotation) -> dict[str, int]:
-    """Upsert an annotation's entities, add their aliases, and return the ids of every key it refers to."""
-    _upsert_entity_rows(connection, annotation.entities)
-    keys = _referenced_keys(annotation)
-    if not keys:
-        return {}
-    entity_ids = dict(
-        connection.execute(select(EntityRow.entity_key, EntityRow.id).where(EntityRow.entity_key.in_(keys))).all()
-    )
-    # An article's own canonical name is kept as an alias, so it is not lost when another article won.
-    aliases = {
-        (entity_ids[entity.entity_key], alias)
-        for entity in annotation.entities
-        for alias in (entity.canonical_name, *entity.aliases)
-    }
-    if aliases:
-        connection.execute(
-            _upsert(connection, EntityAliasRow).on_conflict_do_nothing(),
-            [{"entity_id": entity_id, "alias": alias} for entity_id, alias in sorted(aliases)],
-        )
-    return entity_ids
 
 
 def _referenced_keys(annotation: Annotation) -> list[str]:

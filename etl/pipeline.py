@@ -12,31 +12,33 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from etl.clean import clean_document
 from etl.database import create_engine_for, upgrade
 from etl.errors import RejectedInput
 from etl.extract import discover, parse_file, read_source, storable_path
 from etl.language import LanguagePolicy
-from etl.load import articles_in_range as stored_articles_in_range
 from etl.load import (
+    FileRecord,
     fail_interrupted_runs,
     finish_run,
     known_files,
-    load_article,
+    load_articles,
     load_stored_content,
     mark_missing,
-    record_file,
+    record_files,
     replace_annotations,
     retire_file,
     start_run,
+    stored_content,
     transaction,
-    upsert_entities,
 )
+from etl.load import articles_in_range as stored_articles_in_range
 from etl.nlp.annotate import Annotator
 from etl.nlp.lexicon import load_lexicon
 from etl.records import AnnotatedArticle, Annotation, Article, FileStatus, Rejection, RunCounts, SourceFile
@@ -44,6 +46,8 @@ from etl.runlock import run_lock
 from etl.settings import SQLITE_BUSY_TIMEOUT_MS, Settings
 
 T = TypeVar("T")
+# Articles stored per statement as their annotations arrive (see `load_files`).
+LOAD_CHUNK_ARTICLES = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,13 @@ class FilePlan:
 def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     """Consecutive slices of at most `size` items (itertools.batched needs Python 3.12)."""
     return (items[start : start + size] for start in range(0, len(items), size))
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of at most `size` items of a stream, each as soon as it is full."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def open_database(db_url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
@@ -217,55 +228,62 @@ def load_files(
     `annotate_files`) holds it."""
     counts = RunCounts()
     rejections: dict[str, list[Rejection]] = {}
+    records = []  # of the files recorded as they are, unread or unchanged
     for file in read:
         counts.file_seconds[file.pending.source.path] = file.seconds
         if file.sha256 is None:
             status = FileStatus.REJECTED if file.pending.unreadable_before else FileStatus.SKIPPED
-            record_file(engine, file.pending.source, file.pending.known_sha256 or "", status, run_id)
+            records.append(FileRecord(file.pending.source, file.pending.known_sha256 or "", status))
             counts.skipped += 1
         else:
             rejections[file.pending.source.path] = list(file.rejections)
     read = [file for file in read if file.sha256 is not None]
 
     statuses: dict[str, list[FileStatus]] = {path: [] for path in rejections}
-    # One commit for the batch; each article and file is a savepoint in it, so it is stored whole or not at all.
+    # One commit for the batch: its articles, stored set-wise (each whole or not at all), and its files' records.
     with transaction(engine, f"load a batch of {len(read)} files") as connection:
+        articles = [a for file in read for a in file.articles]
+        stored = stored_content(connection, [a.content_sha256 for a in articles])
         to_annotate = []  # content already stored is recorded as it is, not parsed again
-        for article in (a for file in read for a in file.articles):
-            status = load_stored_content(connection, article)
+        for article in articles:
+            status = load_stored_content(connection, article) if article.content_sha256 in stored else None
             if status is None:
                 to_annotate.append(article)
             else:
                 statuses[article.source_path].append(status)
-        annotated = _annotated_here_or_before(to_annotate, settings, annotations, annotator)
-        if annotations is not None:  # made on workers, which may be loading their own batches at the same time
-            annotated = _in_lock_order(connection, annotated)
-        # Articles are annotated in batches, so an article's time is the time from the previous one to its load.
+        # Loaded a few dozen at a time as the annotations come: set-wise, while the workers parse the next ones.
+        # Annotations made on the workers of a cluster are all there, and are loaded in one go: those workers may
+        # be loading into PostgreSQL at the same time, and only a whole batch's entities upserted first, in key
+        # order, keep the order of locks the same in every worker (see `load_articles`).
+        # An article's time is its share of the time from the previous load to its own.
+        chunk_size = max(len(to_annotate), 1) if annotations is not None else LOAD_CHUNK_ARTICLES
         started = time.perf_counter()
-        for item, version in annotated:
-            path = item.article.source_path
-            try:
-                status = load_article(connection, run_id, item, version)
-            except RejectedInput as exc:  # this article only: its savepoint is rolled back
-                rejections[path].append(
-                    Rejection(path, exc.reason, item.article.record_index, item.article.content_sha256)
-                )
-                status = FileStatus.REJECTED
-            statuses[path].append(status)
+        annotated = _annotated_here_or_before(to_annotate, settings, annotations, annotator)
+        for chunk in _chunks(annotated, chunk_size):
+            outcomes = load_articles(connection, run_id, chunk)
             finished = time.perf_counter()
-            counts.file_seconds[path] += finished - started
+            for (item, _version), outcome in zip(chunk, outcomes, strict=True):
+                path = item.article.source_path
+                if isinstance(outcome, RejectedInput):  # this article only: nothing of it was written
+                    rejections[path].append(
+                        Rejection(path, outcome.reason, item.article.record_index, item.article.content_sha256)
+                    )
+                    outcome = FileStatus.REJECTED
+                statuses[path].append(outcome)
+                counts.file_seconds[path] += (finished - started) / len(chunk)
+                if outcome is FileStatus.LOADED:
+                    counts.articles += 1
+                    counts.mentions += len(item.annotation.mentions)
+                    counts.events += len(item.annotation.events)
             started = finished
-            if status is FileStatus.LOADED:
-                counts.articles += 1
-                counts.mentions += len(item.annotation.mentions)
-                counts.events += len(item.annotation.events)
 
         for file in read:
             path = file.pending.source.path
             status = _file_status(statuses[path])
-            record_file(connection, file.pending.source, file.sha256, status, run_id, rejections[path])
+            records.append(FileRecord(file.pending.source, file.sha256, status, tuple(rejections[path])))
             setattr(counts, status.value, getattr(counts, status.value) + 1)
             counts.rejections.extend(rejections[path])
+        record_files(connection, run_id, records)
     return counts
 
 
@@ -369,17 +387,6 @@ def _annotated_here_or_before(
     with nullcontext(annotator) if annotator else annotator_for(settings) as batch_annotator:
         for item in _annotated(rest, batch_annotator):
             yield item, batch_annotator.version
-
-
-def _in_lock_order(
-    connection: Connection, annotated: Iterable[tuple[AnnotatedArticle, str]]
-) -> list[tuple[AnnotatedArticle, str]]:
-    """Lock what a batch writes in one global order, so that concurrent batches (workers of a cluster loading
-    into PostgreSQL) wait for each other instead of deadlocking: first every entity of the batch, upserted in key
-    order, then the articles, inserted in content-hash order (two batches may hold the same content)."""
-    items = sorted(annotated, key=lambda pair: pair[0].article.content_sha256)
-    upsert_entities(connection, [item.annotation for item, _version in items])
-    return items
 
 
 def _file_status(article_statuses: Sequence[FileStatus]) -> FileStatus:

@@ -2,6 +2,7 @@ import dataclasses
 import hashlib
 import socket
 import sqlite3
+import threading
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,10 +19,12 @@ from etl.load import (
     finish_run,
     known_files,
     load_article,
+    load_articles,
     record_file,
     record_rejection,
     replace_annotations,
     start_run,
+    transaction,
 )
 from etl.models import (
     ArticleRow,
@@ -576,3 +579,131 @@ def test_load_stored_content_records_a_known_article_without_its_annotation(engi
     assert load.load_stored_content(engine, item.article) is FileStatus.SKIPPED
     assert load.load_stored_content(engine, copy) is FileStatus.DUPLICATE
     assert count_rows(engine)["article_sources"] == 2
+
+
+def _items() -> list[AnnotatedArticle]:
+    kyiv, berlin = kyiv_item("/in/a/kyiv.txt"), berlin_item("/in/b/berlin.json")
+    # A mention of an entity the annotation does not hold: refused, the others stored all the same.
+    broken = dataclasses.replace(
+        berlin_item("/in/c/broken.json"),
+        article=dataclasses.replace(berlin.article, source_path="/in/c/broken.json", content_sha256="f" * 64),
+    )
+    broken = dataclasses.replace(
+        broken,
+        annotation=dataclasses.replace(
+            broken.annotation, mentions=(*broken.annotation.mentions, Mention(0, 7, "Germany", "GPE", 0, "GPE:nowhere"))
+        ),
+    )
+    return [kyiv, berlin, kyiv_item("/in/d/kyiv-copy.txt"), broken, kyiv_item("/in/a/kyiv.txt")]
+
+
+def _snapshot(engine: Engine) -> dict[str, list[tuple]]:
+    """Every annotated row, by content rather than by id."""
+    with engine.connect() as connection:
+        article_hash = dict(connection.execute(select(ArticleRow.id, ArticleRow.content_sha256)).all())
+        entity_key = dict(connection.execute(select(EntityRow.id, EntityRow.entity_key)).all())
+        events = {row.id: row for row in connection.execute(select(EventRow))}
+        return {
+            "articles": sorted(
+                connection.execute(select(ArticleRow.content_sha256, ArticleRow.title, ArticleRow.body))
+            ),
+            "sources": sorted(
+                (article_hash[row.article_id], row.source_path, row.record_index)
+                for row in connection.execute(select(ArticleSourceRow))
+            ),
+            "entities": sorted(
+                connection.execute(
+                    select(EntityRow.entity_key, EntityRow.canonical_name, EntityRow.country, EntityRow.lat)
+                )
+            ),
+            "aliases": sorted(
+                (entity_key[row.entity_id], row.alias) for row in connection.execute(select(EntityAliasRow))
+            ),
+            "mentions": sorted(
+                (article_hash[row.article_id], entity_key[row.entity_id], row.start_char, row.end_char, row.text)
+                for row in connection.execute(select(MentionRow))
+            ),
+            "events": sorted(
+                (
+                    article_hash[row.article_id],
+                    row.event_type,
+                    row.trigger_start,
+                    entity_key.get(row.location_entity_id),
+                )
+                for row in events.values()
+            ),
+            "participants": sorted(
+                (article_hash[events[row.event_id].article_id], row.role, entity_key.get(row.entity_id), row.text)
+                for row in connection.execute(select(EventParticipantRow))
+            ),
+        }
+
+
+def test_load_articles_stores_what_loading_one_by_one_stores(engine: Engine, second_db_url: str) -> None:
+    items = _items()
+    one_by_one = create_engine_for(second_db_url)
+    upgrade(one_by_one)
+    expected = []
+    run_id = start_run(one_by_one, "nightly", {})
+    for item in items:
+        try:
+            expected.append(load_article(one_by_one, run_id, item, VERSION))
+        except RejectedInput as exc:
+            expected.append(exc.reason)
+
+    with transaction(engine, "load") as connection:
+        outcomes = load_articles(connection, start_run(engine, "nightly", {}), [(item, VERSION) for item in items])
+
+    got = [outcome.reason if isinstance(outcome, RejectedInput) else outcome for outcome in outcomes]
+    assert got == expected
+    assert got[:3] == [FileStatus.LOADED, FileStatus.LOADED, FileStatus.DUPLICATE]
+    assert "GPE:nowhere" in got[3] and got[4] == FileStatus.SKIPPED
+    assert _snapshot(engine) == _snapshot(one_by_one)
+    one_by_one.dispose()
+
+
+def test_load_articles_detaches_a_record_whose_content_changed(engine: Engine) -> None:
+    run_id = start_run(engine, "nightly", {})
+    with transaction(engine, "first load") as connection:
+        load_articles(connection, run_id, [(kyiv_item("/in/a/story.txt"), VERSION)])
+    changed = kyiv_item("/in/a/story.txt", body=KYIV_BODY.replace("overnight", "on Sunday night"))
+
+    with transaction(engine, "second load") as connection:
+        assert load_articles(connection, run_id, [(changed, VERSION)]) == [FileStatus.LOADED]
+
+    with engine.connect() as connection:
+        assert connection.scalars(select(ArticleRow.content_sha256)).all() == [changed.article.content_sha256]
+        mentions = connection.execute(select(MentionRow.article_id).distinct()).scalars().all()
+    assert len(mentions) == 1  # the old article's rows went with it
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_load_articles_stores_content_another_transaction_stored_first_as_a_duplicate(db_url: str) -> None:
+    engine = create_engine_for(db_url)
+    upgrade(engine)
+    run_id = start_run(engine, "nightly", {})
+    second: list[object] = []
+
+    def load_the_copy() -> None:
+        with transaction(engine, "second") as connection:
+            second.extend(load_articles(connection, run_id, [(kyiv_item("/in/b/copy.txt"), VERSION)]))
+
+    with transaction(engine, "first") as connection:
+        assert load_articles(connection, run_id, [(kyiv_item("/in/a/kyiv.txt"), VERSION)]) == [FileStatus.LOADED]
+        copy = threading.Thread(target=load_the_copy)
+        copy.start()
+        copy.join(timeout=2)
+        # Still waiting for this transaction's locks: it looked for stored content before this one committed,
+        # so it tries to insert the same content, is refused by the unique index, and goes one by one.
+        assert copy.is_alive()
+    copy.join(timeout=60)
+
+    assert second == [FileStatus.DUPLICATE]
+    with engine.connect() as connection:
+        assert len(connection.scalars(select(ArticleRow.id)).all()) == 1
+        assert sorted(connection.scalars(select(ArticleSourceRow.source_path))) == [
+            "/in/a/kyiv.txt",
+            "/in/b/copy.txt",
+        ]
+    engine.dispose()
