@@ -1,0 +1,186 @@
+"""Faults during a real `newsetl run`: repeated SIGKILLs while it loads, a full disk under SQLite, and a PostgreSQL
+restart. After each, `newsetl db check` passes and the next run leaves the rows of an uninterrupted run.
+
+The runs are the real command in a subprocess, pointed at the session's Prefect backend so that none pays for a
+Prefect server of its own.
+"""
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from etl.database import create_engine_for
+from etl.load import INTERRUPTED_ERROR
+from newsetl.cli import app
+
+NEWSETL = Path(sys.executable).parent / "newsetl"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "articles"  # what `sample_db` loaded, uninterrupted
+
+# Every stored row by its natural keys (no ids, no run ids): two databases holding the same data compare equal,
+# whatever order and in how many runs it was written. Lists, not sets: a duplicated row shows.
+SNAPSHOT_QUERIES = {
+    "articles": "SELECT source_path, record_index, content_sha256, title, url, source, language, published_at, "
+    "published_at_source, word_count, pipeline_version FROM articles",
+    "article_sources": "SELECT s.source_path, s.record_index, a.content_sha256 FROM article_sources s "
+    "JOIN articles a ON a.id = s.article_id",
+    "entities": "SELECT entity_key, canonical_name, type, country, sector, kb_id, lat, lon FROM entities",
+    "entity_aliases": "SELECT e.entity_key, x.alias FROM entity_aliases x JOIN entities e ON e.id = x.entity_id",
+    "mentions": "SELECT a.content_sha256, m.start_char, m.end_char, m.text, m.label, m.sentence_index, e.entity_key "
+    "FROM mentions m JOIN articles a ON a.id = m.article_id JOIN entities e ON e.id = m.entity_id",
+    "events": "SELECT a.content_sha256, v.event_type, v.mode, v.trigger_start, v.trigger_end, v.trigger_text, "
+    "v.sentence_index, v.event_date, v.date_text, l.entity_key, v.negated, v.hypothetical FROM events v "
+    "JOIN articles a ON a.id = v.article_id LEFT JOIN entities l ON l.id = v.location_entity_id",
+    "event_participants": "SELECT a.content_sha256, v.trigger_start, p.role, e.entity_key, p.text, p.start_char, "
+    "p.end_char, p.country, p.sector FROM event_participants p JOIN events v ON v.id = p.event_id "
+    "JOIN articles a ON a.id = v.article_id LEFT JOIN entities e ON e.id = p.entity_id",
+    "source_files": "SELECT path, size, file_sha256, status FROM source_files",
+    "rejected_files": "SELECT source_path, record_index, content_sha256, reason FROM rejected_files",
+}
+
+runner = CliRunner()
+
+
+def snapshot(db_url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows (but `runs`) by natural keys, sorted."""
+    engine = create_engine_for(db_url)
+    try:
+        with engine.connect() as connection:
+            return {
+                table: sorted((tuple(row) for row in connection.execute(text(sql))), key=repr)
+                for table, sql in SNAPSHOT_QUERIES.items()
+            }
+    finally:
+        engine.dispose()
+
+
+def runs(db_url: str) -> list[tuple[int, str, str | None]]:
+    engine = create_engine_for(db_url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text("SELECT id, status, error FROM runs ORDER BY id"))]
+    finally:
+        engine.dispose()
+
+
+def db_check(db_url: str) -> tuple[int, list[str]]:
+    """`newsetl db check`: its exit code and the problems it lists."""
+    result = runner.invoke(app, ["db", "check", "--db", db_url])
+    lines = result.stdout.splitlines()
+    return result.exit_code, [line for line in lines if line != "database is consistent"]
+
+
+def cli_env(tmp_path: Path, prefect_api_url: str, **settings: str) -> dict[str, str]:
+    """The environment of a `newsetl` subprocess: no settings from this one, Prefect's state under `tmp_path`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSETL_", "PREFECT_"))}
+    return env | {
+        "NEWSETL_DATA_DIR": str(tmp_path / "data"),
+        "NEWSETL_N_PROCESS": "1",  # no annotation workers to start per run: the machine's cores are shared
+        "PREFECT_API_URL": prefect_api_url,
+        **{f"NEWSETL_{name.upper()}": value for name, value in settings.items()},
+    }
+
+
+def start_run(input_dir: Path, db_url: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(NEWSETL), "run", "--input", str(input_dir), "--db", db_url],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, killed whole
+    )
+
+
+def _sqlite_counts(database: Path) -> tuple[int, int]:
+    """(runs, source_files) committed so far; (0, 0) before the run created the schema."""
+    try:
+        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1)
+    except sqlite3.Error:
+        return 0, 0
+    try:
+        return (
+            connection.execute("SELECT count(*) FROM runs").fetchone()[0],
+            connection.execute("SELECT count(*) FROM source_files").fetchone()[0],
+        )
+    except sqlite3.Error:
+        return 0, 0
+    finally:
+        connection.close()
+
+
+def _kill_during_load(
+    run: subprocess.Popen[str], database: Path, runs_before: int, commits: int, delay: float
+) -> tuple[bool, int]:
+    """SIGKILL the run's process group `delay` seconds after it committed its `commits`-th batch (0: after it wrote
+    its `runs` row). (killed, files it had recorded); not killed when it finished first."""
+    deadline = time.monotonic() + 180
+    files_at_start = None
+    while run.poll() is None:
+        assert time.monotonic() < deadline, "the run did not reach its kill point in 3 minutes"
+        run_rows, files = _sqlite_counts(database)
+        if run_rows > runs_before and files_at_start is None:
+            files_at_start = files
+        if files_at_start is not None and files - files_at_start >= commits * BATCH_SIZE:
+            time.sleep(delay)
+            os.killpg(run.pid, signal.SIGKILL)
+            run.communicate(timeout=60)
+            return run.returncode == -signal.SIGKILL, _sqlite_counts(database)[1]
+        time.sleep(0.02)
+    run.communicate(timeout=60)
+    return False, _sqlite_counts(database)[1]
+
+
+KILLS = 10
+BATCH_SIZE = 2
+
+
+@pytest.mark.slow
+def test_faults_repeated_kills_during_load_lose_and_duplicate_nothing(
+    sample_db: str, tmp_path: Path, prefect_api_url: str
+) -> None:
+    """`newsetl run` over the sample articles, SIGKILLed at random points while it loads, KILLS times; then a run
+    that completes. Replay a failure with FAULTS_KILL_SEED=<the printed seed>."""
+    seed = int(os.environ.get("FAULTS_KILL_SEED") or random.randrange(2**32))
+    print(f"FAULTS_KILL_SEED={seed}")
+    rng = random.Random(seed)
+    database = tmp_path / "newsetl.db"
+    db_url = f"sqlite:///{database}"
+    env = cli_env(tmp_path, prefect_api_url, batch_size=str(BATCH_SIZE))
+
+    kills: list[tuple[int, float, int]] = []  # (batches committed before, delay, files recorded after)
+    while len(kills) < KILLS:
+        commits, delay = rng.randint(0, 1), round(rng.uniform(0, 0.4), 2)
+        runs_before = len(runs(db_url)) if database.exists() else 0
+        run = start_run(SEEDS, db_url, env, tmp_path)
+        killed, files = _kill_during_load(run, database, runs_before, commits, delay)
+        assert killed, f"seed {seed}: the run finished before kill {len(kills) + 1} ({commits} batches + {delay} s)"
+        kills.append((commits, delay, files))
+        print(f"kill {len(kills)}: {commits} batches + {delay} s, {files} files recorded")
+        # The killed run is left `running`, the one problem the check must find; earlier ones were marked failed.
+        *earlier, last = runs(db_url)
+        assert last[1] == "running"
+        assert all(row[1:] == ("failed", INTERRUPTED_ERROR) for row in earlier), f"seed {seed}: {earlier}"
+        code, problems = db_check(db_url)
+        assert (code, problems) == (
+            1,
+            [f"runs left running: run {last[0]} is marked running but its process is gone (the next run marks it "
+             "failed)"],
+        ), f"seed {seed}, kill {len(kills)}"  # fmt: skip
+
+    final = start_run(SEEDS, db_url, env, tmp_path)
+    _, stderr = final.communicate(timeout=300)
+    assert final.returncode == 0, stderr
+    assert db_check(db_url) == (0, [])
+    assert runs(db_url)[-1][1] == "completed"
+    assert snapshot(db_url) == snapshot(sample_db), f"seed {seed}"
