@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -115,6 +116,33 @@ def _prepare_flow(settings: Settings) -> None:
         raise _fail(exc) from exc
 
     configure_prefect(settings.data_dir)
+    _console_without_tracebacks_of(NewsetlError)
+
+
+class _NoTraceback(logging.Filter):
+    """Drops the traceback from log records of an exception of the given types (their message says it all)."""
+
+    def __init__(self, types: tuple[type[BaseException], ...]) -> None:
+        super().__init__()
+        self.types = types
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], self.types):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _console_without_tracebacks_of(*types: type[BaseException]) -> None:
+    """Prefect logs the exception that failed a task or flow with its traceback. For a NewsetlError, which names the
+    step and the cause and which the command prints as its `Error:` line, the console keeps Prefect's line but not
+    the traceback; Prefect's API (its UI) still gets it whole, its handler running before the record reaches the
+    console's. Unexpected errors keep their traceback."""
+    import prefect.main  # noqa: F401  (configures Prefect's logging, console handler included)
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler):
+            handler.addFilter(_NoTraceback(types))
 
 
 @contextmanager

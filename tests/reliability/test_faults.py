@@ -7,11 +7,14 @@ Prefect server of its own.
 
 import os
 import random
+import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +53,19 @@ SNAPSHOT_QUERIES = {
 runner = CliRunner()
 
 
-def snapshot(db_url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table's rows (but `runs`) by natural keys, sorted."""
+def snapshot(db_url: str, input_dir: Path = SEEDS) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows (but `runs`) by natural keys, sorted; paths relative to `input_dir`, so that a copy of the
+    sample articles compares equal to `sample_db`."""
+    prefix = f"{input_dir.as_posix()}/"
+
+    def relative(value: Any) -> Any:
+        return value.replace(prefix, "") if isinstance(value, str) else value
+
     engine = create_engine_for(db_url)
     try:
         with engine.connect() as connection:
             return {
-                table: sorted((tuple(row) for row in connection.execute(text(sql))), key=repr)
+                table: sorted((tuple(map(relative, row)) for row in connection.execute(text(sql))), key=repr)
                 for table, sql in SNAPSHOT_QUERIES.items()
             }
     finally:
@@ -184,3 +193,79 @@ def test_faults_repeated_kills_during_load_lose_and_duplicate_nothing(
     assert db_check(db_url) == (0, [])
     assert runs(db_url)[-1][1] == "completed"
     assert snapshot(db_url) == snapshot(sample_db), f"seed {seed}"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a tmpfs of its own, 4 MiB: a file system that really fills up, as the disk under a SQLite
+    database does. Mounting needs root (CI runs as root); without it the test fails, as the PostgreSQL tests do
+    without a server, rather than skip: a full disk is a fault newsetl claims to handle."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "newsetl-test", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.fail(f"cannot mount a small tmpfs (needs root): {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
+
+
+def _fill(disk: Path, leave_bytes: int) -> Path:
+    """Fill `disk` with one file until only about `leave_bytes` are free; delete the file to free the space."""
+    filler = disk / "filler"
+    stats = os.statvfs(disk)
+    free = stats.f_bavail * stats.f_frsize
+    with filler.open("wb") as out:
+        out.write(b"\0" * max(free - leave_bytes, 0))
+    return filler
+
+
+@pytest.mark.slow
+def test_faults_a_full_disk_fails_the_run_clearly_and_the_next_run_completes_the_work(
+    sample_db: str, tmp_path: Path, small_disk: Path, prefect_api_url: str
+) -> None:
+    """The SQLite database on a tmpfs that fills up while a run loads; Prefect's state (the data folder) is
+    elsewhere, so only the database's writes meet the full disk."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for top_level in SEEDS.iterdir():  # the first run: the files directly in the folder, not the date folders
+        if top_level.is_file():
+            shutil.copy2(top_level, articles)
+    db_url = f"sqlite:///{small_disk / 'newsetl.db'}"
+    env = cli_env(tmp_path, prefect_api_url, batch_size="2")
+
+    first = start_run(articles, db_url, env, tmp_path)
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    before = snapshot(db_url, articles)
+
+    shutil.copytree(SEEDS, articles, dirs_exist_ok=True)  # the date folders: more to load than the disk holds
+    filler = _fill(small_disk, leave_bytes=400_000)
+    full = start_run(articles, db_url, env, tmp_path)
+    _, stderr = full.communicate(timeout=300)
+    assert full.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    error_lines = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1, stderr
+    assert re.match(
+        r"Error: \w[^:]+: the disk holding the database is full \(database or disk is full\); ", error_lines[0]
+    )
+    assert runs(db_url)[-1][1:] == ("failed", f"DiskFullError: {error_lines[0].removeprefix('Error: ')}")
+
+    assert db_check(db_url) == (0, [])
+    after_failure = snapshot(db_url, articles)
+    for table, rows in before.items():  # everything committed before is still there
+        assert set(rows) <= set(after_failure[table]), table
+    # It filled up mid-run: the failing run had loaded some batches first, and they are kept too.
+    assert len(after_failure["articles"]) > len(before["articles"]), "the disk was full before the run loaded"
+
+    filler.unlink()
+    last = start_run(articles, db_url, env, tmp_path)
+    assert last.wait(timeout=300) == 0, last.stderr.read()
+    assert db_check(db_url) == (0, [])
+    assert snapshot(db_url, articles) == snapshot(sample_db)
