@@ -16,15 +16,20 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Boolean, Date, Float, text
 from typer.testing import CliRunner
 
 from etl.database import create_engine_for
 from etl.load import INTERRUPTED_ERROR
+from etl.models import UTCDateTime
 from newsetl.cli import app
+
+if TYPE_CHECKING:
+    from conftest import PostgresServer  # tests/conftest.py
 
 NEWSETL = Path(sys.executable).parent / "newsetl"
 SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "articles"  # what `sample_db` loaded, uninterrupted
@@ -50,6 +55,16 @@ SNAPSHOT_QUERIES = {
     "rejected_files": "SELECT source_path, record_index, content_sha256, reason FROM rejected_files",
 }
 
+# Typed alike on both backends, so that a PostgreSQL database compares equal to a SQLite one.
+SNAPSHOT_TYPES = {
+    "published_at": UTCDateTime(),
+    "event_date": Date(),
+    "negated": Boolean(),
+    "hypothetical": Boolean(),
+    "lat": Float(),
+    "lon": Float(),
+}
+
 runner = CliRunner()
 
 
@@ -65,7 +80,10 @@ def snapshot(db_url: str, input_dir: Path = SEEDS) -> dict[str, list[tuple[Any, 
     try:
         with engine.connect() as connection:
             return {
-                table: sorted((tuple(map(relative, row)) for row in connection.execute(text(sql))), key=repr)
+                table: sorted(
+                    (tuple(map(relative, row)) for row in connection.execute(text(sql).columns(**SNAPSHOT_TYPES))),
+                    key=repr,
+                )
                 for table, sql in SNAPSHOT_QUERIES.items()
             }
     finally:
@@ -151,6 +169,7 @@ def _kill_during_load(
 
 
 KILLS = 10
+DOWN_SECONDS = 2
 BATCH_SIZE = 2
 
 
@@ -269,3 +288,63 @@ def test_faults_a_full_disk_fails_the_run_clearly_and_the_next_run_completes_the
     assert last.wait(timeout=300) == 0, last.stderr.read()
     assert db_check(db_url) == (0, [])
     assert snapshot(db_url, articles) == snapshot(sample_db)
+
+
+def _files_recorded(postgres_url: str) -> int:
+    """source_files rows committed so far; 0 before the run created the schema."""
+    try:
+        with psycopg.connect(postgres_url.replace("+psycopg", ""), connect_timeout=5) as connection:
+            return connection.execute("SELECT count(*) FROM source_files").fetchone()[0]
+    except psycopg.Error:
+        return 0
+
+
+def _retried_tasks() -> list[str]:
+    """The tasks of the latest flow run (the Prefect backend is the session's) that ran more than once."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        latest = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0]
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[latest.id])))
+    return sorted(task.name for task in tasks if task.run_count > 1)
+
+
+def _transaction_open(postgres_url: str) -> bool:
+    """Whether a session other than this one is in a transaction."""
+    with psycopg.connect(postgres_url.replace("+psycopg", ""), connect_timeout=5) as connection:
+        return connection.execute(
+            "SELECT count(*) > 0 FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database() "
+            "AND state IN ('active', 'idle in transaction')"
+        ).fetchone()[0]
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_faults_a_postgresql_restart_during_a_run_is_retried_and_loses_nothing(
+    sample_db: str, tmp_path: Path, own_postgres_server: "PostgresServer", prefect_api_url: str
+) -> None:
+    """The test's own PostgreSQL server stopped (`-m fast`: every connection cut, open transactions rolled back)
+    while a run loads, down for DOWN_SECONDS (connections refused), then started again. The run retries the failed
+    step on a fresh connection and completes."""
+    server, db_url = own_postgres_server, own_postgres_server.url
+    env = cli_env(tmp_path, prefect_api_url, batch_size="2", retry_delays="[1, 2, 4, 8]")
+    run = start_run(SEEDS, db_url, env, tmp_path)
+    deadline = time.monotonic() + 300
+    # Two batches committed, and the next one's transaction open (it stays open while its articles are annotated).
+    while _files_recorded(db_url) < 4 or not _transaction_open(db_url):
+        assert run.poll() is None, run.communicate()
+        assert time.monotonic() < deadline, "the run loaded nothing in 5 minutes"
+        time.sleep(0.02)
+    server.stop()
+    time.sleep(DOWN_SECONDS)
+    server.start()
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert [status for _, status, _ in runs(db_url)] == ["completed"]
+    retried = _retried_tasks()
+    assert retried and all(name.startswith("process-files") for name in retried), retried
+    assert db_check(db_url) == (0, [])
+    assert snapshot(db_url) == snapshot(sample_db)
