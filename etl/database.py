@@ -27,13 +27,17 @@ from etl.settings import SQLITE_BUSY_TIMEOUT_MS
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 _SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
+# A server that answers a connection with one of these refuses it for good (a wrong database, role or password): no
+# retry helps. psycopg raises them as OperationalError without an SQLSTATE, like a refused or dropped connection.
+_POSTGRES_REFUSALS = ("does not exist", "authentication failed", "no pg_hba.conf entry", "permission denied")
 
 
 @contextmanager
 def database_errors(step: str) -> Iterator[None]:
     """Name `step` in the database failures a caller can act on: a busy, locked or unreachable database (a lock
     held, a connection dropped or refused, a server restarting) as TransientDatabaseError, to retry; a full disk as
-    DiskFullError, which no retry fixes. Anything else is a real error and is raised as it is."""
+    DiskFullError, which no retry fixes. Anything else is a real error and is raised as it is, including a server
+    refusing the connection for good (no such database or role, a wrong password)."""
     try:
         yield
     except DBAPIError as exc:
@@ -45,9 +49,12 @@ def database_errors(step: str) -> Iterator[None]:
                 f"{step}: the disk holding the database is full ({cause}); nothing of this step was written, what "
                 "was committed before is kept: free some space and run again"
             ) from exc
+        postgres_unreachable = isinstance(cause, psycopg.OperationalError) and not (
+            cause.sqlstate is None and any(refusal in str(cause) for refusal in _POSTGRES_REFUSALS)
+        )
         if (
             exc.connection_invalidated
-            or isinstance(cause, psycopg.OperationalError)
+            or postgres_unreachable
             or any(message in str(cause).lower() for message in _SQLITE_BUSY_MESSAGES)
         ):
             raise TransientDatabaseError(f"{step}: database busy or unreachable ({cause})") from exc

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import pytest
 from sqlalchemy import Boolean, Date, Float, text
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from etl.database import create_engine_for
@@ -348,3 +349,19 @@ def test_faults_a_postgresql_restart_during_a_run_is_retried_and_loses_nothing(
     assert retried and all(name.startswith("process-files") for name in retried), retried
     assert db_check(db_url) == (0, [])
     assert snapshot(db_url) == snapshot(sample_db)
+
+
+@pytest.mark.postgres
+def test_faults_a_permanent_postgresql_error_fails_at_once_without_retries(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database that does not exist on a server that is up: psycopg raises it as an OperationalError, as it does a
+    refused connection, but no retry can help, so the run fails before the first retry delay would have ended."""
+    from flows.nightly import nightly
+
+    monkeypatch.setenv("NEWSETL_RETRY_DELAYS", "[30, 30, 30]")
+    missing = postgres_url.rsplit("/", 1)[0] + "/no_such_database"
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match='database "no_such_database" does not exist'):
+        nightly(input_dir=str(tmp_path), db_url=missing)
+    assert time.monotonic() - started < 10  # a retry would have waited 30 s first
