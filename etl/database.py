@@ -42,11 +42,12 @@ def database_errors(step: str) -> Iterator[None]:
         yield
     except DBAPIError as exc:
         cause = exc.orig
+        said = " ".join(str(cause).split())  # one line: libpq's messages carry a hint on a second one
         if isinstance(cause, psycopg.errors.DiskFull) or (
             isinstance(cause, sqlite3.Error) and (getattr(cause, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_FULL
         ):
             raise DiskFullError(
-                f"{step}: the disk holding the database is full ({cause}); nothing of this step was written, what "
+                f"{step}: the disk holding the database is full ({said}); nothing of this step was written, what "
                 "was committed before is kept: free some space and run again"
             ) from exc
         postgres_unreachable = isinstance(cause, psycopg.OperationalError) and not (
@@ -57,7 +58,7 @@ def database_errors(step: str) -> Iterator[None]:
             or postgres_unreachable
             or any(message in str(cause).lower() for message in _SQLITE_BUSY_MESSAGES)
         ):
-            raise TransientDatabaseError(f"{step}: database busy or unreachable ({cause})") from exc
+            raise TransientDatabaseError(f"{step}: database busy or unreachable ({said})") from exc
         raise
 
 

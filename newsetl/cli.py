@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Column, Table
 
-from etl.errors import NewsetlError, RunLocked
+from etl.errors import NewsetlError, RunLocked, TransientDatabaseError
 from etl.records import RunCounts
 from etl.settings import Settings, resolve_settings
 
@@ -104,16 +104,22 @@ def _prepare_flow(settings: Settings) -> None:
     would log its traceback on stderr before the one-line error, and leave a failed run in a newly created
     database; a locked database is refused before Prefect's start-up is paid for (the flow takes the lock itself).
     """
-    from etl.database import create_engine_for
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from etl.database import create_engine_for, database_errors
     from etl.extract import discover
     from etl.runlock import raise_if_locked
     from flows.runtime import configure_prefect
 
     try:
         discover(settings.input_dir)
-        raise_if_locked(create_engine_for(settings.db_url))
+        # A database unreachable now is left to the flow, whose steps retry it (NEWSETL_RETRY_DELAYS).
+        with suppress(TransientDatabaseError), database_errors("check the run lock"):
+            raise_if_locked(create_engine_for(settings.db_url))
     except NewsetlError as exc:
         raise _fail(exc) from exc
+    except SQLAlchemyError as exc:  # e.g. a server refusing the connection: no such database
+        raise _failed_run(exc) from exc
 
     configure_prefect(settings.data_dir)
     _console_without_tracebacks_of(NewsetlError)

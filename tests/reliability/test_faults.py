@@ -365,3 +365,26 @@ def test_faults_a_permanent_postgresql_error_fails_at_once_without_retries(
     with pytest.raises(OperationalError, match='database "no_such_database" does not exist'):
         nightly(input_dir=str(tmp_path), db_url=missing)
     assert time.monotonic() - started < 10  # a retry would have waited 30 s first
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_faults_a_postgresql_server_down_or_refusing_is_one_error_line(
+    tmp_path: Path, own_postgres_server: "PostgresServer", prefect_api_url: str
+) -> None:
+    """`newsetl run` against a database that does not exist (refused for good: no retry), then against a server
+    that is down (retried, then given up): each ends on one `Error:` line naming what failed, with no traceback."""
+    server = own_postgres_server
+    env = cli_env(tmp_path, prefect_api_url, retry_delays="[0.5]")
+    missing = start_run(tmp_path, server.url.rsplit("/", 1)[0] + "/no_such_database", env, tmp_path)
+    _, stderr = missing.communicate(timeout=300)
+    assert missing.returncode == 1 and "Traceback" not in stderr, stderr
+    assert stderr.splitlines()[-1].startswith("Error: run failed: OperationalError: ")
+    assert stderr.splitlines()[-1].endswith('database "no_such_database" does not exist')
+
+    server.stop()
+    down = start_run(tmp_path, server.url, env, tmp_path)
+    _, stderr = down.communicate(timeout=300)
+    assert down.returncode == 1 and "Traceback" not in stderr, stderr
+    assert re.fullmatch(r"Error: upgrade the database: database busy or unreachable \(.*Connection refused.*\)",
+                        stderr.splitlines()[-1]), stderr  # fmt: skip
