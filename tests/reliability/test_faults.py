@@ -273,7 +273,9 @@ def test_faults_a_full_disk_fails_the_run_clearly_and_the_next_run_completes_the
     sample_db: str, tmp_path: Path, small_disk: Path, prefect_api_url: str
 ) -> None:
     """The SQLite database on a tmpfs that fills up while a run loads; Prefect's state (the data folder) is
-    elsewhere, so only the database's writes meet the full disk."""
+    elsewhere, so only the database's writes meet the full disk. A tmpfs rather than SQLite's `PRAGMA max_page_count`
+    or RLIMIT_FSIZE: the kernel refuses the write with ENOSPC as a real full disk does, for the WAL file as for the
+    database, and the run's process is left as it is in production."""
     articles = tmp_path / "articles"
     articles.mkdir()
     for top_level in SEEDS.iterdir():  # the first run: the files directly in the folder, not the date folders
