@@ -2,25 +2,64 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from sqlite3 import Connection as SQLiteConnection
 from typing import Any
 
+import psycopg
+import psycopg.errors
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 import migrations
-from etl.errors import InputError
+from etl.errors import DiskFullError, InputError, TransientDatabaseError
 from etl.reference import sync_reference_tables
 from etl.settings import SQLITE_BUSY_TIMEOUT_MS
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
+_SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
+# A server that answers a connection with one of these refuses it for good (a wrong database, role or password): no
+# retry helps. psycopg raises them as OperationalError without an SQLSTATE, like a refused or dropped connection.
+_POSTGRES_REFUSALS = ("does not exist", "authentication failed", "no pg_hba.conf entry", "permission denied")
+
+
+@contextmanager
+def database_errors(step: str) -> Iterator[None]:
+    """Name `step` in the database failures a caller can act on: a busy, locked or unreachable database (a lock
+    held, a connection dropped or refused, a server restarting) as TransientDatabaseError, to retry; a full disk as
+    DiskFullError, which no retry fixes. Anything else is a real error and is raised as it is, including a server
+    refusing the connection for good (no such database or role, a wrong password)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        cause = exc.orig
+        said = " ".join(str(cause).split())  # one line: libpq's messages carry a hint on a second one
+        if isinstance(cause, psycopg.errors.DiskFull) or (
+            isinstance(cause, sqlite3.Error) and (getattr(cause, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_FULL
+        ):
+            raise DiskFullError(
+                f"{step}: the disk holding the database is full ({said}); nothing of this step was written, what "
+                "was committed before is kept: free some space and run again"
+            ) from exc
+        postgres_unreachable = isinstance(cause, psycopg.OperationalError) and not (
+            cause.sqlstate is None and any(refusal in str(cause) for refusal in _POSTGRES_REFUSALS)
+        )
+        if (
+            exc.connection_invalidated
+            or postgres_unreachable
+            or any(message in str(cause).lower() for message in _SQLITE_BUSY_MESSAGES)
+        ):
+            raise TransientDatabaseError(f"{step}: database busy or unreachable ({said})") from exc
+        raise
 
 
 def create_engine_for(url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
@@ -85,7 +124,7 @@ def upgrade(engine: Engine) -> None:
     The seeds load here rather than in a migration, as dbt loads them: a migration runs once, and an edited CSV
     must reach every database on its next `newsetl run` or `newsetl db upgrade`.
     """
-    with engine.begin() as connection:
+    with database_errors("upgrade the database"), engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
         sync_reference_tables(connection)
 

@@ -23,3 +23,8 @@ class TransientDatabaseError(NewsetlError):
 
 class RunLocked(NewsetlError):
     """Another newsetl run holds this database's run lock: this run did not start (the CLI exits with 3)."""
+
+
+class DiskFullError(NewsetlError):
+    """The disk under the database is full: the step's transaction was rolled back, what was committed before stays,
+    and retrying cannot help until space is freed."""

@@ -3,7 +3,8 @@
 Plain functions over an Engine with SQLAlchemy Core; each article is written in one transaction, or in one
 savepoint of a caller's batch `transaction`, so a failure leaves no partial article. Re-loading unchanged
 content writes nothing; a changed record replaces the article it used to hold. Lock and connection failures
-surface as `TransientDatabaseError` for the caller to retry.
+surface as `TransientDatabaseError` for the caller to retry, a full disk as `DiskFullError` (etl.database's
+`database_errors`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from psycopg import OperationalError as PsycopgOperationalError
 from sqlalchemy import Connection, Engine, delete, exists, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
-from etl.errors import RejectedInput, TransientDatabaseError
+from etl.database import database_errors
+from etl.errors import RejectedInput
 from etl.models import (
     ArticleRow,
     ArticleSourceRow,
@@ -52,7 +53,6 @@ INTERRUPTED_ERROR = "interrupted: its process ended before the run finished (fou
 # Entity attributes a later article fills in when the article that named the entity first did not know them.
 _FILLED = ("country", "sector", "kb_id", "lat", "lon")
 _FILE_STATUSES = {status.value: status for status in FileStatus}
-_SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,19 +63,6 @@ class KnownFile:
     mtime_ns: int
     file_sha256: str
     status: FileStatus
-
-
-@contextmanager
-def _transient_errors(step: str) -> Iterator[None]:
-    """Re-raise lock and connection failures as TransientDatabaseError; anything else is a real error."""
-    try:
-        yield
-    except OperationalError as exc:
-        if isinstance(exc.orig, PsycopgOperationalError) or any(
-            message in str(exc.orig).lower() for message in _SQLITE_BUSY_MESSAGES
-        ):
-            raise TransientDatabaseError(f"{step}: database busy or unreachable ({exc.orig})") from exc
-        raise
 
 
 def _upsert(connection: Connection, row_type: type[Any]) -> Any:
@@ -96,7 +83,7 @@ def run_parameters(engine: Engine, input_dir: Path, parameters: dict[str, Any]) 
 
 def start_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> int:
     """Record a new run as running; its id is stamped on every row the run writes."""
-    with _transient_errors("start run"), engine.begin() as connection:
+    with database_errors("start run"), engine.begin() as connection:
         result = connection.execute(
             insert(RunRow).values(
                 flow=flow,
@@ -119,7 +106,7 @@ def start_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> int:
 def fail_interrupted_runs(engine: Engine) -> list[int]:
     """Mark `failed` the runs still `running`: called by a run holding the run lock, which proves their
     process is gone (killed or crashed). Their finished_at stays null: when they stopped is unknown."""
-    with _transient_errors("close interrupted runs"), engine.begin() as connection:
+    with database_errors("close interrupted runs"), engine.begin() as connection:
         interrupted = connection.scalars(
             update(RunRow)
             .where(RunRow.status == RunStatus.RUNNING)
@@ -131,7 +118,7 @@ def fail_interrupted_runs(engine: Engine) -> list[int]:
 
 def finish_run(engine: Engine, run_id: int, counts: RunCounts, status: str, error: str | None = None) -> None:
     """Close a run with its counts; without `error`, the errors collected in `counts` are stored."""
-    with _transient_errors(f"finish run {run_id}"), engine.begin() as connection:
+    with database_errors(f"finish run {run_id}"), engine.begin() as connection:
         connection.execute(
             update(RunRow)
             .where(RunRow.id == run_id)
@@ -153,7 +140,7 @@ def finish_run(engine: Engine, run_id: int, counts: RunCounts, status: str, erro
 
 def known_files(engine: Engine) -> dict[str, KnownFile]:
     """Every file path seen before, with its size, mtime, hash and last status."""
-    with _transient_errors("read known files"), engine.connect() as connection:
+    with database_errors("read known files"), engine.connect() as connection:
         rows = connection.execute(
             select(
                 SourceFileRow.path,
@@ -222,7 +209,7 @@ def record_files(target: Engine | Connection, run_id: int, files: Sequence[FileR
 
 def mark_missing(engine: Engine, path: str, run_id: int) -> None:
     """Remember that a file is gone from the input folder; its articles and their sources are kept."""
-    with _transient_errors(f"mark {path} missing"), engine.begin() as connection:
+    with database_errors(f"mark {path} missing"), engine.begin() as connection:
         connection.execute(
             update(SourceFileRow)
             .where(SourceFileRow.path == path)
@@ -233,7 +220,7 @@ def mark_missing(engine: Engine, path: str, run_id: int) -> None:
 def retire_file(engine: Engine, path: str) -> int:
     """Forget a file that is gone, in one transaction: its article sources, then the articles no other file
     holds (their mentions and events cascade), then the file itself. Returns the number of articles deleted."""
-    with _transient_errors(f"retire {path}"), engine.begin() as connection:
+    with database_errors(f"retire {path}"), engine.begin() as connection:
         held = connection.scalars(select(ArticleSourceRow.article_id).where(ArticleSourceRow.source_path == path))
         article_ids = sorted(set(held))
         connection.execute(delete(ArticleSourceRow).where(ArticleSourceRow.source_path == path))
@@ -244,7 +231,7 @@ def retire_file(engine: Engine, path: str) -> int:
 
 
 def record_rejection(engine: Engine, run_id: int, rejection: Rejection) -> None:
-    with _transient_errors(f"record rejection of {rejection.source_path}"), engine.begin() as connection:
+    with database_errors(f"record rejection of {rejection.source_path}"), engine.begin() as connection:
         _insert_rejection(connection, run_id, rejection)
 
 
@@ -267,14 +254,14 @@ def _rejection_row(run_id: int, rejection: Rejection) -> dict[str, Any]:
 def transaction(engine: Engine, step: str) -> Iterator[Connection]:
     """One transaction for many writes (committed when the block ends, rolled back if it raises); the
     functions below given its connection write in a savepoint of it, so each still succeeds or fails alone."""
-    with _transient_errors(step), engine.begin() as connection:
+    with database_errors(step), engine.begin() as connection:
         yield connection
 
 
 @contextmanager
 def _atomic(target: Engine | Connection, step: str) -> Iterator[Connection]:
     """A transaction of its own on an engine, or a savepoint inside the transaction of a given connection."""
-    with _transient_errors(step):
+    with database_errors(step):
         if isinstance(target, Connection):
             with target.begin_nested():
                 yield target
@@ -286,7 +273,7 @@ def _atomic(target: Engine | Connection, step: str) -> Iterator[Connection]:
 def stored_content(target: Engine | Connection, content_sha256: Collection[str]) -> set[str]:
     """Which of these content hashes are stored as articles already (seen from `target`'s transaction if a
     connection)."""
-    with _transient_errors("look up stored content"), _connected(target) as connection:
+    with database_errors("look up stored content"), _connected(target) as connection:
         return _stored_content(connection, content_sha256)
 
 
@@ -470,7 +457,7 @@ def replace_annotations(
     engine: Engine, article_id: int, annotation: Annotation, pipeline_version: str, run_id: int
 ) -> None:
     """Swap an article's mentions and events for a new annotation (re-processing with a newer pipeline)."""
-    with _transient_errors(f"replace annotations of article {article_id}"), engine.begin() as connection:
+    with database_errors(f"replace annotations of article {article_id}"), engine.begin() as connection:
         connection.execute(delete(MentionRow).where(MentionRow.article_id == article_id))
         connection.execute(delete(EventRow).where(EventRow.article_id == article_id))
         _insert_annotation(connection, article_id, annotation)
@@ -498,7 +485,7 @@ def articles_in_range(
     conditions = _article_conditions(since, until, not_version, updated_before_run)
     last_id = 0
     while True:
-        with _transient_errors("read articles"), engine.connect() as connection:
+        with database_errors("read articles"), engine.connect() as connection:
             rows = connection.execute(
                 select(ArticleRow)
                 .where(ArticleRow.id > last_id, *conditions)
@@ -521,7 +508,7 @@ def count_articles_in_range(
 ) -> int:
     """How many articles `articles_in_range` would yield with the same arguments."""
     conditions = _article_conditions(since, until, not_version, updated_before_run)
-    with _transient_errors("count articles"), engine.connect() as connection:
+    with database_errors("count articles"), engine.connect() as connection:
         return connection.scalar(select(func.count()).select_from(ArticleRow).where(*conditions))
 
 
@@ -543,7 +530,7 @@ def _article_conditions(
 def unfinished_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> int | None:
     """The first of the runs of `flow` with these `parameters` that failed since the last one that completed:
     the run a new one with the same parameters resumes. None when the last such run completed (or none ran)."""
-    with _transient_errors("find unfinished run"), engine.connect() as connection:
+    with database_errors("find unfinished run"), engine.connect() as connection:
         rows = connection.execute(
             select(RunRow.id, RunRow.status, RunRow.parameters)
             .where(RunRow.flow == flow, RunRow.status != RunStatus.RUNNING)

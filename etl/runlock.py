@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from etl.errors import RunLocked
 from etl.models import RunRow, RunStatus
@@ -46,7 +46,17 @@ def _advisory_lock(engine: Engine) -> Iterator[None]:
         try:
             yield
         finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            _advisory_unlock(connection)
+
+
+def _advisory_unlock(connection: Connection) -> None:
+    """Release the lock; when the session holding it is gone (the server restarted or the connection dropped during
+    the run), the server released it then, and there is nothing to do: the run's outcome is not this step's."""
+    try:
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.futures import as_completed
 from sqlalchemy import Engine
 
+from etl.errors import NewsetlError
 from etl.load import run_parameters
 from etl.pipeline import DateRange, PendingFile, Progress, annotator_for, batches
 from etl.records import RunCounts
@@ -50,7 +51,12 @@ def recorded_run(settings: Settings, flow: str, parameters: dict[str, Any]) -> I
         try:
             yield run
         except BaseException as exc:
-            steps.finish_run(engine, run.id, run.counts, "failed", f"{type(exc).__name__}: {exc}")
+            try:
+                steps.finish_run(engine, run.id, run.counts, "failed", f"{type(exc).__name__}: {exc}")
+            except NewsetlError as unrecorded:
+                # The database still refuses writes (a full disk, a server still down): the run stays `running`
+                # and the next run marks it failed. The error that stopped the run is the one to report.
+                get_run_logger().warning("run %d could not be marked failed: %s", run.id, unrecorded)
             raise
         steps.finish_run(engine, run.id, run.counts, "completed")
     create_markdown_artifact(

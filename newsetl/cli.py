@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Column, Table
 
-from etl.errors import NewsetlError, RunLocked
+from etl.errors import NewsetlError, RunLocked, TransientDatabaseError
 from etl.records import RunCounts
 from etl.settings import Settings, resolve_settings
 
@@ -103,18 +104,51 @@ def _prepare_flow(settings: Settings) -> None:
     would log its traceback on stderr before the one-line error, and leave a failed run in a newly created
     database; a locked database is refused before Prefect's start-up is paid for (the flow takes the lock itself).
     """
-    from etl.database import create_engine_for
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from etl.database import create_engine_for, database_errors
     from etl.extract import discover
     from etl.runlock import raise_if_locked
     from flows.runtime import configure_prefect
 
     try:
         discover(settings.input_dir)
-        raise_if_locked(create_engine_for(settings.db_url))
+        # A database unreachable now is left to the flow, whose steps retry it (NEWSETL_RETRY_DELAYS).
+        with suppress(TransientDatabaseError), database_errors("check the run lock"):
+            raise_if_locked(create_engine_for(settings.db_url))
     except NewsetlError as exc:
         raise _fail(exc) from exc
+    except SQLAlchemyError as exc:  # e.g. a server refusing the connection: no such database
+        raise _failed_run(exc) from exc
 
     configure_prefect(settings.data_dir)
+    _console_without_tracebacks_of(NewsetlError)
+
+
+class _NoTraceback(logging.Filter):
+    """Drops the traceback from log records of an exception of the given types (their message says it all)."""
+
+    def __init__(self, types: tuple[type[BaseException], ...]) -> None:
+        super().__init__()
+        self.types = types
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], self.types):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _console_without_tracebacks_of(*types: type[BaseException]) -> None:
+    """Prefect logs the exception that failed a task or flow with its traceback. For a NewsetlError, which names the
+    step and the cause and which the command prints as its `Error:` line, the console keeps Prefect's line but not
+    the traceback; Prefect's API (its UI) still gets it whole, its handler running before the record reaches the
+    console's. Unexpected errors keep their traceback."""
+    import prefect.main  # noqa: F401  (configures Prefect's logging, console handler included)
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler):
+            handler.addFilter(_NoTraceback(types))
 
 
 def _nightly_if_idle(settings: Settings, retire_missing: bool) -> RunCounts | None:

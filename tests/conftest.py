@@ -15,6 +15,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -41,9 +42,49 @@ def _run_as_server_user(args: list[str], cwd: Path) -> None:
         raise RuntimeError(f"{' '.join(args)} failed ({completed.returncode}):\n{completed.stderr}")
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """URL of the `postgres` database on a throwaway PostgreSQL 15 server listening on 127.0.0.1."""
+@dataclass(frozen=True, slots=True)
+class PostgresServer:
+    """A throwaway PostgreSQL 15 server on 127.0.0.1, run by `postgres_server`; it can be restarted."""
+
+    root: Path
+    port: int
+
+    @property
+    def options(self) -> str:
+        return (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def url(self) -> str:
+        """URL of its `postgres` database."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        self.pg_ctl("-o", self.options, "-w", "start")
+
+    def stop(self) -> None:
+        """Stop the server in `fast` mode: open transactions are rolled back and every connection is closed."""
+        self.pg_ctl("-m", "fast", "-w", "stop")
+
+    def pg_ctl(self, *args: str) -> None:
+        """Run `pg_ctl` on this server's data folder, as the server's user."""
+        _run_as_server_user(
+            [str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.root / "server.log"), *args],
+            cwd=self.root,
+        )
+
+
+@contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    """Initialise and start a throwaway PostgreSQL 15 server listening on 127.0.0.1; stop and delete it at the end.
+    Fails (does not skip) when the server binaries are missing."""
     if not (POSTGRES_BIN / "initdb").exists():
         pytest.fail(
             f"PostgreSQL 15 server binaries not found in {POSTGRES_BIN}: "
@@ -52,27 +93,33 @@ def postgres_url() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="newsetl-postgres-"))
     if os.geteuid() == 0:
         shutil.chown(root, user=POSTGRES_SYSTEM_USER)
-    data_dir, log_file, port = root / "data", root / "server.log", _free_loopback_port()
-    server_options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    )
+    server = PostgresServer(root, _free_loopback_port())
     try:
         _run_as_server_user(
-            [str(POSTGRES_BIN / "initdb"), "-D", str(data_dir), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+            [str(POSTGRES_BIN / "initdb"), "-D", str(server.data_dir), "-A", "trust", "-U", "postgres", "-E", "UTF8",
              "--no-sync", "--no-instructions"],
             cwd=root,
         )  # fmt: skip
-        _run_as_server_user(
-            [str(POSTGRES_BIN / "pg_ctl"), "-D", str(data_dir), "-l", str(log_file), "-o", server_options,
-             "-w", "start"],
-            cwd=root,
-        )  # fmt: skip
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        server.start()
+        yield server
     finally:
-        if (data_dir / "postmaster.pid").exists():
-            _run_as_server_user([str(POSTGRES_BIN / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "stop"], root)
+        if (server.data_dir / "postmaster.pid").exists():
+            server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of the `postgres` database on a throwaway PostgreSQL 15 server listening on 127.0.0.1."""
+    with postgres_server() as server:
+        yield server.url
+
+
+@pytest.fixture
+def own_postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test's own, which it may stop or restart (the session's server is shared)."""
+    with postgres_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
