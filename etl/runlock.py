@@ -39,6 +39,8 @@ class HeldLock:
     """The run lock as its run holds it. On SQLite (a file lock, which lasts as long as the process) there is
     nothing to check; see `_AdvisoryLock` for PostgreSQL."""
 
+    run_id: int | None = None  # the run holding it, once it has a `runs` row: never named as another run
+
     def ensure_held(self) -> None:
         """Return when this run holds the lock; raise RunLockLost when another run took it."""
 
@@ -88,10 +90,11 @@ class _AdvisoryLock(HeldLock):
                     raise
             if not taken:
                 connection.close()
+                holder = _holder(self._engine, not_run=self.run_id)
                 raise RunLockLost(
                     "this run lost the run lock on this database (its session ended: the server restarted or the "
-                    f"connection was cut), and {_holder(self._engine)} took it; this run stopped and writes nothing "
-                    "more: the run holding the lock loads what is left"
+                    f"connection was cut), and {holder} took it; this run stopped and writes nothing more: the run "
+                    "holding the lock loads what is left"
                 )
             self._connection = connection
 
@@ -161,16 +164,14 @@ def _holder_message(engine: Engine) -> str:
     return f"{_holder(engine)} holds the lock on this database; try again when it has finished"
 
 
-def _holder(engine: Engine) -> str:
-    """Name the run holding the lock, from its `runs` row when it has written one yet."""
+def _holder(engine: Engine, not_run: int | None = None) -> str:
+    """Name the run holding the lock (never `not_run`), from its `runs` row when it has written one yet."""
+    running = select(RunRow.id, RunRow.started_at).where(RunRow.status == RunStatus.RUNNING)
+    if not_run is not None:
+        running = running.where(RunRow.id != not_run)
     try:
         with engine.connect() as connection:
-            holder = connection.execute(
-                select(RunRow.id, RunRow.started_at)
-                .where(RunRow.status == RunStatus.RUNNING)
-                .order_by(RunRow.id.desc())
-                .limit(1)
-            ).first()
+            holder = connection.execute(running.order_by(RunRow.id.desc()).limit(1)).first()
     except SQLAlchemyError:
         holder = None  # no schema yet: the other run is still creating it
     who = "another newsetl run"

@@ -51,6 +51,7 @@ def recorded_run(settings: Settings, flow: str, parameters: dict[str, Any]) -> I
         steps = database_steps(settings.retry_delays, before_writing=lock.ensure_held)
         steps.fail_interrupted_runs(engine)
         run = Run(steps.start_run(engine, flow, parameters), engine, steps, settings, lock)
+        lock.run_id = run.id
         try:
             yield run
         except RunLockLost:

@@ -109,6 +109,7 @@ def test_runlock_lost_with_its_session_is_taken_again_before_the_next_write(engi
 @pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_runlock_lost_with_its_session_and_taken_by_another_run_stops_this_one(engine: Engine) -> None:
     with run_lock(engine) as lock:
+        lock.run_id = start_run(engine, "nightly", {})  # this run: never named as the one that took the lock
         _end_session(engine, _holder_pid(engine))
         with run_lock(engine):  # the second run, started while nobody held the lock
             run_id = start_run(engine, "nightly", {})
