@@ -25,6 +25,11 @@ class RunLocked(NewsetlError):
     """Another newsetl run holds this database's run lock: this run did not start (the CLI exits with 3)."""
 
 
+class RunLockLost(NewsetlError):
+    """A run's lock went with its session (a server restart, a dropped connection) and another run took it before
+    this one could take it again: this run stops, writing nothing more (the CLI exits with 1, the run failed)."""
+
+
 class DiskFullError(NewsetlError):
     """The disk under the database is full: the step's transaction was rolled back, what was committed before stays,
     and retrying cannot help until space is freed."""

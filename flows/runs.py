@@ -11,11 +11,11 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.futures import as_completed
 from sqlalchemy import Engine
 
-from etl.errors import NewsetlError
+from etl.errors import NewsetlError, RunLockLost
 from etl.load import run_parameters
 from etl.pipeline import DateRange, PendingFile, Progress, annotator_for, batches
 from etl.records import RunCounts
-from etl.runlock import run_lock
+from etl.runlock import HeldLock, run_lock
 from etl.settings import Settings
 from etl.summary import batch_log_line, run_summary_markdown
 from flows.cluster import dask_task_runner
@@ -30,6 +30,7 @@ class Run:
     engine: Engine
     steps: DatabaseSteps
     settings: Settings
+    lock: HeldLock
     counts: RunCounts = field(default_factory=RunCounts)
 
 
@@ -39,17 +40,22 @@ def recorded_run(settings: Settings, flow: str, parameters: dict[str, Any]) -> I
 
     The database's run lock is held throughout: a second run raises RunLocked before writing anything. Holding
     it proves that runs left `running` are dead, so they are marked failed; this run then loads what they did
-    not (loading is idempotent: nothing they stored is stored twice). The recorded parameters add the input
-    folder and the database URL (without its password) to the flow's own.
+    not (loading is idempotent: nothing they stored is stored twice). Every attempt of a step that writes first
+    makes sure the lock is still held (PostgreSQL drops it when it restarts; it is taken again then), and the run
+    stops with RunLockLost, writing nothing more, when another run took it meanwhile. The recorded parameters add
+    the input folder and the database URL (without its password) to the flow's own.
     """
-    steps = database_steps(settings.retry_delays)
-    engine = steps.open_database(settings.db_url, settings.sqlite_busy_timeout_ms)
+    engine = database_steps(settings.retry_delays).open_database(settings.db_url, settings.sqlite_busy_timeout_ms)
     parameters = run_parameters(engine, settings.input_dir, parameters)
-    with run_lock(engine):
+    with run_lock(engine) as lock:
+        steps = database_steps(settings.retry_delays, before_writing=lock.ensure_held)
         steps.fail_interrupted_runs(engine)
-        run = Run(steps.start_run(engine, flow, parameters), engine, steps, settings)
+        run = Run(steps.start_run(engine, flow, parameters), engine, steps, settings, lock)
+        lock.run_id = run.id
         try:
             yield run
+        except RunLockLost:
+            raise  # the run holding the lock now marked this one failed, or will: not this run's row to write
         except BaseException as exc:
             try:
                 steps.finish_run(engine, run.id, run.counts, "failed", f"{type(exc).__name__}: {exc}")
@@ -135,6 +141,7 @@ def _on_dask(
             number, batch = submitted[future]
             if workers_write:
                 counts = future.result()
+                run.lock.ensure_held()  # the workers write on their own connections: checked as each batch ends
             else:
                 read, annotations = future.result()
                 counts = steps.load_files(run.engine, run.id, read, settings, annotations)

@@ -8,6 +8,7 @@ so the tasks are made per run by `database_steps`.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from prefect import task
@@ -45,11 +46,19 @@ class DatabaseSteps:
     forced_since_run: Task[..., Any]
 
 
-def database_steps(retry_delays: Sequence[float]) -> DatabaseSteps:
-    """The steps as tasks that retry a transient database error once per delay (in seconds), after that delay;
-    any other error fails the task at once."""
+def _nothing() -> None:
+    pass
 
-    def step(function: Callable[..., Any]) -> Task[..., Any]:
+
+def database_steps(retry_delays: Sequence[float], before_writing: Callable[[], None] = _nothing) -> DatabaseSteps:
+    """The steps as tasks that retry a transient database error once per delay (in seconds), after that delay;
+    any other error fails the task at once. Each attempt of a step that writes (in this process) first calls
+    `before_writing`: a run passes its lock's `ensure_held`, so that no attempt writes without the run lock, not
+    even the retry after a server restart, and an attempt that finds the lock taken by another run fails at once."""
+
+    def step(function: Callable[..., Any], writes: bool = False) -> Task[..., Any]:
+        if writes:
+            function = _after(before_writing, function)
         return task(
             function,
             name=function.__name__.replace("_", "-"),
@@ -62,15 +71,26 @@ def database_steps(retry_delays: Sequence[float]) -> DatabaseSteps:
 
     return DatabaseSteps(
         open_database=step(pipeline.open_database),
-        fail_interrupted_runs=step(load.fail_interrupted_runs),
-        start_run=step(load.start_run),
-        finish_run=step(load.finish_run),
+        fail_interrupted_runs=step(load.fail_interrupted_runs, writes=True),
+        start_run=step(load.start_run, writes=True),
+        finish_run=step(load.finish_run, writes=True),
         plan_files=step(pipeline.plan_files),
-        process_files=step(pipeline.process_files),
-        load_files=step(pipeline.load_files),
+        process_files=step(pipeline.process_files, writes=True),
+        load_files=step(pipeline.load_files, writes=True),
         process_files_on_worker=step(cluster.process_files_on_worker),
         annotate_files_on_worker=step(cluster.annotate_files_on_worker),
-        settle_missing_files=step(pipeline.settle_missing_files),
-        reprocess_articles=step(pipeline.reprocess_articles),
+        settle_missing_files=step(pipeline.settle_missing_files, writes=True),
+        reprocess_articles=step(pipeline.reprocess_articles, writes=True),
         forced_since_run=step(backfill.forced_since_run),
     )
+
+
+def _after(check: Callable[[], None], function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function` called after `check`, with the same name and signature (Prefect reads its parameters from it)."""
+
+    @wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        check()
+        return function(*args, **kwargs)
+
+    return checked

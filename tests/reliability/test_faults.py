@@ -1,5 +1,6 @@
 """Faults during a real `newsetl run`: repeated SIGKILLs while it loads, a full disk under SQLite, and a PostgreSQL
-restart. After each, `newsetl db check` passes and the next run leaves the rows of an uninterrupted run.
+restart (which the run survives, taking its run lock again, or stops at once when another run took it meanwhile).
+After each, `newsetl db check` passes and the next run leaves the rows of an uninterrupted run.
 
 The runs are the real command in a subprocess, pointed at the session's Prefect backend so that none pays for a
 Prefect server of its own.
@@ -28,7 +29,7 @@ from etl.database import create_engine_for
 from etl.errors import RunLocked
 from etl.load import INTERRUPTED_ERROR
 from etl.models import UTCDateTime
-from etl.runlock import raise_if_locked
+from etl.runlock import ADVISORY_LOCK_KEY, raise_if_locked
 from newsetl.cli import app
 
 if TYPE_CHECKING:
@@ -345,6 +346,31 @@ def _transaction_open(postgres_url: str) -> bool:
         ).fetchone()[0]
 
 
+def _restart_during_load(run: subprocess.Popen[str], server: "PostgresServer") -> None:
+    """Once the run has committed two batches and the next one's transaction is open (it stays open while its
+    articles are annotated), stop the server (`-m fast`), keep it down DOWN_SECONDS, and start it again."""
+    deadline = time.monotonic() + 300
+    while _files_recorded(server.url) < 4 or not _transaction_open(server.url):
+        assert run.poll() is None, run.communicate()
+        assert time.monotonic() < deadline, "the run loaded nothing in 5 minutes"
+        time.sleep(0.02)
+    server.stop()
+    time.sleep(DOWN_SECONDS)
+    server.start()
+
+
+def _run_lock_holder(postgres_url: str) -> int | None:
+    """The server process of the session holding the run lock, None when it is free: read from pg_locks, without
+    taking it (a probe that took it for a moment could make the run lose it)."""
+    with psycopg.connect(postgres_url.replace("+psycopg", ""), connect_timeout=5) as connection:
+        row = connection.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid::bigint = %(key)s >> 32 AND objid::bigint = %(key)s & 4294967295",
+            {"key": ADVISORY_LOCK_KEY},
+        ).fetchone()
+    return None if row is None else row[0]
+
+
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_faults_a_postgresql_restart_during_a_run_is_retried_and_loses_nothing(
@@ -356,21 +382,84 @@ def test_faults_a_postgresql_restart_during_a_run_is_retried_and_loses_nothing(
     server, db_url = own_postgres_server, own_postgres_server.url
     env = cli_env(tmp_path, prefect_api_url, batch_size="2", retry_delays="[1, 2, 4, 8]")
     run = start_run(SEEDS, db_url, env, tmp_path)
-    deadline = time.monotonic() + 300
-    # Two batches committed, and the next one's transaction open (it stays open while its articles are annotated).
-    while _files_recorded(db_url) < 4 or not _transaction_open(db_url):
-        assert run.poll() is None, run.communicate()
-        assert time.monotonic() < deadline, "the run loaded nothing in 5 minutes"
-        time.sleep(0.02)
-    server.stop()
-    time.sleep(DOWN_SECONDS)
-    server.start()
+    _restart_during_load(run, server)
     _, stderr = run.communicate(timeout=300)
     assert run.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert [status for _, status, _ in runs(db_url)] == ["completed"]
     retried = _retried_tasks()
     assert retried and all(name.startswith("process-files") for name in retried), retried
+    assert db_check(db_url) == (0, [])
+    assert snapshot(db_url) == snapshot(sample_db)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_faults_after_a_postgresql_restart_the_run_holds_its_lock_again_and_completes(
+    sample_db: str, tmp_path: Path, own_postgres_server: "PostgresServer", prefect_api_url: str
+) -> None:
+    """The server restarted as above drops the run lock with the run's session; the run takes it again on a new
+    session before it writes again, so that a second run is refused while it goes on, and it completes."""
+    server, db_url = own_postgres_server, own_postgres_server.url
+    env = cli_env(tmp_path, prefect_api_url, batch_size="2", retry_delays="[1, 2, 4, 8]")
+    run = start_run(SEEDS, db_url, env, tmp_path)
+    _restart_during_load(run, server)
+    assert _run_lock_holder(db_url) is None  # the restart dropped it: until the run takes it again, none holds it
+    deadline = time.monotonic() + 120
+    while (holder := _run_lock_holder(db_url)) is None:
+        assert run.poll() is None, f"the run ended without taking its lock again: {run.communicate()}"
+        assert time.monotonic() < deadline, "the run did not take its lock again in 2 minutes"
+        time.sleep(0.02)
+    with psycopg.connect(db_url.replace("+psycopg", ""), connect_timeout=5) as other_run:
+        refused = not other_run.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,)).fetchone()[0]
+    still_running = run.poll() is None
+    files_then = _files_recorded(db_url)
+    _, stderr = run.communicate(timeout=300)
+    assert refused, "another session took the run lock after the restart"
+    assert still_running, "the run had ended before the lock was tried"
+    print(f"lock taken again by server process {holder}, with {files_then} of 40 files recorded")
+    assert run.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert [status for _, status, _ in runs(db_url)] == ["completed"]
+    assert db_check(db_url) == (0, [])
+    assert snapshot(db_url) == snapshot(sample_db)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_faults_a_run_whose_lock_another_run_took_during_a_postgresql_restart_stops_with_one_error_line(
+    sample_db: str, tmp_path: Path, own_postgres_server: "PostgresServer", prefect_api_url: str
+) -> None:
+    """The server restarted as above, and the run lock taken by another session (the test's, standing for a second
+    run) as soon as the server is up, before the run's next attempt (its retries wait 0.5 s, then 10 s): the run
+    stops without writing, on one `Error:` line, exit 1. The next run completes the work, nothing duplicated."""
+    server, db_url = own_postgres_server, own_postgres_server.url
+    env = cli_env(tmp_path, prefect_api_url, batch_size="2", retry_delays="[0.5, 10]")
+    run = start_run(SEEDS, db_url, env, tmp_path)
+    _restart_during_load(run, server)
+    with psycopg.connect(db_url.replace("+psycopg", ""), connect_timeout=5, autocommit=True) as other_run:
+        assert other_run.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,)).fetchone()[0], (
+            "the run took its lock again before the other session"
+        )
+        files_then = _files_recorded(db_url)
+        _, stderr = run.communicate(timeout=300)
+        files_after = _files_recorded(db_url)
+    assert run.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1] == (
+        "Error: this run lost the run lock on this database (its session ended: the server restarted or the "
+        "connection was cut), and another newsetl run took it; this run stopped and writes nothing more: the run "
+        "holding the lock loads what is left"
+    ), stderr
+    assert len([line for line in stderr.splitlines() if line.startswith("Error:")]) == 1, stderr
+    assert files_after == files_then  # nothing written while the other session held the lock
+    print(f"stopped: exit 1, {files_then} of 40 files recorded at the restart, {files_after} at the end")
+    assert [status for _, status, _ in runs(db_url)] == ["running"]  # its row is the next run's to close
+
+    final = start_run(SEEDS, db_url, env, tmp_path)
+    _, stderr = final.communicate(timeout=300)
+    assert final.returncode == 0, stderr
+    assert [row[1:] for row in runs(db_url)] == [("failed", INTERRUPTED_ERROR), ("completed", None)]
     assert db_check(db_url) == (0, [])
     assert snapshot(db_url) == snapshot(sample_db)
 
