@@ -2,7 +2,7 @@
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from etl.errors import NewsetlError, RunLockLost
 from etl.load import run_parameters
+from etl.nlp.annotate import Annotator
 from etl.pipeline import DateRange, PendingFile, Progress, annotator_for, batches
 from etl.records import RunCounts
 from etl.runlock import HeldLock, run_lock
@@ -77,9 +78,12 @@ def load_input_folder(
     date_range: DateRange | None = None,
     progress: Progress | None = None,
     retire_missing: bool = False,
+    annotator: Annotator | None = None,
 ) -> None:
     """Plan the input folder, read, annotate and load its new and changed files batch by batch, then settle the
-    files gone from it (after loading, so that a moved file is a second source of its article, not a new one)."""
+    files gone from it (after loading, so that a moved file is a second source of its article, not a new one).
+    With the local executor, files are annotated by `annotator` if given (its owner closes it), else by one this
+    run opens."""
     steps, engine, settings = run.steps, run.engine, run.settings
     plan = steps.plan_files(engine, settings.input_dir)
     run.counts.skipped += plan.unchanged
@@ -90,7 +94,10 @@ def load_input_folder(
     logger.info("input folder %s: %d files to read, %d unchanged, %d missing", settings.input_dir, total,
                 plan.unchanged, len(plan.missing))  # fmt: skip
     numbered = list(enumerate(batches(plan.pending, settings.batch_size), start=1))
-    processed = _on_dask(run, numbered, date_range) if settings.executor == "dask" else _here(run, numbered, date_range)
+    if settings.executor == "dask":
+        processed = _on_dask(run, numbered, date_range)
+    else:
+        processed = _here(run, numbered, date_range, annotator)
     started = time.monotonic()
     for number, batch, counts in processed:
         finished = time.monotonic()
@@ -107,11 +114,11 @@ Batches = Sequence[tuple[int, Sequence[PendingFile]]]
 
 
 def _here(
-    run: Run, batches: Batches, date_range: DateRange | None
+    run: Run, batches: Batches, date_range: DateRange | None, annotator: Annotator | None
 ) -> Iterator[tuple[int, Sequence[PendingFile], RunCounts]]:
     """Each numbered batch processed in this process, in turn, with its counts; one annotator serves them all, so
-    its workers start once per run (on the first article to parse: none when nothing is new)."""
-    with annotator_for(run.settings) as annotator:
+    its workers start once per run (on the first article to parse, unless it was started before)."""
+    with nullcontext(annotator) if annotator else annotator_for(run.settings) as annotator:
         for number, batch in batches:
             counts = run.steps.process_files(run.engine, run.id, batch, run.settings, date_range, annotator)
             yield number, batch, counts

