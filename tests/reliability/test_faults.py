@@ -384,11 +384,17 @@ def test_faults_a_postgresql_restart_during_a_run_is_retried_and_loses_nothing(
     run = start_run(SEEDS, db_url, env, tmp_path)
     _restart_during_load(run, server)
     _, stderr = run.communicate(timeout=300)
+    _assert_completed_as_uninterrupted(run, stderr, db_url, sample_db)
+    retried = _retried_tasks()
+    assert retried and all(name.startswith("process-files") for name in retried), retried
+
+
+def _assert_completed_as_uninterrupted(run: subprocess.Popen[str], stderr: str, db_url: str, sample_db: str) -> None:
+    """The run exited 0 without a traceback, is the database's one completed run, and left it consistent with the
+    rows of an uninterrupted run."""
     assert run.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert [status for _, status, _ in runs(db_url)] == ["completed"]
-    retried = _retried_tasks()
-    assert retried and all(name.startswith("process-files") for name in retried), retried
     assert db_check(db_url) == (0, [])
     assert snapshot(db_url) == snapshot(sample_db)
 
@@ -418,11 +424,7 @@ def test_faults_after_a_postgresql_restart_the_run_holds_its_lock_again_and_comp
     assert refused, "another session took the run lock after the restart"
     assert still_running, "the run had ended before the lock was tried"
     print(f"lock taken again by server process {holder}, with {files_then} of 40 files recorded")
-    assert run.returncode == 0, stderr
-    assert "Traceback" not in stderr
-    assert [status for _, status, _ in runs(db_url)] == ["completed"]
-    assert db_check(db_url) == (0, [])
-    assert snapshot(db_url) == snapshot(sample_db)
+    _assert_completed_as_uninterrupted(run, stderr, db_url, sample_db)
 
 
 @pytest.mark.slow
