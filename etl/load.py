@@ -1,7 +1,8 @@
 """The load stage: annotated articles and run bookkeeping into the database, idempotently.
 
-Plain functions over an Engine with SQLAlchemy Core; each article is written in one transaction, or in one
-savepoint of a caller's batch `transaction`, so a failure leaves no partial article. Re-loading unchanged
+Plain functions over an Engine with SQLAlchemy Core; each article is written in one transaction, in one
+savepoint of a caller's batch `transaction`, or set-wise with others in one savepoint (`load_articles`), so a
+failure leaves no partial article. Re-loading unchanged
 content writes nothing; a changed record replaces the article it used to hold. Lock and connection failures
 surface as `TransientDatabaseError` for the caller to retry, a full disk as `DiskFullError` (etl.database's
 `database_errors`).
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, exists, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,6 +49,7 @@ from etl.records import (
     SourceFile,
 )
 
+T = TypeVar("T")
 ARTICLES_PER_QUERY = 200
 INTERRUPTED_ERROR = "interrupted: its process ended before the run finished (found by the next run)"
 # Entity attributes a later article fills in when the article that named the entity first did not know them.
@@ -287,12 +289,15 @@ def _connected(target: Engine | Connection) -> Iterator[Connection]:
 
 
 def _stored_content(connection: Connection, content_sha256: Collection[str]) -> set[str]:
-    hashes = sorted(set(content_sha256))
     stored: set[str] = set()
-    for start in range(0, len(hashes), ARTICLES_PER_QUERY):
-        page = hashes[start : start + ARTICLES_PER_QUERY]
+    for page in _pages(sorted(set(content_sha256))):
         stored.update(connection.scalars(select(ArticleRow.content_sha256).where(ArticleRow.content_sha256.in_(page))))
     return stored
+
+
+def _pages(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`values` in slices of ARTICLES_PER_QUERY, for `IN (…)` look-ups of a bounded size."""
+    return (values[start : start + ARTICLES_PER_QUERY] for start in range(0, len(values), ARTICLES_PER_QUERY))
 
 
 def load_stored_content(target: Engine | Connection, article: Article) -> FileStatus | None:
@@ -380,38 +385,32 @@ def _insert_articles(
     annotations = [item.annotation for item, _ in items.values()]
     entity_ids = _entity_ids(connection, sorted({key for a in annotations for key in _referenced_keys(a)}))
     outcomes: dict[int, FileStatus | RejectedInput] = {}
-    accepted: list[tuple[int, AnnotatedArticle, str]] = []
+    accepted: list[tuple[int, AnnotatedArticle, str, _AnnotationRows]] = []
     for i, (item, version) in items.items():
         try:
-            _annotation_rows(0, item.annotation, entity_ids)
+            rows = _annotation_rows(item.annotation, entity_ids)
         except RejectedInput as exc:
             outcomes[i] = exc
             continue
-        accepted.append((i, item, version))
+        accepted.append((i, item, version, rows))
     if not accepted:
         return outcomes
-    held = _held_article_ids(connection, [item.article for _, item, _ in accepted])
-    for _, item, _ in accepted:
+    held = _held_article_ids(connection, [item.article for _, item, _, _ in accepted])
+    for _, item, _, _ in accepted:
         previous_id = held.get((item.article.source_path, item.article.record_index))
         if previous_id is not None:  # this record held other content before
             _detach_source(connection, previous_id, item.article)
     article_ids = connection.scalars(
         insert(ArticleRow).returning(ArticleRow.id, sort_by_parameter_order=True),
-        [_article_row(run_id, item.article, version) for _, item, version in accepted],
+        [_article_row(run_id, item.article, version) for _, item, version, _ in accepted],
     ).all()
+    stored = list(zip(article_ids, accepted, strict=True))
     connection.execute(
-        insert(ArticleSourceRow),
-        [_source_row(article_id, item.article) for article_id, (_, item, _) in zip(article_ids, accepted, strict=True)],
+        insert(ArticleSourceRow), [_source_row(article_id, item.article) for article_id, (_, item, _, _) in stored]
     )
-    _insert_aliases(connection, [item.annotation for _, item, _ in accepted], entity_ids)
-    _insert_annotation_rows(
-        connection,
-        [
-            _annotation_rows(article_id, item.annotation, entity_ids)
-            for article_id, (_, item, _) in zip(article_ids, accepted, strict=True)
-        ],
-    )
-    outcomes.update((i, FileStatus.LOADED) for i, _, _ in accepted)
+    _insert_aliases(connection, [item.annotation for _, item, _, _ in accepted], entity_ids)
+    _insert_annotation_rows(connection, [(article_id, rows) for article_id, (_, _, _, rows) in stored])
+    outcomes.update((i, FileStatus.LOADED) for i, _, _, _ in accepted)
     return outcomes
 
 
@@ -419,8 +418,7 @@ def _held_article_ids(connection: Connection, articles: Sequence[Article]) -> di
     """The article each of these records held when last loaded, by (source path, record index)."""
     records = sorted({(article.source_path, article.record_index) for article in articles})
     held: dict[tuple[str, int], int] = {}
-    for start in range(0, len(records), ARTICLES_PER_QUERY):
-        page = records[start : start + ARTICLES_PER_QUERY]
+    for page in _pages(records):
         rows = connection.execute(
             select(ArticleSourceRow.source_path, ArticleSourceRow.record_index, ArticleSourceRow.article_id).where(
                 tuple_(ArticleSourceRow.source_path, ArticleSourceRow.record_index).in_(page)
@@ -619,25 +617,24 @@ def _detach_source(connection: Connection, article_id: int, article: Article) ->
 def _insert_annotation(connection: Connection, article_id: int, annotation: Annotation) -> None:
     _upsert_entity_rows(connection, annotation.entities)
     entity_ids = _entity_ids(connection, _referenced_keys(annotation))
-    rows = _annotation_rows(article_id, annotation, entity_ids)
+    rows = _annotation_rows(annotation, entity_ids)
     _insert_aliases(connection, [annotation], entity_ids)
-    _insert_annotation_rows(connection, [rows])
+    _insert_annotation_rows(connection, [(article_id, rows)])
 
 
 @dataclass(frozen=True, slots=True)
 class _AnnotationRows:
-    """The rows of one article's annotation, ready to insert but for the ids its events will get."""
+    """The rows of one article's annotation, ready to insert but for its article's id and its events' ids."""
 
     mentions: list[dict[str, Any]]
     events: list[dict[str, Any]]
     participants: list[list[dict[str, Any]]]  # those of each event, without its event_id
 
 
-def _annotation_rows(article_id: int, annotation: Annotation, entity_ids: dict[str, int]) -> _AnnotationRows:
+def _annotation_rows(annotation: Annotation, entity_ids: dict[str, int]) -> _AnnotationRows:
     """`RejectedInput` when the annotation refers to an entity that is neither in it nor stored."""
     mentions = [
         {
-            "article_id": article_id,
             "entity_id": _entity_id(entity_ids, mention.entity_key, "mention"),
             "start_char": mention.start,
             "end_char": mention.end,
@@ -649,7 +646,6 @@ def _annotation_rows(article_id: int, annotation: Annotation, entity_ids: dict[s
     ]
     events = [
         {
-            "article_id": article_id,
             "event_type": event.event_type,
             "mode": event.mode,
             "trigger_text": event.trigger_text,
@@ -689,16 +685,16 @@ def _annotation_rows(article_id: int, annotation: Annotation, entity_ids: dict[s
     return _AnnotationRows(mentions, events, participants)
 
 
-def _insert_annotation_rows(connection: Connection, annotations: Sequence[_AnnotationRows]) -> None:
-    """Mentions, events and their participants of many articles, one statement per table."""
-    mentions = [row for rows in annotations for row in rows.mentions]
+def _insert_annotation_rows(connection: Connection, annotations: Sequence[tuple[int, _AnnotationRows]]) -> None:
+    """Mentions, events and their participants of many articles, by article id, one statement per table."""
+    mentions = [{"article_id": article_id, **row} for article_id, rows in annotations for row in rows.mentions]
     if mentions:
         connection.execute(insert(MentionRow), mentions)
-    events = [row for rows in annotations for row in rows.events]
+    events = [{"article_id": article_id, **row} for article_id, rows in annotations for row in rows.events]
     if not events:
         return
     event_ids = connection.scalars(insert(EventRow).returning(EventRow.id, sort_by_parameter_order=True), events).all()
-    event_participants = (participants for rows in annotations for participants in rows.participants)
+    event_participants = (participants for _, rows in annotations for participants in rows.participants)
     participants = [
         {"event_id": event_id, **row}
         for event_id, rows in zip(event_ids, event_participants, strict=True)
@@ -726,8 +722,7 @@ def _insert_aliases(connection: Connection, annotations: Sequence[Annotation], e
 
 def _entity_ids(connection: Connection, keys: Sequence[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
-    for start in range(0, len(keys), ARTICLES_PER_QUERY):
-        page = keys[start : start + ARTICLES_PER_QUERY]
+    for page in _pages(keys):
         ids.update(
             connection.execute(select(EntityRow.entity_key, EntityRow.id).where(EntityRow.entity_key.in_(page))).all()
         )
