@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -100,9 +101,10 @@ def _failed_run(exc: Exception) -> typer.Exit:
 
 
 def _prepare_flow(settings: Settings) -> None:
-    """Check the input folder and the run lock, then configure Prefect: a flow that failed on a missing folder
-    would log its traceback on stderr before the one-line error, and leave a failed run in a newly created
-    database; a locked database is refused before Prefect's start-up is paid for (the flow takes the lock itself).
+    """Check the input folder and the run lock, then set Prefect's defaults (before it is imported): a flow that
+    failed on a missing folder would log its traceback on stderr before the one-line error, and leave a failed run
+    in a newly created database; a locked database is refused before Prefect's start-up is paid for (the flow
+    takes the lock itself).
     """
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -122,7 +124,19 @@ def _prepare_flow(settings: Settings) -> None:
         raise _failed_run(exc) from exc
 
     configure_prefect(settings.data_dir)
-    _console_without_tracebacks_of(NewsetlError)
+
+
+@contextmanager
+def _prefect_for_run() -> Iterator[Callable[[], None]]:
+    """Prefect for one flow run: its server started at once (unless `PREFECT_API_URL` names one), then Prefect
+    imported with its console quiet about errors the command reports itself. Yields a function that waits until
+    the server answers, to call just before the flow; the server stops when the block exits."""
+    from flows.runtime import run_prefect_server
+
+    timeout = float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
+    with run_prefect_server(Path(os.environ["PREFECT_HOME"]), timeout) as wait_until_ready:
+        _console_without_tracebacks_of(NewsetlError)
+        yield wait_until_ready
 
 
 class _NoTraceback(logging.Filter):
@@ -254,12 +268,13 @@ def run(
     from etl.pipeline import annotator_for
 
     try:
-        with _file_progress() as progress, annotator_for(settings) as annotator:
+        with _prefect_for_run() as prefect_ready, _file_progress() as progress, annotator_for(settings) as annotator:
             local = settings.executor == "local"
             if local:
-                annotator.start()  # its workers load the model while Prefect is imported and starts its server
+                annotator.start()  # its workers load the model while Prefect's server starts and Prefect is imported
             from flows.nightly import nightly
 
+            prefect_ready()
             counts = nightly(
                 input_dir=str(settings.input_dir),
                 db_url=settings.db_url,
@@ -313,10 +328,11 @@ def backfill(
         _print_backfill_plan(settings, since.date(), until.date(), reprocess or force, force)
         return
     _prepare_flow(settings)
-    from flows.backfill import backfill as backfill_flow
-
     try:
-        with _file_progress() as progress:
+        with _prefect_for_run() as prefect_ready, _file_progress() as progress:
+            from flows.backfill import backfill as backfill_flow
+
+            prefect_ready()
             counts = backfill_flow(
                 since=since.date(),
                 until=until.date(),
@@ -380,7 +396,6 @@ def serve(
 
     Example: `newsetl serve --cron "30 2 * * *" --timezone Europe/Berlin --input /srv/wire/articles`
     """
-    import os
     from contextlib import nullcontext
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -399,6 +414,7 @@ def serve(
         os.environ["PREFECT_API_URL"] = loopback_api_url(port)
         server = local_prefect_server(Path(os.environ["PREFECT_HOME"]), port)
         scheduler = f"a local Prefect server, UI at {loopback_api_url(port).removesuffix('/api')}"
+    _console_without_tracebacks_of(NewsetlError)
     from prefect.schedules import Cron
 
     try:

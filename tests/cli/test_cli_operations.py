@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -128,6 +130,59 @@ def test_cli_run_with_nothing_new_is_recorded_without_prefect(engine: Engine, tm
     with_work = subprocess.run(command, cwd=tmp_path, env=unreachable, capture_output=True, text=True, timeout=600)
     assert with_work.returncode == 1  # a file to load: the run is a Prefect flow, and Prefect is unreachable
     assert "Failed to reach API at http://127.0.0.1:9/api" in with_work.stderr
+
+
+def _prefect_servers_of(prefect_home: Path) -> list[int]:
+    """Live processes running a Prefect API server with its state under `prefect_home`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError):  # not a process, or gone
+            continue
+        if b"prefect.server.api.server:create_app" in command and f"PREFECT_HOME={prefect_home}".encode() in environ:
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.slow
+def test_cli_run_records_its_flow_run_on_the_prefect_server_it_starts_and_stops(engine: Engine, tmp_path: Path) -> None:
+    """Without PREFECT_API_URL, `newsetl run` starts Prefect's temporary server itself (so that it starts while the
+    model loads): the flow and its tasks are recorded in Prefect's database under the data folder, as Prefect's own
+    temporary server records them, and the server is gone when the command ends."""
+    result = _newsetl(tmp_path, "run", "--input", str(SEEDS), "--db", f"sqlite:///{tmp_path / 'newsetl.db'}")
+    assert result.returncode == 0, result.stderr
+    prefect_home = tmp_path / "data" / "prefect"
+    with sqlite3.connect(prefect_home / "prefect.db") as prefect_db:
+        flow_runs = prefect_db.execute(
+            "SELECT flow_run.state_type, flow.name FROM flow_run JOIN flow ON flow.id = flow_run.flow_id"
+        ).fetchall()
+        task_runs = prefect_db.execute("SELECT count(*) FROM task_run WHERE state_type = 'COMPLETED'").fetchone()[0]
+    assert flow_runs == [("COMPLETED", "newsetl-nightly")]
+    assert task_runs > 0
+    assert _prefect_servers_of(prefect_home) == []
+
+
+@pytest.mark.slow
+def test_cli_run_killed_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
+    prefect_home = tmp_path / "data" / "prefect"
+    command = [str(NEWSETL), "run", "--input", str(SEEDS), "--db", f"sqlite:///{tmp_path / 'newsetl.db'}"]
+    run = subprocess.Popen(
+        command, cwd=tmp_path, env=_clean_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (servers := _prefect_servers_of(prefect_home)):
+            assert run.poll() is None and time.monotonic() < deadline, "no Prefect server started"
+            time.sleep(0.1)
+    finally:
+        run.kill()
+        run.wait()
+    deadline = time.monotonic() + 30
+    while _prefect_servers_of(prefect_home) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _prefect_servers_of(prefect_home) == [], f"server {servers} outlived its killed run"
 
 
 def test_cli_status_shows_runs_pending_files_and_rejections(engine: Engine, tmp_path: Path) -> None:
