@@ -11,14 +11,27 @@ surface as `TransientDatabaseError` for the caller to retry, a full disk as `Dis
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, exists, func, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Result,
+    String,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -201,12 +214,14 @@ def record_files(target: Engine | Connection, run_id: int, files: Sequence[FileR
     ]
     rejections = [_rejection_row(run_id, rejection) for file in files for rejection in file.rejections]
     step = f"record file {files[0].source.path}" if len(files) == 1 else f"record {len(files)} files"
+
+    def latest(statement: Any) -> Any:
+        newer = {column: statement.excluded[column] for column in columns}
+        return statement.on_conflict_do_update(index_elements=[SourceFileRow.path], set_=newer)
+
     with _atomic(target, step) as connection:
-        if rejections:
-            connection.execute(insert(RejectedFileRow), rejections)
-        statement = _upsert(connection, SourceFileRow)
-        latest = {column: statement.excluded[column] for column in columns}
-        connection.execute(statement.on_conflict_do_update(index_elements=[SourceFileRow.path], set_=latest), rows)
+        _insert_rows(connection, RejectedFileRow, rejections)
+        _insert_rows(connection, SourceFileRow, rows, latest)
 
 
 def mark_missing(engine: Engine, path: str, run_id: int) -> None:
@@ -350,10 +365,10 @@ def load_articles(
     outcomes: dict[int, FileStatus | RejectedInput] = {}
     if new:
         # Merged in the given order, so the first article to name an entity names it, as one by one.
-        _upsert_merged_entities(connection, [items[i][0].annotation for i in sorted(new)])
+        upserted = _upsert_merged_entities(connection, [items[i][0].annotation for i in sorted(new)])
         try:
             with _atomic(connection, f"load {len(new)} articles") as savepoint:
-                outcomes.update(_insert_articles(savepoint, run_id, {i: items[i] for i in new}))
+                outcomes.update(_insert_articles(savepoint, run_id, {i: items[i] for i in new}, upserted))
         except IntegrityError:  # content another transaction stored since the look-up: article by article below
             outcomes.clear()
     for i in order:
@@ -378,12 +393,12 @@ def _first_of_new_content(connection: Connection, articles: Sequence[tuple[int, 
 
 
 def _insert_articles(
-    connection: Connection, run_id: int, items: dict[int, tuple[AnnotatedArticle, str]]
+    connection: Connection, run_id: int, items: dict[int, tuple[AnnotatedArticle, str]], upserted: dict[str, int]
 ) -> dict[int, FileStatus | RejectedInput]:
     """Insert articles whose content is not stored, with their sources and annotations, their entities already
-    upserted; an article whose annotation refers to an unknown entity is refused and nothing of it is written."""
-    annotations = [item.annotation for item, _ in items.values()]
-    entity_ids = _entity_ids(connection, sorted({key for a in annotations for key in _referenced_keys(a)}))
+    upserted (with the ids `upserted`); an article whose annotation refers to an unknown entity is refused and
+    nothing of it is written."""
+    entity_ids = _entity_ids(connection, [item.annotation for item, _ in items.values()], upserted)
     outcomes: dict[int, FileStatus | RejectedInput] = {}
     accepted: list[tuple[int, AnnotatedArticle, str, _AnnotationRows]] = []
     for i, (item, version) in items.items():
@@ -400,13 +415,18 @@ def _insert_articles(
         previous_id = held.get((item.article.source_path, item.article.record_index))
         if previous_id is not None:  # this record held other content before
             _detach_source(connection, previous_id, item.article)
-    article_ids = connection.scalars(
-        insert(ArticleRow).returning(ArticleRow.id, sort_by_parameter_order=True),
-        [_article_row(run_id, item.article, version) for _, item, version, _ in accepted],
-    ).all()
+    article_ids = _new_ids(connection, ArticleRow, len(accepted))
     stored = list(zip(article_ids, accepted, strict=True))
-    connection.execute(
-        insert(ArticleSourceRow), [_source_row(article_id, item.article) for article_id, (_, item, _, _) in stored]
+    _insert_rows(
+        connection,
+        ArticleRow,
+        [
+            {"id": article_id, **_article_row(run_id, item.article, version)}
+            for article_id, (_, item, version, _) in stored
+        ],
+    )
+    _insert_rows(
+        connection, ArticleSourceRow, [_source_row(article_id, item.article) for article_id, (_, item, _, _) in stored]
     )
     _insert_aliases(connection, [item.annotation for _, item, _, _ in accepted], entity_ids)
     _insert_annotation_rows(connection, [(article_id, rows) for article_id, (_, _, _, rows) in stored])
@@ -615,8 +635,7 @@ def _detach_source(connection: Connection, article_id: int, article: Article) ->
 
 
 def _insert_annotation(connection: Connection, article_id: int, annotation: Annotation) -> None:
-    _upsert_entity_rows(connection, annotation.entities)
-    entity_ids = _entity_ids(connection, _referenced_keys(annotation))
+    entity_ids = _entity_ids(connection, [annotation], _upsert_merged_entities(connection, [annotation]))
     rows = _annotation_rows(annotation, entity_ids)
     _insert_aliases(connection, [annotation], entity_ids)
     _insert_annotation_rows(connection, [(article_id, rows)])
@@ -688,20 +707,64 @@ def _annotation_rows(annotation: Annotation, entity_ids: dict[str, int]) -> _Ann
 def _insert_annotation_rows(connection: Connection, annotations: Sequence[tuple[int, _AnnotationRows]]) -> None:
     """Mentions, events and their participants of many articles, by article id, one statement per table."""
     mentions = [{"article_id": article_id, **row} for article_id, rows in annotations for row in rows.mentions]
-    if mentions:
-        connection.execute(insert(MentionRow), mentions)
+    _insert_rows(connection, MentionRow, mentions)
     events = [{"article_id": article_id, **row} for article_id, rows in annotations for row in rows.events]
-    if not events:
-        return
-    event_ids = connection.scalars(insert(EventRow).returning(EventRow.id, sort_by_parameter_order=True), events).all()
+    event_ids = _new_ids(connection, EventRow, len(events))
+    _insert_rows(
+        connection, EventRow, [{"id": event_id, **row} for event_id, row in zip(event_ids, events, strict=True)]
+    )
     event_participants = (participants for _, rows in annotations for participants in rows.participants)
     participants = [
         {"event_id": event_id, **row}
         for event_id, rows in zip(event_ids, event_participants, strict=True)
         for row in rows
     ]
-    if participants:
-        connection.execute(insert(EventParticipantRow), participants)
+    _insert_rows(connection, EventParticipantRow, participants)
+
+
+def _new_ids(connection: Connection, row_type: type[Any], count: int) -> Sequence[int]:
+    """`count` ids for new rows of `row_type`, so that rows referring to them are built before any is inserted.
+
+    PostgreSQL draws them from the table's sequence, which concurrent transactions share safely. SQLite takes
+    those after the largest id, as it would itself: a SQLite transaction that writes is the only writer, and one
+    whose snapshot another has written since is refused at its first write (busy, retried)."""
+    if not count:
+        return []
+    table = row_type.__table__
+    if connection.dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence(table.name, table.c.id.name)
+        series = func.generate_series(1, count)
+        return sorted(connection.scalars(select(func.nextval(sequence)).select_from(series)))
+    largest = connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+    return range(largest + 1, largest + 1 + count)
+
+
+def _insert_rows(
+    connection: Connection,
+    row_type: type[Any],
+    rows: Sequence[dict[str, Any]],
+    finish: Callable[[Any], Any] = lambda statement: statement,
+) -> Result[Any] | None:
+    """Insert rows, each with the same columns, in one statement per table: the dialect's INSERT, which `finish`
+    may give an ON CONFLICT clause or RETURNING, run by Core's executemany on SQLite. On PostgreSQL, the rows go
+    as one array per column into `INSERT … SELECT … FROM unnest(…)`, in their order: one short statement to
+    parse and one round trip, where psycopg's executemany pays both per row and insertmanyvalues sends a
+    statement of thousands of parameters (SQLAlchemy binds each array as its column's type, so a TypeDecorator
+    still applies; a string column's array has no length, as a cast to varchar(n)[] would cut longer values short
+    where inserting them fails). None when there are no rows."""
+    if not rows:
+        return None
+    if connection.dialect.name != "postgresql":
+        return connection.execute(finish(sqlite.insert(row_type)), rows)
+    table = row_type.__table__
+    columns = list(rows[0])
+    arrays = [bindparam(None, [row[name] for row in rows], type_=_array_of(table.c[name].type)) for name in columns]
+    source = func.unnest(*arrays).table_valued(*columns).render_derived()
+    return connection.execute(finish(postgresql.insert(row_type).from_select(columns, select(*source.c))))
+
+
+def _array_of(column_type: Any) -> postgresql.ARRAY:
+    return postgresql.ARRAY(String() if isinstance(column_type, String) else column_type)
 
 
 def _insert_aliases(connection: Connection, annotations: Sequence[Annotation], entity_ids: dict[str, int]) -> None:
@@ -713,15 +776,14 @@ def _insert_aliases(connection: Connection, annotations: Sequence[Annotation], e
         for entity in annotation.entities
         for alias in (entity.canonical_name, *entity.aliases)
     }
-    if aliases:
-        connection.execute(
-            _upsert(connection, EntityAliasRow).on_conflict_do_nothing(),
-            [{"entity_id": entity_id, "alias": alias} for entity_id, alias in sorted(aliases)],
-        )
+    rows = [{"entity_id": entity_id, "alias": alias} for entity_id, alias in sorted(aliases)]
+    _insert_rows(connection, EntityAliasRow, rows, lambda statement: statement.on_conflict_do_nothing())
 
 
-def _entity_ids(connection: Connection, keys: Sequence[str]) -> dict[str, int]:
-    ids: dict[str, int] = {}
+def _entity_ids(connection: Connection, annotations: Sequence[Annotation], known: dict[str, int]) -> dict[str, int]:
+    """The ids of the entities the annotations refer to: `known`, and those stored before, looked up."""
+    ids = dict(known)
+    keys = sorted({key for annotation in annotations for key in _referenced_keys(annotation)} - ids.keys())
     for page in _pages(keys):
         ids.update(
             connection.execute(select(EntityRow.entity_key, EntityRow.id).where(EntityRow.entity_key.in_(page))).all()
@@ -729,11 +791,12 @@ def _entity_ids(connection: Connection, keys: Sequence[str]) -> dict[str, int]:
     return ids
 
 
-def _upsert_merged_entities(connection: Connection, annotations: Sequence[Annotation]) -> None:
+def _upsert_merged_entities(connection: Connection, annotations: Sequence[Annotation]) -> dict[str, int]:
     """Upsert at once, in key order, the entities of the annotations a transaction is about to load, as loading
     them one annotation after another would leave them (the first names an entity, later ones fill only what it
     did not know). Called first in a batch transaction, it takes every entity lock the batch needs in one global
-    order, so two batches loading the same entities at once wait for each other and never deadlock."""
+    order, so two batches loading the same entities at once wait for each other and never deadlock. Returns their
+    ids by key."""
     merged: dict[str, Entity] = {}
     for annotation in annotations:
         for entity in annotation.entities:
@@ -742,36 +805,34 @@ def _upsert_merged_entities(connection: Connection, annotations: Sequence[Annota
                 merged[entity.entity_key] = replace(
                     first, **{name: getattr(entity, name) for name in _FILLED if getattr(first, name) is None}
                 )
-    _upsert_entity_rows(connection, merged.values())
+    return _upsert_entity_rows(connection, merged.values())
 
 
-def _upsert_entity_rows(connection: Connection, entities: Iterable[Entity]) -> None:
+def _upsert_entity_rows(connection: Connection, entities: Iterable[Entity]) -> dict[str, int]:
     """Insert entities not stored yet; an existing row keeps its canonical name and fills only its unknown
     attributes. In key order: transactions upserting the same entities lock them in one order, never waiting on
-    each other in a cycle."""
-    rows = sorted(entities, key=lambda entity: entity.entity_key)
-    if not rows:
-        return
-    statement = _upsert(connection, EntityRow)
-    known_or_new = {
-        column: func.coalesce(getattr(EntityRow, column), getattr(statement.excluded, column)) for column in _FILLED
-    }
-    connection.execute(
-        statement.on_conflict_do_update(index_elements=[EntityRow.entity_key], set_=known_or_new),
-        [
-            {
-                "entity_key": entity.entity_key,
-                "canonical_name": entity.canonical_name,
-                "type": entity.type,
-                "country": entity.country,
-                "sector": entity.sector,
-                "kb_id": entity.kb_id,
-                "lat": entity.lat,
-                "lon": entity.lon,
-            }
-            for entity in rows
-        ],
-    )
+    each other in a cycle. Returns their ids by key, from the upsert itself (no look-up after)."""
+    rows = [
+        {
+            "entity_key": entity.entity_key,
+            "canonical_name": entity.canonical_name,
+            "type": entity.type,
+            "country": entity.country,
+            "sector": entity.sector,
+            "kb_id": entity.kb_id,
+            "lat": entity.lat,
+            "lon": entity.lon,
+        }
+        for entity in sorted(entities, key=lambda entity: entity.entity_key)
+    ]
+
+    def known_or_new(statement: Any) -> Any:
+        filled = {column: func.coalesce(getattr(EntityRow, column), statement.excluded[column]) for column in _FILLED}
+        upsert = statement.on_conflict_do_update(index_elements=[EntityRow.entity_key], set_=filled)
+        return upsert.returning(EntityRow.entity_key, EntityRow.id)
+
+    result = _insert_rows(connection, EntityRow, rows, known_or_new)
+    return {} if result is None else dict(result.tuples().all())
 
 
 def _referenced_keys(annotation: Annotation) -> list[str]:

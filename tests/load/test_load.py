@@ -3,12 +3,13 @@ import hashlib
 import socket
 import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, event, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from etl import load
 from etl.database import create_engine_for, upgrade
@@ -190,10 +191,18 @@ def run_id(engine: Engine) -> int:
     return start_run(engine, "nightly", {"input_dir": "/in", "limit": None})
 
 
-def test_load_article_stores_rows_as_given(engine: Engine, run_id: int) -> None:
+def load_set_wise(engine: Engine, run_id: int, item: AnnotatedArticle, version: str) -> FileStatus | RejectedInput:
+    """`load_article`'s counterpart through `load_articles`, the path a batch of files takes."""
+    with transaction(engine, "load") as connection:
+        [outcome] = load_articles(connection, run_id, [(item, version)])
+    return outcome
+
+
+@pytest.mark.parametrize("load_one", [load_article, load_set_wise])
+def test_load_article_stores_rows_as_given(engine: Engine, run_id: int, load_one: Callable[..., object]) -> None:
     item = kyiv_item()
 
-    assert load_article(engine, run_id, item, VERSION) == FileStatus.LOADED
+    assert load_one(engine, run_id, item, VERSION) == FileStatus.LOADED
 
     with engine.connect() as connection:
         article = connection.execute(select(ArticleRow)).one()
@@ -453,8 +462,9 @@ def test_load_articles_in_range_streams_by_id(engine: Engine, run_id: int, monke
     assert first == make_article("/in/2022-11-10.txt", "Report for 2022-11-10.", published_at=first.published_at)
 
 
-def test_load_published_at_is_stored_in_utc(engine: Engine, run_id: int) -> None:
-    load_article(engine, run_id, berlin_item(), VERSION)  # published 12:00 at UTC+1
+@pytest.mark.parametrize("load_one", [load_article, load_set_wise])
+def test_load_published_at_is_stored_in_utc(engine: Engine, run_id: int, load_one: Callable[..., object]) -> None:
+    load_one(engine, run_id, berlin_item(), VERSION)  # published 12:00 at UTC+1
 
     [(_, article)] = list(articles_in_range(engine, None, None))
 
@@ -660,6 +670,44 @@ def test_load_articles_stores_what_loading_one_by_one_stores(engine: Engine, sec
     assert "GPE:nowhere" in got[3] and got[4] == FileStatus.SKIPPED
     assert _snapshot(engine) == _snapshot(one_by_one)
     one_by_one.dispose()
+
+
+def test_load_articles_refers_to_an_entity_stored_before_that_the_annotation_does_not_hold(engine: Engine) -> None:
+    run_id = start_run(engine, "nightly", {})
+    load_set_wise(engine, run_id, kyiv_item(), VERSION)
+    berlin = berlin_item()
+    kyiv_again = Mention(0, 7, "Germany", "GPE", 0, KYIV.entity_key)  # Kyiv is stored, not in this annotation
+    berlin = dataclasses.replace(
+        berlin, annotation=dataclasses.replace(berlin.annotation, mentions=(*berlin.annotation.mentions, kyiv_again))
+    )
+
+    assert load_set_wise(engine, run_id, berlin, VERSION) == FileStatus.LOADED
+
+    with engine.connect() as connection:
+        kyiv_mentions = connection.scalars(
+            select(ArticleRow.content_sha256)
+            .join(MentionRow, MentionRow.article_id == ArticleRow.id)
+            .join(EntityRow, EntityRow.id == MentionRow.entity_id)
+            .where(EntityRow.entity_key == KYIV.entity_key)
+        ).all()
+    assert sorted(kyiv_mentions) == sorted([kyiv_item().article.content_sha256, berlin.article.content_sha256])
+
+
+def test_load_articles_refuses_a_value_longer_than_its_column_rather_than_cut_it(engine: Engine) -> None:
+    run_id = start_run(engine, "nightly", {})
+    item = kyiv_item()
+    label = "L" * 40  # mentions.label is VARCHAR(32)
+    mention = dataclasses.replace(item.annotation.mentions[0], label=label)
+    item = dataclasses.replace(item, annotation=dataclasses.replace(item.annotation, mentions=(mention,)))
+
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(DataError, match="too long"):
+            load_set_wise(engine, run_id, item, VERSION)
+        assert set(count_rows(engine).values()) == {0}
+    else:  # SQLite does not enforce lengths: the whole value is kept
+        assert load_set_wise(engine, run_id, item, VERSION) == FileStatus.LOADED
+        with engine.connect() as connection:
+            assert connection.scalars(select(MentionRow.label)).all() == [label]
 
 
 def test_load_articles_detaches_a_record_whose_content_changed(engine: Engine) -> None:
