@@ -643,7 +643,8 @@ def _insert_annotation(connection: Connection, article_id: int, annotation: Anno
 
 @dataclass(frozen=True, slots=True)
 class _AnnotationRows:
-    """The rows of one article's annotation, ready to insert but for its article's id and its events' ids."""
+    """The rows of one article's annotation, ready to insert but for its article's id and its events' ids, which
+    `_insert_annotation_rows` sets in them (rather than copy thousands of dicts to add a key)."""
 
     mentions: list[dict[str, Any]]
     events: list[dict[str, Any]]
@@ -706,20 +707,19 @@ def _annotation_rows(annotation: Annotation, entity_ids: dict[str, int]) -> _Ann
 
 def _insert_annotation_rows(connection: Connection, annotations: Sequence[tuple[int, _AnnotationRows]]) -> None:
     """Mentions, events and their participants of many articles, by article id, one statement per table."""
-    mentions = [{"article_id": article_id, **row} for article_id, rows in annotations for row in rows.mentions]
-    _insert_rows(connection, MentionRow, mentions)
-    events = [{"article_id": article_id, **row} for article_id, rows in annotations for row in rows.events]
+    for article_id, rows in annotations:
+        for row in (*rows.mentions, *rows.events):
+            row["article_id"] = article_id
+    _insert_rows(connection, MentionRow, [row for _, rows in annotations for row in rows.mentions])
+    events = [row for _, rows in annotations for row in rows.events]
     event_ids = _new_ids(connection, EventRow, len(events))
-    _insert_rows(
-        connection, EventRow, [{"id": event_id, **row} for event_id, row in zip(event_ids, events, strict=True)]
-    )
-    event_participants = (participants for _, rows in annotations for participants in rows.participants)
-    participants = [
-        {"event_id": event_id, **row}
-        for event_id, rows in zip(event_ids, event_participants, strict=True)
-        for row in rows
-    ]
-    _insert_rows(connection, EventParticipantRow, participants)
+    event_participants = [participants for _, rows in annotations for participants in rows.participants]
+    for event_id, row, participants in zip(event_ids, events, event_participants, strict=True):
+        row["id"] = event_id
+        for participant in participants:
+            participant["event_id"] = event_id
+    _insert_rows(connection, EventRow, events)
+    _insert_rows(connection, EventParticipantRow, [row for participants in event_participants for row in participants])
 
 
 def _new_ids(connection: Connection, row_type: type[Any], count: int) -> Sequence[int]:
@@ -746,21 +746,39 @@ def _insert_rows(
     finish: Callable[[Any], Any] = lambda statement: statement,
 ) -> Result[Any] | None:
     """Insert rows, each with the same columns, in one statement per table: the dialect's INSERT, which `finish`
-    may give an ON CONFLICT clause or RETURNING, run by Core's executemany on SQLite. On PostgreSQL, the rows go
-    as one array per column into `INSERT … SELECT … FROM unnest(…)`, in their order: one short statement to
-    parse and one round trip, where psycopg's executemany pays both per row and insertmanyvalues sends a
-    statement of thousands of parameters (SQLAlchemy binds each array as its column's type, so a TypeDecorator
-    still applies; a string column's array has no length, as a cast to varchar(n)[] would cut longer values short
-    where inserting them fails). None when there are no rows."""
+    may give an ON CONFLICT clause or RETURNING. None when there are no rows.
+
+    On PostgreSQL, the rows go as one array per column into `INSERT … SELECT … FROM unnest(…)`, in their order:
+    one short statement to parse and one round trip, where psycopg's executemany pays both per row and
+    insertmanyvalues sends a statement of thousands of parameters. SQLAlchemy binds each array as its column's
+    type, so a TypeDecorator still applies; a string column's array has no length, as a cast to varchar(n)[]
+    would cut longer values short where inserting them fails.
+
+    On SQLite, the statement is compiled once and run by the driver's executemany on the rows as tuples, each
+    value through its column type's bind processor as Core would: Core's executemany spends most of its time
+    building a new dict of parameters per row. A statement returning rows goes through Core (insertmanyvalues)."""
     if not rows:
         return None
-    if connection.dialect.name != "postgresql":
-        return connection.execute(finish(sqlite.insert(row_type)), rows)
     table = row_type.__table__
     columns = list(rows[0])
-    arrays = [bindparam(None, [row[name] for row in rows], type_=_array_of(table.c[name].type)) for name in columns]
-    source = func.unnest(*arrays).table_valued(*columns).render_derived()
-    return connection.execute(finish(postgresql.insert(row_type).from_select(columns, select(*source.c))))
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
+        arrays = [bindparam(None, [row[name] for row in rows], type_=_array_of(table.c[name].type)) for name in columns]
+        source = func.unnest(*arrays).table_valued(*columns).render_derived()
+        return connection.execute(finish(postgresql.insert(row_type).from_select(columns, select(*source.c))))
+    statement = finish(sqlite.insert(row_type))
+    compiled = statement.compile(dialect=dialect, column_keys=columns)
+    if compiled.effective_returning:
+        return connection.execute(statement, rows)
+    keys = compiled.positiontup or []
+    processors = [(i, table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) for i, key in enumerate(keys)]
+    converted = [(i, processor) for i, processor in processors if processor is not None]
+    parameters = [[row[key] for key in keys] for row in rows]
+    for values in parameters:
+        for i, processor in converted:
+            values[i] = processor(values[i])
+    connection.exec_driver_sql(compiled.string, [tuple(values) for values in parameters])
+    return None
 
 
 def _array_of(column_type: Any) -> postgresql.ARRAY:
@@ -801,10 +819,9 @@ def _upsert_merged_entities(connection: Connection, annotations: Sequence[Annota
     for annotation in annotations:
         for entity in annotation.entities:
             first = merged.setdefault(entity.entity_key, entity)
-            if first is not entity:
-                merged[entity.entity_key] = replace(
-                    first, **{name: getattr(entity, name) for name in _FILLED if getattr(first, name) is None}
-                )
+            known = {name: getattr(entity, name) for name in _FILLED if getattr(first, name) is None}
+            if first is not entity and any(value is not None for value in known.values()):
+                merged[entity.entity_key] = replace(first, **known)
     return _upsert_entity_rows(connection, merged.values())
 
 
