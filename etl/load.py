@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -773,12 +774,19 @@ def _insert_rows(
     keys = compiled.positiontup or []
     processors = [(i, table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) for i, key in enumerate(keys)]
     converted = [(i, processor) for i, processor in processors if processor is not None]
-    parameters = [[row[key] for key in keys] for row in rows]
-    for values in parameters:
-        for i, processor in converted:
-            values[i] = processor(values[i])
-    connection.exec_driver_sql(compiled.string, [tuple(values) for values in parameters])
+    values_of = itemgetter(*keys) if len(keys) > 1 else lambda row: (row[keys[0]],)
+    parameters = [values_of(row) for row in rows]  # tuples built in C: no list per row to convert
+    if converted:
+        parameters = [_processed(values, converted) for values in parameters]
+    connection.exec_driver_sql(compiled.string, parameters)
     return None
+
+
+def _processed(values: tuple[Any, ...], processors: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
+    processed = list(values)
+    for i, processor in processors:
+        processed[i] = processor(processed[i])
+    return tuple(processed)
 
 
 def _array_of(column_type: Any) -> postgresql.ARRAY:
