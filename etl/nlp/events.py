@@ -57,6 +57,8 @@ CIRCUMSTANCE_MARKS = frozenset({"as", "after", "before", "since", "when", "while
 CIRCUMSTANCE_PREPS = frozenset({"after", "following", "during", "despite", "amid", "before", "since"})
 ETHNIC_LABEL = re.compile(r"\bethnic\s+\S+", re.IGNORECASE)
 INTERNATIONAL_CODES = frozenset({"IGO", "NGO"})
+# Verbs and nouns are triggers; an auxiliary only as the modal of a reported obligation ("must").
+TRIGGER_POS = frozenset({"VERB", "AUX", "NOUN"})
 SPAN_EXCLUDED_DEPS = frozenset({"relcl", "acl", "advcl", "cc", "conj", "punct", "appos"})
 # Reported speech: the subject of these verbs is the source of the events in the clause they report
 # ("Rebels attacked the convoy, the ministry said"), and so is the object of "according to" when it names a party
@@ -129,20 +131,17 @@ def code_events(
 
 def _triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch]:
     for token in sentence:
-        if any(t.dep_ == "relcl" for t in token.ancestors):
+        # Other words are never triggers: tested first, it spares most tokens the walks up the parse below.
+        pos = token.pos_
+        if pos not in TRIGGER_POS or any(t.dep_ == "relcl" for t in token.ancestors):
             continue
         # A "must" clause is news even as a noun's complement ("a reminder that it must cooperate").
-        if token.pos_ in {"VERB", "AUX"} and (obligation := _obligation_trigger(token, lexicon)):
+        if pos != "NOUN" and (obligation := _obligation_trigger(token, lexicon)):
             yield obligation
             continue
-        if token.dep_ in BACKGROUND_DEPS or _in_background_clause(token) or _passive_prediction(token):
+        if pos == "AUX" or token.dep_ in BACKGROUND_DEPS or _in_participle_clause(token) or _passive_prediction(token):
             continue
-        if token.pos_ == "VERB":
-            match = _verb_trigger(token, lexicon)
-        elif token.pos_ == "NOUN":
-            match = _noun_trigger(token, lexicon)
-        else:
-            match = None
+        match = _verb_trigger(token, lexicon) if pos == "VERB" else _noun_trigger(token, lexicon)
         if match is not None:
             yield match
 
@@ -201,9 +200,9 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
     return TriggerMatch(noun, doc[noun.i : noun.i + 1], trigger)
 
 
-def _in_background_clause(token: Token) -> bool:
-    """Inside a relative clause at any depth, or a participle modifying a noun of its own clause."""
-    return any(t.dep_ == "relcl" for t in token.ancestors) or any(t.dep_ == "acl" for t in _clause_path(token))
+def _in_participle_clause(token: Token) -> bool:
+    """Inside a participle modifying a noun of its own clause ("refugees fleeing the war")."""
+    return any(t.dep_ == "acl" for t in _clause_path(token))
 
 
 def _clause_path(token: Token) -> Iterator[Token]:
