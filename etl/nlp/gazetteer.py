@@ -44,16 +44,20 @@ def tokenize(text: str) -> list[Token]:
     for raw in text.split():
         # Dots and apostrophes join their word ("U.S." -> "us", "Xi'an" -> "xian"); other marks split.
         joined = raw.replace(".", "").replace("'", "")
-        letters = "".join(ch for ch in joined if ch.isalpha())
+        upper = joined.isupper()  # it has letters, all capitals (ASCII by now: only letters have a case)
         for part in _NON_WORD_ANY_CASE.split(joined):
             if part:
-                tokens.append(Token(part.lower(), bool(letters) and letters.isupper(), part[:1].isupper()))
+                tokens.append(Token(part.lower(), upper, part[:1].isupper()))
     return tokens
 
 
 def normalize(text: str) -> str:
     """The key form of a name or alias: its tokens joined by single spaces."""
-    return " ".join(token.norm for token in tokenize(text))
+    return _key(tokenize(text))
+
+
+def _key(tokens: list[Token]) -> str:
+    return " ".join(token.norm for token in tokens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,7 @@ class _Tables:
     agents: dict[str, str]  # term, singular and plural -> sector
     cities: dict[tuple[str, str], City]  # (name key, iso3) -> city
     longest_alias: int  # tokens in the longest key of any table
+    first_words: frozenset[str]  # the first token of every key of any table: where a key can start
 
 
 def _read(name: str) -> list[dict[str, str]]:
@@ -136,17 +141,23 @@ def _tables() -> _Tables:
     }
     keys = [*country_aliases, *places, *organizations, *agents]
     longest = max(key.count(" ") + 1 for key in keys)
-    return _Tables(countries, country_aliases, places, organizations, agents, cities, longest)
+    first_words = frozenset(key.partition(" ")[0] for key in keys)
+    return _Tables(countries, country_aliases, places, organizations, agents, cities, longest, first_words)
 
 
-def _matches(tokens: list[Token], table: dict[str, object], longest: int, *, proper: bool = True):
+def _matches(tokens: list[Token], table: dict[str, object], *, proper: bool = True):
     """Yield (start, end, key) of table keys found in the tokens, longest first, then leftmost.
 
     A proper name (`proper`: countries, places, organisations) must begin with a capital letter, so that
     "the west bank of the river" is not the West Bank; agent terms ("police", "troops") need not.
     """
-    for size in range(min(longest, len(tokens)), 0, -1):
-        for start in range(len(tokens) - size + 1):
+    tables = _tables()
+    # Windows are only tried where a key can start: most words of a phrase start none.
+    starts = [start for start, token in enumerate(tokens) if token.norm in tables.first_words]
+    for size in range(min(tables.longest_alias, len(tokens)), 0, -1):
+        for start in starts:
+            if start + size > len(tokens):
+                break
             window = tokens[start : start + size]
             key = " ".join(token.norm for token in window)
             if key not in table:
@@ -158,16 +169,13 @@ def _matches(tokens: list[Token], table: dict[str, object], longest: int, *, pro
             yield start, start + size, key
 
 
-def _first(text: str, table: dict[str, object], *, proper: bool = True) -> str | None:
-    tables = _tables()
-    matches = _matches(tokenize(text), table, tables.longest_alias, proper=proper)
-    return next((key for _, _, key in matches), None)
+def _first(tokens: list[Token], table: dict[str, object], *, proper: bool = True) -> str | None:
+    return next((key for _, _, key in _matches(tokens, table, proper=proper)), None)
 
 
-def _country_alias(text: str) -> str | None:
+def _country_alias(tokens: list[Token]) -> str | None:
     tables = _tables()
-    tokens = tokenize(text)
-    for start, _, alias in _matches(tokens, tables.country_aliases, tables.longest_alias):
+    for start, _, alias in _matches(tokens, tables.country_aliases):
         is_demonym = tables.country_aliases[alias][1] == "demonym"
         if not (is_demonym and start and tokens[start - 1].norm in NOT_NATIONALITY_BEFORE):
             return alias
@@ -182,30 +190,32 @@ def country_of(text: str) -> str | None:
     ("Kherson"). Within a table the longest alias wins, then the leftmost.
     """
     tables = _tables()
-    alias = _country_alias(text)
+    tokens = tokenize(text)
+    alias = _country_alias(tokens)
     if alias is not None:
         return tables.country_aliases[alias][0]
-    organization = _first(text, tables.organizations)
+    organization = _first(tokens, tables.organizations)
     if organization is not None and tables.organizations[organization].country is not None:
         return tables.organizations[organization].country
-    place = _first(text, tables.places)
+    place = _first(tokens, tables.places)
     return tables.places[place] if place is not None else None
 
 
 def sector_of(text: str) -> str | None:
     """Sector code (GOV, MIL, COP, REB, OPP, JUD, BUS, JRN, MED, CVL...) of the agent a phrase names."""
     tables = _tables()
-    term = _first(text, tables.agents, proper=False)
+    tokens = tokenize(text)
+    term = _first(tokens, tables.agents, proper=False)
     if term is not None:
         return tables.agents[term]
-    organization = _first(text, tables.organizations)
+    organization = _first(tokens, tables.organizations)
     return tables.organizations[organization].sector if organization is not None else None
 
 
 def organization_of(text: str) -> tuple[str, str] | None:
     """(canonical name, Phoenix code) of an international or non-state organisation a phrase names."""
     tables = _tables()
-    alias = _first(text, tables.organizations)
+    alias = _first(tokenize(text), tables.organizations)
     if alias is None:
         return None
     organization = tables.organizations[alias]
@@ -220,12 +230,15 @@ def country_name(iso3: str) -> str | None:
 
 def is_country_name(text: str) -> bool:
     """True when the whole text names a country or its capital; False for demonyms ("Ukrainian")."""
+    return _names_country(tokenize(text))
+
+
+def _names_country(tokens: list[Token]) -> bool:
     tables = _tables()
-    tokens = tokenize(text)
-    whole = list(_matches(tokens, tables.country_aliases, tables.longest_alias))[:1]
-    if not whole or whole[0][:2] != (0, len(tokens)):
+    whole = next(_matches(tokens, tables.country_aliases), None)
+    if whole is None or whole[:2] != (0, len(tokens)):
         return False
-    return tables.country_aliases[whole[0][2]][1] != "demonym"
+    return tables.country_aliases[whole[2]][1] != "demonym"
 
 
 def is_demonym(text: str) -> bool:
@@ -242,8 +255,8 @@ def is_capital_name(text: str) -> bool:
 
 def is_place_name(text: str) -> bool:
     """True when the whole text names a country, capital, city or province ("Kherson", "Mykolaiv")."""
-    key = normalize(text)
-    return key in _tables().places or is_country_name(text)
+    tokens = tokenize(text)
+    return _key(tokens) in _tables().places or _names_country(tokens)
 
 
 def city_in(name: str, iso3: str) -> City | None:
