@@ -64,7 +64,8 @@ class _Index:
     aliases: dict[tuple[str, str], KnownEntity]  # (group, normalised alias) -> entity, alias table
     leaders: dict[str, tuple[KnownEntity, ...]]  # normalised alias -> persons, leaders table
     surnames: dict[str, tuple[KnownEntity, ...]]  # normalised surname -> leaders
-    fuzzy_choices: dict[str, tuple[str, ...]]  # group -> normalised aliases of the alias table
+    # (group, initials of its words) -> normalised aliases of the alias table: a fuzzy match has the same initials
+    fuzzy_choices: dict[tuple[str, tuple[str, ...]], tuple[str, ...]]
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -116,14 +117,14 @@ def _index() -> _Index:
             if len(last) >= MIN_SURNAME_LENGTH and person not in surnames[last]:
                 surnames[last].append(person)
 
-    choices: dict[str, list[str]] = defaultdict(list)
+    choices: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)
     for group, name in aliases:
-        choices[group].append(name)
+        choices[group, _initials(name.split())].append(name)
     return _Index(
         aliases,
         {name: tuple(people) for name, people in leaders.items()},
         {name: tuple(people) for name, people in surnames.items() if name not in other_words},
-        {group: tuple(names) for group, names in choices.items()},
+        {key: tuple(names) for key, names in choices.items()},
     )
 
 
@@ -208,10 +209,14 @@ def _fuzzy(key: str, group: str, index: _Index, ambiguous_surnames: frozenset[st
     words = key.split()
     matches = {
         index.aliases[group, choice]
-        for choice in index.fuzzy_choices.get(group, ())
+        for choice in index.fuzzy_choices.get((group, _initials(words)), ())
         if _close(words, choice.split(), group)
     }
     return matches.pop() if len(matches) == 1 else None
+
+
+def _initials(words: list[str]) -> tuple[str, ...]:
+    return tuple(word[0] for word in words)
 
 
 def _close(words: list[str], other: list[str], group: str) -> bool:
