@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime
+from itertools import islice
 
 import dateparser
 from spacy.tokens import Span, Token
@@ -63,8 +64,8 @@ def entities_within(span: Span) -> list[Span]:
 
 def continues_previous_day(sentence: Span) -> str | None:
     """The opening words ("Minutes earlier", "Later") by which a sentence continues the previous one's day."""
-    words = [t for t in sentence if not t.is_space]
-    for n, token in enumerate(words[:3]):
+    words = list(islice((t for t in sentence if not t.is_space), 3))
+    for n, token in enumerate(words):
         if token.lower_ in SAME_DAY_ADVERBS:
             opening = words[:n]
             if all(t.lower_ in SAME_DAY_UNITS or t.like_num for t in opening):

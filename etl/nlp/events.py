@@ -89,12 +89,8 @@ def code_events(
 ) -> list[Event]:
     """The PLOVER events of a parsed document, one per trigger token, in text order."""
     events: list[Event] = []
-    previous_day: date | None = None  # the date the last sentence named
-    for sentence_index, sentence in enumerate(doc.sents):
-        named_date, named_text = resolve_event_date(sentence, publication_date)
-        continued = continues_previous_day(sentence) if named_text is None and previous_day is not None else None
-        if named_text is not None:
-            previous_day = named_date
+    sentences = list(doc.sents)
+    for sentence_index, sentence in enumerate(sentences):
         matches = {m.token.i: m for m in _triggers(sentence, lexicon)}
         # "ordered the mobilisation of reservists" is the mobilisation, by whoever ordered it (as CAMEO codes
         # "order arrest"); an order to someone else ("ordered them to leave") stays a request.
@@ -120,13 +116,28 @@ def code_events(
             coded = [m for m in coded if not _circumstantial(m.token)]
         if not coded:
             continue
+        # "Minutes earlier, …" in a sentence naming no date of its own continues the day the sentences before it
+        # last named. Dates are resolved only here and for events: most sentences' dates date nothing.
+        continued = continues_previous_day(sentence)
+        previous_day = None
+        if continued is not None and resolve_event_date(sentence, publication_date)[1] is None:
+            previous_day = _day_named_before(sentences, sentence_index, publication_date)
         for match in sorted(coded, key=lambda m: m.token.i):
             intended = outer[match.token.i] is not None or _announced_as_intent(match)
             event = _event(match, intended, sentence, sentence_index, mentions, entities, publication_date)
-            if continued is not None:
+            if previous_day is not None:
                 event = replace(event, event_date=previous_day, date_text=continued)
             events.append(event)
     return events
+
+
+def _day_named_before(sentences: Sequence[Span], index: int, publication_date: date | None) -> date | None:
+    """The date the last sentence before `index` that names one names, or None."""
+    for sentence in reversed(sentences[:index]):
+        day, text = resolve_event_date(sentence, publication_date)
+        if text is not None:
+            return day
+    return None
 
 
 def _triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch]:
