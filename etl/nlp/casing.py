@@ -21,8 +21,14 @@ SHOUTED_SHARE = 0.6
 
 
 def _is_capitals(word: str) -> bool:
-    letters = [ch for ch in word if ch.isalpha()]
-    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+    """At least two letters, all capitals; most words are refused at their first small letter."""
+    letters = 0
+    for ch in word:
+        if ch.isalpha():
+            if not ch.isupper():
+                return False
+            letters += 1
+    return letters >= 2
 
 
 def _same_length_case(source: str, target: str) -> str | None:

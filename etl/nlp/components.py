@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from spacy.attrs import IS_SPACE, ORTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
@@ -45,19 +46,24 @@ AFTER_NER = (
 # In place of the model's `attribute_ruler` followed by its `lemmatizer`, when it has both.
 TOKEN_ATTRIBUTES = "newsetl_token_attributes_v1"
 _NAMED_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC"})
-_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
+
+
+def _token_rows(doc: Doc) -> tuple[list[str], list[bool]]:
+    """Each token's text, and whether it is whitespace, read as arrays: a Token object per word costs more than
+    the work done with it, and so does `doc.text`, which spaCy joins from every token anew on each use."""
+    strings = doc.vocab.strings
+    return [strings[orth] for orth in doc.to_array(ORTH).tolist()], doc.to_array(IS_SPACE).astype(bool).tolist()
 
 
 def _lines(doc: Doc) -> list[list[int]]:
     """Token indices of each line of the document, without the line-break tokens."""
+    texts, spaces = _token_rows(doc)
     lines: list[list[int]] = [[]]
-    for token in doc:
-        if "\n" in token.text or "\n" in token.whitespace_:
-            if not token.is_space:
-                lines[-1].append(token.i)
+    for i, (text, space) in enumerate(zip(texts, spaces, strict=True)):
+        if not space:
+            lines[-1].append(i)
+        if "\n" in text:  # the whitespace after a token is a space or nothing: a line break is a token's
             lines.append([])
-        elif not token.is_space:
-            lines[-1].append(token.i)
     return [line for line in lines if line]
 
 
@@ -139,16 +145,18 @@ class ParagraphBreaks:
         return doc
 
     def match(self, doc: Doc) -> list[int]:
-        """Indices of the first words after a blank line."""
+        """Indices of the first words after a blank line: two line breaks in the whitespace between two words."""
+        texts, spaces = _token_rows(doc)
         starts = []
-        previous_end = None
-        text = doc.text  # spaCy joins every token's text on each `doc.text`: once, not once per token
-        for token in doc:
-            if token.is_space:
+        line_breaks = None  # since the last word; None before the first
+        for i, (text, space) in enumerate(zip(texts, spaces, strict=True)):
+            if space:
+                if line_breaks is not None:
+                    line_breaks += text.count("\n")
                 continue
-            if previous_end is not None and _BLANK_LINE.search(text, previous_end, token.idx):
-                starts.append(token.i)
-            previous_end = token.idx + len(token)
+            if line_breaks is not None and line_breaks >= 2:
+                starts.append(i)
+            line_breaks = 0
         return starts
 
     def set_annotations(self, doc: Doc, starts: list[int]) -> None:
@@ -261,7 +269,7 @@ class DocumentLabels:
         labels.update(dict.fromkeys(surnames, "PERSON"))
         longest = max(len(words) for words in labels)
         # Token texts read once, and only where a name can start: a Span per position and size cost the most.
-        texts = [token.text for token in doc]
+        texts, _ = _token_rows(doc)
         first_words = {words[0] for words in labels}
         spans = []
         i = 0
