@@ -125,7 +125,15 @@ def test_run_benchmarks_a_tiny_corpus_end_to_end(corpus: Path, tmp_path: Path) -
     assert scale["articles"] == 3
     assert scale["tokens"] > 30
     measurements = {m["name"]: m for m in scale["measurements"]}
-    assert set(measurements) == {"limit 1 proc", "limit 2 proc", "peer", "pipeline", "nightly no-op"}
+    assert list(measurements) == [
+        "limit 1 proc",
+        "limit 2 proc",
+        "peer",
+        "first run, 1 article",  # makes the data folder's Prefect database, as nights before a nightly run did
+        "pipeline",
+        "nightly no-op",
+    ]
+    assert not measurements["first run, 1 article"]["tokens_per_s"]
     assert all(m["peak_rss_bytes"] > 50_000_000 for m in measurements.values())
     assert measurements["pipeline"]["flow_s"] > measurements["nightly no-op"]["flow_s"]
     assert all(m["cpu_s"] > 0.5 for m in measurements.values())  # at least the imports, in every command
