@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from etl.clean import clean_document
 from etl.database import create_engine_for, upgrade
-from etl.errors import RejectedInput
+from etl.errors import RejectedInput, TransientDatabaseError
 from etl.extract import discover, parse_file, read_source, storable_path
 from etl.language import LanguagePolicy
 from etl.load import (
@@ -168,20 +168,37 @@ def record_run_if_idle(engine: Engine, flow: str, parameters: dict[str, Any], in
         return counts
 
 
-def process_files(
+def read_ahead(
     engine: Engine,
-    run_id: int,
-    files: Sequence[PendingFile],
+    batches: Iterable[Sequence[PendingFile]],
     settings: Settings,
+    annotator: Annotator,
     date_range: DateRange | None = None,
-    annotator: Annotator | None = None,
-) -> RunCounts:
-    """Read, clean, annotate and load a batch of files; every file ends in exactly one `FileStatus`.
-
-    Files outside `date_range` (all their articles published outside it) are left unrecorded, so that the
-    next nightly run still sees them as new. Without an `annotator` (the run's), one is opened for this batch.
+) -> Iterator[list[ReadFile]]:
+    """Each batch's files read (`read_files`), one batch ahead: before a batch is yielded, the next is read and
+    its articles whose content is not stored are queued on `annotator` (`Annotator.queue_next`). Its workers go
+    on to them as soon as they have the yielded batch's, while this process loads that batch (`load_files` with
+    the same annotator collects them): they never wait for the load, the commit and the next read in between.
+    Content that the load before stores meanwhile is parsed for nothing, then found stored; only its time is lost.
     """
-    return load_files(engine, run_id, read_files(files, settings, date_range), settings, annotator=annotator)
+    upcoming = (read_files(batch, settings, date_range) for batch in batches)
+    current = next(upcoming, None)
+    while current is not None:
+        following = next(upcoming, None)
+        if following is not None:
+            annotator.queue_next(_texts_to_annotate(engine, following))
+        yield current
+        current = following
+
+
+def _texts_to_annotate(engine: Engine, read: Sequence[ReadFile]) -> list[tuple[str, date | None]]:
+    """What `load_files` will give the annotator of these files, as far as the database tells now."""
+    articles = [article for file in read for article in file.articles]
+    try:
+        stored = stored_content(engine, [article.content_sha256 for article in articles])
+    except TransientDatabaseError:  # a head start only: the load, retried, annotates what it must itself
+        return []
+    return [(a.body, _day(a.published_at)) for a in articles if a.content_sha256 not in stored]
 
 
 def read_files(files: Sequence[PendingFile], settings: Settings, date_range: DateRange | None = None) -> list[ReadFile]:

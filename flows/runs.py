@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from etl.errors import NewsetlError, RunLockLost
 from etl.load import run_parameters
 from etl.nlp.annotate import Annotator
-from etl.pipeline import DateRange, PendingFile, Progress, annotator_for, batches
+from etl.pipeline import DateRange, PendingFile, Progress, annotator_for, batches, read_ahead
 from etl.records import RunCounts
 from etl.runlock import HeldLock, run_lock
 from etl.settings import Settings
@@ -117,10 +117,12 @@ def _here(
     run: Run, batches: Batches, date_range: DateRange | None, annotator: Annotator | None
 ) -> Iterator[tuple[int, Sequence[PendingFile], RunCounts]]:
     """Each numbered batch processed in this process, in turn, with its counts; one annotator serves them all, so
-    its workers start once per run (on the first article to parse, unless it was started before)."""
+    its workers start once per run (on the first article to parse, unless it was started before). Files are read
+    one batch ahead, so that the annotator's workers parse the next batch while this process loads one."""
     with nullcontext(annotator) if annotator else annotator_for(run.settings) as annotator:
-        for number, batch in batches:
-            counts = run.steps.process_files(run.engine, run.id, batch, run.settings, date_range, annotator)
+        read = read_ahead(run.engine, (batch for _, batch in batches), run.settings, annotator, date_range)
+        for (number, batch), files in zip(batches, read, strict=True):
+            counts = run.steps.load_files(run.engine, run.id, files, run.settings, annotator=annotator)
             yield number, batch, counts
 
 

@@ -37,7 +37,6 @@ class DatabaseSteps:
     start_run: Task[..., Any]
     finish_run: Task[..., Any]
     plan_files: Task[..., Any]
-    process_files: Task[..., Any]
     load_files: Task[..., Any]
     process_files_on_worker: Task[..., Any]
     annotate_files_on_worker: Task[..., Any]
@@ -75,7 +74,6 @@ def database_steps(retry_delays: Sequence[float], before_writing: Callable[[], N
         start_run=step(load.start_run, writes=True),
         finish_run=step(load.finish_run, writes=True),
         plan_files=step(pipeline.plan_files),
-        process_files=step(pipeline.process_files, writes=True),
         load_files=step(pipeline.load_files, writes=True),
         process_files_on_worker=step(cluster.process_files_on_worker),
         annotate_files_on_worker=step(cluster.annotate_files_on_worker),

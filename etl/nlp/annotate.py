@@ -22,6 +22,7 @@ from etl.nlp.model import load_pipeline, loaded_as, model_version, parse
 from etl.records import Annotation, Event
 
 Context = TypeVar("Context")
+Text = tuple[str, date | None]  # a text to annotate and its publication date
 
 
 def annotate_doc(doc: Doc, publication_date: date | None, lexicon: Lexicon) -> Annotation:
@@ -66,12 +67,19 @@ class Annotator:
     contexts never leave this process. Workers come from a fork server, not a fork of this process: a flow runs
     Prefect's threads, and a child forked while another thread holds a lock (SQLite's, logging's) can hang for
     ever. Not for use by two threads at once (backfill chunks each open their own).
+
+    A caller that knows what it will ask for next says so with `queue_next`: the workers start on those texts as
+    soon as the current call has handed them its own, so they do not wait while this process loads one batch
+    of files and reads the next.
     """
 
     def __init__(self, model_name: str, lexicon: Lexicon, *, batch_size: int = 16, n_process: int = 1) -> None:
         self.model_name, self.lexicon, self.batch_size, self.n_process = model_name, lexicon, batch_size, n_process
         self.version = pipeline_version(model_name)
         self._pool: ProcessPoolExecutor | None = None
+        self._next: list[Text] = []  # queued by `queue_next`, not handed to the workers yet
+        # Texts the workers were handed ahead of the call that will collect them: its batch's future, and where.
+        self._ahead: dict[Text, tuple[Future[list[Annotation]], int]] = {}
 
     def __enter__(self) -> Annotator:
         return self
@@ -89,9 +97,18 @@ class Annotator:
 
     def close(self) -> None:
         """Stop the workers, if any started; the annotator starts new ones if used again."""
+        self._next, self._ahead = [], {}
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+
+    def queue_next(self, texts: Iterable[Text]) -> None:
+        """`(text, publication_date)` pairs the `annotate` call after the next one will be given (the next one may
+        be running): handed to the workers once that call has handed them its own items, and their annotations
+        kept for the call after it, which collects those it is given and drops the rest. In one process, nothing
+        runs ahead: this does nothing."""
+        if self.n_process > 1:
+            self._next = list(dict.fromkeys(texts))
 
     def annotate(self, items: Iterable[tuple[str, date | None, Context]]) -> Iterator[tuple[Annotation, Context]]:
         """As `annotate`: in order, streaming, contexts passed through."""
@@ -99,25 +116,54 @@ class Annotator:
             nlp = load_pipeline(self.model_name)
             yield from annotate(nlp, items, self.lexicon, batch_size=self.batch_size)
             return
-        # At most two batches per worker in flight, so the items are still streamed.
-        in_flight: deque[tuple[Future[list[Annotation]], list[Context]]] = deque()
+        ahead, self._ahead = self._ahead, {}
+        # At most two batches per worker in flight, so the items are still streamed; each item's annotation is
+        # the `index`th of its batch's `future`, handed to the workers by this call or ahead of it.
+        in_flight: deque[list[tuple[Future[list[Annotation]], int, Context]]] = deque()
         batch_iter = iter(items)
+        exhausted = False
         try:
             while True:
-                while len(in_flight) < 2 * self.n_process:
+                while not exhausted and len(in_flight) < 2 * self.n_process:
                     batch = list(islice(batch_iter, self.batch_size))
-                    if not batch:
-                        break
-                    texts = [(text, published) for text, published, _ in batch]
-                    future = self._workers().submit(_annotate_batch, texts)
-                    in_flight.append((future, [context for _, _, context in batch]))
+                    if batch:
+                        in_flight.append(self._submitted(batch, ahead))
+                    else:
+                        exhausted = True
+                        self._hand_over_next(ahead)
                 if not in_flight:
                     return
-                future, contexts = in_flight.popleft()
-                yield from zip(future.result(), contexts, strict=True)
+                for future, index, context in in_flight.popleft():
+                    yield future.result()[index], context
         finally:
-            for future, _ in in_flight:
-                future.cancel()
+            for batch_slots in in_flight:
+                for future, _, _ in batch_slots:
+                    future.cancel()
+
+    def _submitted(
+        self, batch: list[tuple[str, date | None, Context]], ahead: dict[Text, tuple[Future[list[Annotation]], int]]
+    ) -> list[tuple[Future[list[Annotation]], int, Context]]:
+        """Each item's future and index: from `ahead` where it was handed over before, else from one new batch."""
+        handed = [ahead.pop((text, published), None) for text, published, _ in batch]
+        new = [(text, published) for (text, published, _), before in zip(batch, handed, strict=True) if not before]
+        if new:
+            future = self._workers().submit(_annotate_batch, new)
+            positions = iter(range(len(new)))
+            handed = [before or (future, next(positions)) for before in handed]
+        return [(*before, context) for before, (_, _, context) in zip(handed, batch, strict=True)]
+
+    def _hand_over_next(self, left_over: dict[Text, tuple[Future[list[Annotation]], int]]) -> None:
+        """Hand the queued texts to the workers, for the next call; what this call left of those handed ahead of
+        it is dropped then (content that was stored meanwhile). With nothing queued (a retried call, or the last)
+        it is kept: it may be the next call's."""
+        if not self._next:
+            self._ahead.update(left_over)
+            return
+        texts, self._next = self._next, []
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            future = self._workers().submit(_annotate_batch, batch)
+            self._ahead.update((text, (future, index)) for index, text in enumerate(batch))
 
     def _workers(self) -> ProcessPoolExecutor:
         if self._pool is None:

@@ -1,13 +1,18 @@
-"""Planning a run over the input folder (etl/pipeline.py): what is new, changed, unchanged and gone."""
+"""Planning a run over the input folder (etl/pipeline.py): what is new, changed, unchanged and gone; reading ahead."""
 
 import os
+from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import Engine
 
 from etl.load import record_file, start_run, transaction
-from etl.pipeline import plan_files
-from etl.records import FileStatus, SourceFile
+from etl.nlp.annotate import Annotator
+from etl.pipeline import Annotations, batches, load_files, plan_files, read_ahead, read_files
+from etl.records import Annotation, FileStatus, SourceFile
+from etl.settings import Settings
 
 
 def _remember(engine: Engine, path: Path, status: FileStatus = FileStatus.LOADED) -> None:
@@ -78,3 +83,36 @@ def test_pipeline_plan_files_over_thousands_of_files_finds_the_few_that_changed(
     }
     assert plan.missing == (gone.as_posix(),)
     assert [p.source.path for p in plan.pending] == sorted(p.source.path for p in plan.pending)  # in path order
+
+
+class _QueueRecorder:
+    """Stands in for an `Annotator` where `read_ahead` only tells it what comes next."""
+
+    def __init__(self) -> None:
+        self.queued: list[list[tuple[str, date | None]]] = []
+
+    def queue_next(self, texts: Iterable[tuple[str, date | None]]) -> None:
+        self.queued.append(list(texts))
+
+
+def test_pipeline_read_ahead_queues_the_next_batch_but_its_stored_content(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name, body in [("1.txt", "First"), ("2.txt", "Second"), ("3.txt", "First"), ("4.txt", "Fourth")]:
+        (folder / name).write_text(f"Title\n\n{body} body, long enough to be an article of its own.\n")
+    settings = Settings(db_url=db_url, input_dir=folder)
+    first, second = batches(plan_files(engine, folder).pending, 2)
+    [stored] = read_files(first[:1], settings)
+    annotations = Annotations("test", {stored.articles[0].content_sha256: Annotation((), (), ())})
+    load_files(engine, start_run(engine, "nightly", {}), [stored], settings, annotations)  # 1.txt, so 3.txt too
+    recorder = _QueueRecorder()
+    reads = read_ahead(engine, [first, second], settings, cast(Annotator, recorder))
+
+    first_read = next(reads)
+    assert [file.pending for file in first_read] == list(first)
+    assert [[text.splitlines()[-1][:6] for text, _ in texts] for texts in recorder.queued] == [["Fourth"]]
+    assert [file.pending for file in next(reads)] == list(second)
+    assert len(recorder.queued) == 1  # nothing comes after the last batch
+    assert next(reads, None) is None

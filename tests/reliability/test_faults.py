@@ -386,7 +386,7 @@ def test_faults_a_postgresql_restart_during_a_run_is_retried_and_loses_nothing(
     _, stderr = run.communicate(timeout=300)
     _assert_completed_as_uninterrupted(run, stderr, db_url, sample_db)
     retried = _retried_tasks()
-    assert retried and all(name.startswith("process-files") for name in retried), retried
+    assert retried and all(name.startswith("load-files") for name in retried), retried
 
 
 def _assert_completed_as_uninterrupted(run: subprocess.Popen[str], stderr: str, db_url: str, sample_db: str) -> None:
