@@ -168,6 +168,14 @@ def record_run_if_idle(engine: Engine, flow: str, parameters: dict[str, Any], in
         return counts
 
 
+def annotate_first_batch(engine: Engine, settings: Settings, annotator: Annotator) -> None:
+    """Hand `annotator` the articles of the input folder's first batch of new and changed files now, before the run
+    starts (its orchestrator takes seconds to), for the run's first load to collect. Only reads: the run plans and
+    reads again under its lock, and parses anew what changed in between."""
+    first = plan_files(engine, settings.input_dir).pending[: settings.batch_size]
+    annotator.annotate_ahead(_texts_to_annotate(engine, read_files(first, settings)))
+
+
 def read_ahead(
     engine: Engine,
     batches: Iterable[Sequence[PendingFile]],

@@ -11,7 +11,7 @@ from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,8 +23,13 @@ from etl.records import RunCounts
 from etl.settings import Settings, resolve_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from etl.nlp.annotate import Annotator
     from etl.query import QueryStream
     from etl.status import Status
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="newsetl",
@@ -165,21 +170,37 @@ def _console_without_tracebacks_of(*types: type[BaseException]) -> None:
             handler.addFilter(_NoTraceback(types))
 
 
+def _head_start(settings: Settings, annotator: Annotator) -> None:
+    """The first batch of files handed to the annotator's workers while Prefect starts."""
+    from etl.pipeline import annotate_first_batch
+
+    _before_prefect(settings, lambda engine: annotate_first_batch(engine, settings, annotator))
+
+
 def _nightly_if_idle(settings: Settings, retire_missing: bool) -> RunCounts | None:
     """The counts of a nightly run recorded without Prefect when the input folder has nothing new, changed or gone
-    (Prefect's start-up would be most of its time); None when there is work, or on a database error: the flow
-    then meets it again, retries it if transient, and records and reports it."""
+    (Prefect's start-up would be most of its time); None when there is work."""
+    from etl.load import run_parameters
+    from etl.pipeline import record_run_if_idle
+
+    def if_idle(engine: Engine) -> RunCounts | None:
+        parameters = run_parameters(engine, settings.input_dir, {"retire_missing": retire_missing})
+        return record_run_if_idle(engine, "nightly", parameters, settings.input_dir)
+
+    return _before_prefect(settings, if_idle)
+
+
+def _before_prefect(settings: Settings, work: Callable[[Engine], T]) -> T | None:
+    """`work` on the run's database before Prefect starts; None on a database error: the flow then meets it
+    again, retries it if transient, and records and reports it."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from etl.errors import TransientDatabaseError
-    from etl.load import run_parameters
-    from etl.pipeline import open_database, record_run_if_idle
+    from etl.pipeline import open_database
 
     try:
         engine = open_database(settings.db_url, settings.sqlite_busy_timeout_ms)
         try:
-            parameters = run_parameters(engine, settings.input_dir, {"retire_missing": retire_missing})
-            return record_run_if_idle(engine, "nightly", parameters, settings.input_dir)
+            return work(engine)
         finally:
             engine.dispose()
     except (TransientDatabaseError, SQLAlchemyError):
@@ -272,6 +293,7 @@ def run(
             local = settings.executor == "local"
             if local:
                 annotator.start()  # its workers load the model while Prefect's server starts and Prefect is imported
+                _head_start(settings, annotator)
             from flows.nightly import nightly
 
             prefect_ready()

@@ -110,6 +110,12 @@ class Annotator:
         if self.n_process > 1:
             self._next = list(dict.fromkeys(texts))
 
+    def annotate_ahead(self, texts: Iterable[Text]) -> None:
+        """Hand `(text, publication_date)` pairs to the workers now, for the next `annotate` call to collect those
+        it is given: what a run knows it will ask for before it can start asking. In one process: nothing."""
+        if self.n_process > 1:
+            self._hand_over(list(dict.fromkeys(texts)))
+
     def annotate(self, items: Iterable[tuple[str, date | None, Context]]) -> Iterator[tuple[Annotation, Context]]:
         """As `annotate`: in order, streaming, contexts passed through."""
         if self.n_process == 1:
@@ -160,6 +166,9 @@ class Annotator:
             self._ahead.update(left_over)
             return
         texts, self._next = self._next, []
+        self._hand_over(texts)
+
+    def _hand_over(self, texts: list[Text]) -> None:
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]
             future = self._workers().submit(_annotate_batch, batch)

