@@ -7,6 +7,10 @@ token in Python. `TokenAttributes` keeps the two components and asks them only a
 seen, on a copy of the token with its neighbours, and reuses their answer for every later token with the
 same text, TAG and DEP (and the same neighbours, for the words a two-token pattern names). The attributes
 are the very ones the two components would set; `tests/nlp/test_token_attributes.py` compares them.
+
+The lemmatizer's rules test each candidate form for membership of its word list for the part of speech, a
+Python list of up to 57,528 words scanned end to end; `TokenAttributes` turns those lists into sets, which answer
+the same in constant time (parsing 300 BBC articles in one process: 23.0 s with the lists, 20.9 s with sets).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class TokenAttributes:
 
     def __init__(self, ruler: AttributeRuler, lemmatizer: Callable[[Doc], Doc]) -> None:
         self.ruler, self.lemmatizer = ruler, lemmatizer
+        _word_lists_as_sets(lemmatizer)
         self._in_context = _words_of_multi_token_patterns(ruler)
         self._answers: dict[Key, tuple[int, ...]] = {}
         self._needs_context: dict[int, bool] = {}  # by LOWER hash
@@ -80,6 +85,18 @@ class TokenAttributes:
         copy.from_array([TAG, DEP, HEAD], numpy.array([[t.tag, t.dep, 0] for t in span], dtype="uint64"))
         answers = self.lemmatizer(self.ruler(copy)).to_array(_SET_ATTRS).tolist()
         return {key: tuple(answers[position]) for key, position in window_of.items()}
+
+
+def _word_lists_as_sets(lemmatizer: Callable[[Doc], Doc]) -> None:
+    """Replaces the lists of the rule lemmatizer's `lemma_index` table, if it has one, by sets of the same words:
+    the lemmatizer only ever asks whether a form is in them. The lemmatizer is this component's alone: the
+    pipeline it came from no longer runs it."""
+    lookups = getattr(lemmatizer, "lookups", None)
+    if lookups is None or not lookups.has_table("lemma_index"):
+        return
+    index = lookups.get_table("lemma_index")
+    for part_of_speech, words in list(index.items()):
+        index[part_of_speech] = frozenset(words)
 
 
 def _words_of_multi_token_patterns(ruler: AttributeRuler) -> Callable[[str], bool]:
