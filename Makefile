@@ -18,7 +18,7 @@ run: $(INSTALLED)
 	$(BIN)/newsetl run
 
 test: $(INSTALLED) lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -17,6 +17,7 @@ from etl.load import finish_run, record_file, start_run
 from etl.models import RunRow
 from etl.records import FileStatus, Rejection, RunCounts, SourceFile
 from etl.runlock import run_lock
+from newsetl import cli
 from newsetl.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,7 +186,12 @@ def test_cli_run_killed_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
     assert _prefect_servers_of(prefect_home) == [], f"server {servers} outlived its killed run"
 
 
-def test_cli_status_shows_runs_pending_files_and_rejections(engine: Engine, tmp_path: Path) -> None:
+def test_cli_status_shows_runs_pending_files_and_rejections(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Wide enough for whole cells. The console read COLUMNS when the module was imported (pytest-xdist's workers
+    # set it to 80), so an environment given to this invocation would come too late.
+    monkeypatch.setattr(cli.stdout, "_width", 160)
     folder = tmp_path / "articles"
     folder.mkdir()
     (folder / "new.txt").write_text("Title\n\nBody.")
@@ -200,7 +206,7 @@ def test_cli_status_shows_runs_pending_files_and_rejections(engine: Engine, tmp_
     )
     finish_run(engine, run_id, RunCounts(rejected=1), "completed")
 
-    result = runner.invoke(app, ["status", "--input", str(folder), "--db", _url(engine)], env={"COLUMNS": "160"})
+    result = runner.invoke(app, ["status", "--input", str(folder), "--db", _url(engine)])
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
