@@ -17,8 +17,10 @@ $(INSTALLED): pyproject.toml
 run: $(INSTALLED)
 	$(BIN)/newsetl run
 
+# One pytest-xdist worker more than the CPUs: the tests spend much of their time waiting on the processes they
+# start (newsetl runs, Prefect and PostgreSQL servers), so CPUs would otherwise idle.
 test: $(INSTALLED) lint
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n $$(( $$(nproc) + 1 ))
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
