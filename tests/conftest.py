@@ -128,8 +128,8 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     configure_prefect(tmp_path_factory.mktemp("prefect-data"))
     from prefect.testing.utilities import prefect_test_harness
 
-    # The harness's own 30 s start-up timeout is missed on a busy 2-core machine (one pytest-xdist worker per CPU
-    # and more); the same limit as newsetl's runs.
+    # The harness's own 30 s start-up timeout is missed on a busy 2-core machine (`make test` runs a pytest-xdist
+    # worker more than the CPUs); newsetl's runs wait as long as this.
     with prefect_test_harness(
         server_startup_timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
     ):
