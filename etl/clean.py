@@ -2,7 +2,7 @@
 
 `clean_text` is the reusable core (the `annotate` command runs it on raw text too): unicode NFC, odd spaces
 and line breaks made plain, invisible characters removed, each line stripped, boilerplate lines dropped
-(patterns in seeds/reference/boilerplate.txt), and paragraphs separated by exactly one blank line.
+(patterns in etl/reference_data/boilerplate.txt), and paragraphs separated by exactly one blank line.
 """
 
 import functools
@@ -10,13 +10,13 @@ import hashlib
 import re
 import sys
 import unicodedata
-from pathlib import Path
 
 from etl.errors import RejectedInput
 from etl.language import LanguagePolicy, article_language
 from etl.records import Article, RawDocument
+from etl.resources import REFERENCE_DIR
 
-BOILERPLATE_PATTERNS = Path(__file__).resolve().parents[1] / "seeds" / "reference" / "boilerplate.txt"
+BOILERPLATE_PATTERNS = REFERENCE_DIR / "boilerplate.txt"
 _FOOTER_PREFIX = "footer: "
 
 _LINE_BREAK = re.compile(r"\r\n?|[\v\f\x1c-\x1e\x85\u2028]")

@@ -20,12 +20,11 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-import migrations
 from etl.errors import DiskFullError, InputError, TransientDatabaseError
 from etl.reference import sync_reference_tables
+from etl.resources import MIGRATIONS_DIR
 from etl.settings import SQLITE_BUSY_TIMEOUT_MS
 
-MIGRATIONS_DIR = Path(migrations.__file__).parent
 _SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
 # A server that answers a connection with one of these refuses it for good (a wrong database, role or password): no
 # retry helps. psycopg raises them as OperationalError without an SQLSTATE, like a refused or dropped connection.
@@ -119,7 +118,7 @@ def alembic_config(connection: Connection) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema up to the newest migration, then the reference tables up to their CSVs under
-    `seeds/reference/` (each a no-op when already there).
+    `etl/reference_data/` (each a no-op when already there).
 
     The seeds load here rather than in a migration, as dbt loads them: a migration runs once, and an edited CSV
     must reach every database on its next `newsetl run` or `newsetl db upgrade`.

@@ -231,7 +231,7 @@ class RejectedFileRow(Base):
 
 
 class EventTypeRow(Base):
-    """A PLOVER event type (`mode` empty) or one of its modes, loaded from `seeds/reference/event_types.csv`."""
+    """A PLOVER event type (`mode` empty) or one of its modes, loaded from `etl/reference_data/event_types.csv`."""
 
     __tablename__ = "event_types"
 
@@ -243,7 +243,7 @@ class EventTypeRow(Base):
 
 
 class CountryRow(Base):
-    """A country, loaded from `seeds/reference/countries.csv`."""
+    """A country, loaded from `etl/reference_data/countries.csv`."""
 
     __tablename__ = "countries"
 

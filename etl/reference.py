@@ -1,4 +1,4 @@
-"""Reference tables loaded from `seeds/reference/` the way dbt loads seeds, so that questions can join on them.
+"""Reference tables loaded from `etl/reference_data/` the way dbt loads seeds, so that questions can join on them.
 
 A table's rows are made to equal its CSV on every schema upgrade: rows the CSV added or changed are written,
 rows it dropped are deleted, and an unchanged CSV writes nothing.
@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources.abc import Traversable
 
 from sqlalchemy import Connection, Table, delete, insert, select, tuple_, update
 
 from etl.models import CountryRow, EventTypeRow
-
-REFERENCE_DIR = Path(__file__).resolve().parents[1] / "seeds" / "reference"
+from etl.resources import REFERENCE_DIR
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +38,7 @@ class SeedChanges:
     deleted: int
 
 
-def read_seed(seed: Seed, directory: Path = REFERENCE_DIR) -> dict[tuple[str, ...], dict[str, str]]:
+def read_seed(seed: Seed, directory: Traversable = REFERENCE_DIR) -> dict[tuple[str, ...], dict[str, str]]:
     """The seed's rows by primary key; CSV columns the table lacks (e.g. `capital`) are left out."""
     columns = seed.table.columns.keys()
     key_columns = [column.name for column in seed.table.primary_key]
@@ -48,7 +47,7 @@ def read_seed(seed: Seed, directory: Path = REFERENCE_DIR) -> dict[tuple[str, ..
     return {tuple(row[name] for name in key_columns): row for row in rows}
 
 
-def sync_seed(connection: Connection, seed: Seed, directory: Path = REFERENCE_DIR) -> SeedChanges:
+def sync_seed(connection: Connection, seed: Seed, directory: Traversable = REFERENCE_DIR) -> SeedChanges:
     """Make the table hold exactly the seed's rows, writing only the differences."""
     table = seed.table
     key_columns = [column for column in table.primary_key]
@@ -73,6 +72,6 @@ def sync_seed(connection: Connection, seed: Seed, directory: Path = REFERENCE_DI
     return SeedChanges(table.name, len(added), len(changed), len(gone))
 
 
-def sync_reference_tables(connection: Connection, directory: Path = REFERENCE_DIR) -> list[SeedChanges]:
+def sync_reference_tables(connection: Connection, directory: Traversable = REFERENCE_DIR) -> list[SeedChanges]:
     """Load every seed into its table, in the caller's transaction."""
     return [sync_seed(connection, seed, directory) for seed in SEEDS]

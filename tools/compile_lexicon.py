@@ -1,9 +1,9 @@
-"""Compile newsetl's PLOVER trigger lexicon (`seeds/reference/plover_lexicon.csv`) from its sources.
+"""Compile newsetl's PLOVER trigger lexicon (`etl/reference_data/plover_lexicon.csv`) from its sources.
 
 Inputs, read by path and never copied into the repository:
   * the CAMEO → PLOVER conversion table (type and mode of each CAMEO code; CC BY-SA 4.0, OEDA);
   * PETRARCH2's CAMEO verb dictionary (verb lemmas and verb + object patterns under CAMEO codes; MIT);
-  * `seeds/reference/plover_lexicon_newsetl.csv`, newsetl's own hand-curated rows: nominal triggers,
+  * `etl/reference_data/plover_lexicon_newsetl.csv`, newsetl's own hand-curated rows: nominal triggers,
     light-verb phrases, corrections, and verbs with an empty event_type, which are not events by themselves
     (reporting verbs such as "claim", and light verbs such as "take" or "give").
 
@@ -11,7 +11,7 @@ A trigger listed under several CAMEO codes keeps its most frequent PLOVER type, 
 specific code; a code with no PLOVER type (CAMEO 01–02, or a pattern-only "[---]" block) counts as a vote for
 "not an event". Output rows are sorted, so the file is byte-for-byte reproducible.
 
-usage: .venv/bin/python tools/compile_lexicon.py [--shared ../shared] [--output seeds/reference/plover_lexicon.csv]
+usage: .venv/bin/python tools/compile_lexicon.py [--shared ../shared] [--output etl/reference_data/plover_lexicon.csv]
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = REPO.parent / "shared"
 CAMEO2PLOVER = Path("data/plover/CAMEO2PLOVER-2021.txt")
 VERB_DICTIONARY = Path("reference/petrarch2/CAMEO.2.0.txt")
-ADDITIONS = REPO / "seeds/reference/plover_lexicon_newsetl.csv"
-OUTPUT = REPO / "seeds/reference/plover_lexicon.csv"
+ADDITIONS = REPO / "etl/reference_data/plover_lexicon_newsetl.csv"
+OUTPUT = REPO / "etl/reference_data/plover_lexicon.csv"
 COLUMNS = ("trigger", "pos", "event_type", "mode", "cameo_code", "source")
 
 PLOVER_TYPES = frozenset(

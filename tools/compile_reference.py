@@ -1,4 +1,4 @@
-"""Compile newsetl's country, place, organisation and agent tables (`seeds/reference/*.csv`).
+"""Compile newsetl's country, place, organisation and agent tables (`etl/reference_data/*.csv`).
 
 Inputs, read by path and never copied into the repository (MIT, Open Event Data Alliance):
   * PETRARCH2's Phoenix.Countries.actors.txt: a block per country (`UKRAINE_` then `+ALIAS_` lines then
@@ -16,7 +16,7 @@ aliases, listed after its capital, are cities and provinces and go to places.csv
 CAMEO's MED (media) becomes PLOVER's JRN and CAMEO's HLH (health) PLOVER's MED, as in the PLOVER gold data.
 Output rows are sorted, so the files are byte-for-byte reproducible.
 
-usage: .venv/bin/python tools/compile_reference.py [--shared ../shared] [--output seeds/reference]
+usage: .venv/bin/python tools/compile_reference.py [--shared ../shared] [--output etl/reference_data]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 from etl.nlp.gazetteer import normalize  # noqa: E402
 
 DEFAULT_SHARED = REPO.parent / "shared"
-DEFAULT_OUTPUT = REPO / "seeds" / "reference"
+DEFAULT_OUTPUT = REPO / "etl" / "reference_data"
 PETRARCH = Path("reference/petrarch2")
 
 # iso3|display name|UN region|capital spellings ("*" = not used as an alias: a common word or name)|demonyms

@@ -1,6 +1,6 @@
 """Known entities across articles: a name in one article → the canonical entity every article shares.
 
-Two tables under `seeds/reference/`: `entity_aliases.csv` (hand-written spellings and transliterations, the
+Two tables under `etl/reference_data/`: `entity_aliases.csv` (hand-written spellings and transliterations, the
 authority for what it lists) and `leaders.csv` (persons compiled from the Phoenix country dictionary by
 `tools/compile_leaders.py`). A name is looked up in this order, each step guarded by the kind of thing named
 (a person never matches a place):
@@ -25,7 +25,8 @@ from functools import cache
 
 from rapidfuzz import fuzz
 
-from etl.nlp.gazetteer import REFERENCE_DIR, country_of, is_country_name, is_place_name, normalize
+from etl.nlp.gazetteer import country_of, is_country_name, is_place_name, normalize
+from etl.resources import REFERENCE_DIR
 
 # spaCy labels that can name the same kind of thing: a city tagged GPE in one article and LOC in another
 # is one place; a person is never a place.

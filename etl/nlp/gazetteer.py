@@ -1,6 +1,6 @@
 """Lookups that give a mention a country (ISO 3166 alpha-3), a sector, an organisation and a city's location.
 
-The tables are CSVs under `seeds/reference/`, compiled from the Phoenix/PETRARCH dictionaries by
+The tables are CSVs under `etl/reference_data/`, compiled from the Phoenix/PETRARCH dictionaries by
 `tools/compile_reference.py` and from GeoNames by `tools/compile_coordinates.py`. Lookups are dictionary hits
 on normalised word n-grams, longest first, so the NLP stage can afford one per mention.
 """
@@ -13,9 +13,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from importlib.resources.abc import Traversable
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "seeds" / "reference"
+from etl.resources import REFERENCE_DIR, reference_files
 
 # Aliases this short are also English words or other acronyms ("us", "un", "eu"): they only match
 # a token written in capitals in the original text ("US", "U.S.", "UN").
@@ -267,13 +267,13 @@ def city_in(name: str, iso3: str) -> City | None:
     return _tables().cities.get((normalize(name), iso3.upper()))
 
 
-def reference_version(directory: Path = REFERENCE_DIR) -> str:
+def reference_version(directory: Traversable = REFERENCE_DIR) -> str:
     """A short hash of every file under the reference folder (paths and bytes), for the pipeline version.
 
     Any change of reference data (gazetteer, aliases, leaders, lexicon) makes stored annotations out of date.
     """
     digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for path, entry in reference_files(directory):
+        digest.update(path.encode() + b"\0")
+        digest.update(hashlib.sha256(entry.read_bytes()).digest())
     return digest.hexdigest()[:12]

@@ -1,7 +1,7 @@
 """The PLOVER trigger lexicon: lemmas and two-word lemma phrases → event type and mode.
 
-The data is `seeds/reference/plover_lexicon.csv`, compiled by `tools/compile_lexicon.py` (sources credited in
-`seeds/reference/README.md`); this module only loads it and answers lookups.
+The data is `etl/reference_data/plover_lexicon.csv`, compiled by `tools/compile_lexicon.py` (sources credited in
+`etl/reference_data/README.md`); this module only loads it and answers lookups.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from types import MappingProxyType
 
 from etl.errors import InputError
+from etl.resources import REFERENCE_DIR
 
-DEFAULT_LEXICON = Path(__file__).resolve().parents[2] / "seeds/reference/plover_lexicon.csv"
+DEFAULT_LEXICON = REFERENCE_DIR / "plover_lexicon.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +57,13 @@ def _read_only_lexicon(words: dict[tuple[str, str], Trigger], phrases: dict[tupl
     return Lexicon(MappingProxyType(words), MappingProxyType(phrases))
 
 
-def load_lexicon(path: Path | None = None) -> Lexicon:
+def load_lexicon(path: Traversable | None = None) -> Lexicon:
     """The lexicon at `path` (default: the committed one), read once per path."""
     return _load(path or DEFAULT_LEXICON)
 
 
 @cache
-def _load(path: Path) -> Lexicon:
+def _load(path: Traversable) -> Lexicon:
     words: dict[tuple[str, str], Trigger] = {}
     phrases: dict[tuple[str, str, str], Trigger] = {}
     try:
@@ -79,6 +80,6 @@ def _load(path: Path) -> Lexicon:
     return _read_only_lexicon(words, phrases)
 
 
-def lexicon_version(path: Path | None = None) -> str:
+def lexicon_version(path: Traversable | None = None) -> str:
     """A short hash of the lexicon file, to stamp into the pipeline version."""
     return hashlib.sha256((path or DEFAULT_LEXICON).read_bytes()).hexdigest()[:12]

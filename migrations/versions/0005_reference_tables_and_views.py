@@ -1,7 +1,7 @@
 """Reference tables (`event_types`, `countries`), the analysts' views (`event_facts`, `entity_daily_mentions`,
 `actor_dyads`, `article_overview`) and the indexes their questions need.
 
-The tables are created empty: `etl.database.upgrade` fills them from `seeds/reference/` on every upgrade.
+The tables are created empty: `etl.database.upgrade` fills them from `etl/reference_data/` on every upgrade.
 The views mean the same on both backends; only lists of names differ in spelling (SQLite's `group_concat`
 over rows a subquery ordered, PostgreSQL's `string_agg(… ORDER BY …)`) and so does a timestamp's UTC day.
 

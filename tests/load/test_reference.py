@@ -1,4 +1,4 @@
-"""Reference tables follow their CSVs under seeds/reference on every upgrade, writing only what changed."""
+"""Reference tables follow their CSVs under etl/reference_data on every upgrade, writing only what changed."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from etl.models import CountryRow, EventTypeRow
-from etl.reference import REFERENCE_DIR, SEEDS, SeedChanges, read_seed, sync_reference_tables
+from etl.reference import SEEDS, SeedChanges, read_seed, sync_reference_tables
+from etl.resources import REFERENCE_DIR
 
 
 def _sync(engine: Engine, directory: Path) -> list[SeedChanges]:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from etl.nlp.canonical import TYPE_GROUPS, known_entity
-from etl.nlp.gazetteer import REFERENCE_DIR, normalize
+from etl.nlp.gazetteer import normalize
+from etl.resources import REFERENCE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"

@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from etl.nlp.gazetteer import (
-    REFERENCE_DIR,
     city_in,
     country_name,
     country_of,
@@ -21,6 +20,7 @@ from etl.nlp.gazetteer import (
     reference_version,
     sector_of,
 )
+from etl.resources import REFERENCE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -176,6 +176,16 @@ def test_gazetteer_reference_version_changes_with_any_reference_file(tmp_path: P
     (tmp_path / "sub" / "notes.txt").rename(tmp_path / "sub" / "renamed.txt")
     assert reference_version(tmp_path) not in {before}
     assert reference_version() == reference_version(REFERENCE_DIR)
+
+
+def test_gazetteer_reference_version_reads_only_data_files(tmp_path: Path) -> None:
+    # The installed folder is a package: its module and bytecode (which differ by install) are not reference data.
+    (tmp_path / "aliases.csv").write_text("alias,canonical_name\nKiev,Kyiv\n", encoding="utf-8")
+    before = reference_version(tmp_path)
+    (tmp_path / "__init__.py").write_text('"""Data."""\n', encoding="utf-8")
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"\x00")
+    assert reference_version(tmp_path) == before
 
 
 def test_gazetteer_proper_names_need_a_capital_but_agent_terms_do_not() -> None:
