@@ -35,19 +35,22 @@ _POSTGRES_REFUSALS = ("does not exist", "authentication failed", "no pg_hba.conf
 def database_errors(step: str) -> Iterator[None]:
     """Name `step` in the database failures a caller can act on: a busy, locked or unreachable database (a lock
     held, a connection dropped or refused, a server restarting) as TransientDatabaseError, to retry; a full disk as
-    DiskFullError, which no retry fixes. Anything else is a real error and is raised as it is, including a server
-    refusing the connection for good (no such database or role, a wrong password)."""
+    DiskFullError, which no retry fixes; a SQLite file that cannot be opened (its folder not writable) as InputError.
+    Anything else is a real error and is raised as it is, including a server refusing the connection for good (no such
+    database or role, a wrong password)."""
     try:
         yield
     except DBAPIError as exc:
         cause = exc.orig
         said = " ".join(str(cause).split())  # one line: libpq's messages carry a hint on a second one
-        if isinstance(cause, psycopg.errors.DiskFull) or (
-            isinstance(cause, sqlite3.Error) and (getattr(cause, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_FULL
-        ):
+        if isinstance(cause, psycopg.errors.DiskFull) or _sqlite_primary_code(cause) == sqlite3.SQLITE_FULL:
             raise DiskFullError(
                 f"{step}: the disk holding the database is full ({said}); nothing of this step was written, what "
                 "was committed before is kept: free some space and run again"
+            ) from exc
+        if _sqlite_primary_code(cause) == sqlite3.SQLITE_CANTOPEN:
+            raise InputError(
+                f"{step}: cannot open the SQLite database file ({said}): its folder must be writable"
             ) from exc
         postgres_unreachable = isinstance(cause, psycopg.OperationalError) and not (
             cause.sqlstate is None and any(refusal in str(cause) for refusal in _POSTGRES_REFUSALS)
@@ -59,6 +62,11 @@ def database_errors(step: str) -> Iterator[None]:
         ):
             raise TransientDatabaseError(f"{step}: database busy or unreachable ({said})") from exc
         raise
+
+
+def _sqlite_primary_code(cause: BaseException) -> int | None:
+    """SQLite's primary result code of a driver error (the low byte of its extended code); None for other drivers."""
+    return getattr(cause, "sqlite_errorcode", 0) & 0xFF if isinstance(cause, sqlite3.Error) else None
 
 
 def create_engine_for(url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
@@ -148,10 +156,12 @@ def is_up_to_date(engine: Engine) -> bool:
 def open_existing_database(db_url: str) -> Engine:
     """An engine on a newsetl database at the newest schema, for commands that only read: refuses (InputError) a
     database that does not exist or whose schema is older, rather than creating or migrating it."""
-    engine = create_engine_for(db_url)
-    database = engine.url.database
-    if engine.dialect.name == "sqlite" and database and database != ":memory:" and not Path(database).is_file():
+    url = _parse_url(db_url)
+    database = url.database
+    # Checked before an engine exists: connecting would create the file (and its folder).
+    if url.get_backend_name() == "sqlite" and database and database != ":memory:" and not Path(database).is_file():
         raise InputError(f"database file {database} does not exist: run `newsetl run` to create it")
+    engine = create_engine_for(db_url)
     revision, head = current_revision(engine), head_revision()
     if revision == head:
         return engine

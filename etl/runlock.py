@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from etl.database import database_errors
-from etl.errors import RunLocked, RunLockLost, TransientDatabaseError
+from etl.errors import InputError, RunLocked, RunLockLost, TransientDatabaseError
 from etl.models import RunRow, RunStatus
 
 # pg_try_advisory_lock's key (any bigint; advisory locks are scoped to the current database).
@@ -148,8 +148,13 @@ def _advisory_unlock(connection: Connection) -> None:
 
 @contextmanager
 def _lock_file(engine: Engine, path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise InputError(
+            f"cannot create the run lock file {path} ({exc.strerror}): the database's folder must be writable"
+        ) from exc
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

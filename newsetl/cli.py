@@ -537,7 +537,7 @@ def annotate(
     try:
         nlp = load_pipeline(settings.spacy_model)
         items = _annotate_inputs(sys.stdin, bad_lines)
-        for annotation, record_id in annotate_texts(nlp, items, load_lexicon(), batch_size=settings.batch_size):
+        for annotation, record_id in annotate_texts(nlp, items, load_lexicon(), batch_size=settings.nlp_batch_size):
             sys.stdout.write(json.dumps(annotation_json(record_id, annotation), ensure_ascii=False) + "\n")
     except NewsetlError as exc:
         raise _fail(exc) from exc
@@ -686,13 +686,13 @@ def export(
 
     Example: `newsetl export --since 2022-11-01 --until 2022-11-30 --format parquet --output exports/november`
     """
-    from etl.database import create_engine_for
+    from etl.database import open_existing_database
     from etl.export import FileFormat, export_tables
 
     settings = resolve_settings(db_url=db)
     try:
         files = export_tables(
-            create_engine_for(settings.db_url),
+            open_existing_database(settings.db_url),
             output,
             FileFormat(file_format.value),
             since=since.date() if since else None,
@@ -717,13 +717,13 @@ def report(
 
     Example: `newsetl report --since 2022-11-01 --until 2022-11-30 --output report.html`
     """
-    from etl.database import create_engine_for
+    from etl.database import open_existing_database
     from etl.report import build_report
 
     settings = resolve_settings(db_url=db)
     try:
         page = build_report(
-            create_engine_for(settings.db_url), since.date() if since else None, until.date() if until else None
+            open_existing_database(settings.db_url), since.date() if since else None, until.date() if until else None
         )
     except NewsetlError as exc:
         raise _fail(exc) from exc

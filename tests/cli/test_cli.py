@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from etl.database import head_revision
 from etl.load import record_rejection, start_run
 from etl.models import RejectedFileRow
+from etl.nlp import annotate as nlp_annotate
 from etl.records import Rejection
 from newsetl.cli import app
 
@@ -192,6 +194,29 @@ def test_cli_query_on_a_missing_sqlite_file_says_so(tmp_path: Path):
     assert not missing.exists()
 
 
+# /proc refuses new files even to root, for whom a folder's permissions would not.
+UNWRITABLE_DB = "/proc/newsetl-test.db"
+
+
+def test_cli_run_on_a_database_in_an_unwritable_folder_is_one_error_line(tmp_path: Path):
+    command = [str(NEWSETL), "run", "--input", str(SEEDS), "--db", f"sqlite:///{UNWRITABLE_DB}"]
+    result = subprocess.run(command, cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"Error: cannot create the run lock file {UNWRITABLE_DB}.lock (No such file or directory): the database's "
+        "folder must be writable"
+    ]
+
+
+def test_cli_db_upgrade_on_a_database_in_an_unwritable_folder_is_one_error_line():
+    result = runner.invoke(app, ["db", "upgrade", "--db", f"sqlite:///{UNWRITABLE_DB}"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: upgrade the database: cannot open the SQLite database file (unable to open database file): its "
+        "folder must be writable\n"
+    )
+
+
 def test_cli_db_upgrade_creates_the_schema(tmp_path: Path):
     database = tmp_path / "fresh.db"
     result = runner.invoke(app, ["db", "upgrade", "--db", f"sqlite:///{database}"])
@@ -257,6 +282,24 @@ def test_cli_annotate_writes_one_line_per_valid_input_and_names_the_bad_line():
     assert any(actor["text"].endswith("forces") for actor in shelling["actors"])
     attack = next(event for event in denial["events"] if event["trigger"]["text"] == "attack")
     assert attack["negated"] and attack["type"] == "ASSAULT"
+
+
+@pytest.mark.slow
+def test_cli_annotate_parses_nlp_batch_size_texts_at_once(monkeypatch: pytest.MonkeyPatch):
+    # NEWSETL_BATCH_SIZE counts files per task, not texts per spaCy batch.
+    real_annotate = nlp_annotate.annotate
+    batch_sizes: list[int] = []
+
+    def recording_annotate(*args: Any, batch_size: int, **kwargs: Any) -> Any:
+        batch_sizes.append(batch_size)
+        return real_annotate(*args, batch_size=batch_size, **kwargs)
+
+    monkeypatch.setattr(nlp_annotate, "annotate", recording_annotate)
+    stdin = json.dumps({"id": 1, "text": "Russia withdrew its troops from Kherson."})
+    env = {"NEWSETL_BATCH_SIZE": "3", "NEWSETL_NLP_BATCH_SIZE": "7"}
+    result = runner.invoke(app, ["annotate"], input=stdin, env=env)
+    assert result.exit_code == 0, result.output
+    assert batch_sizes == [7] and json.loads(result.stdout)["id"] == 1
 
 
 @pytest.mark.parametrize(

@@ -151,6 +151,30 @@ def test_report_before_the_first_article_shows_empty_sections(results: Engine, t
     assert date(2022, 11, 8).isoformat() not in html.split("Latest runs")[0]
 
 
+@pytest.mark.parametrize("command", [["export", "--output", "exported"], ["report", "--output", "report.html"]])
+def test_results_commands_on_a_missing_sqlite_file_say_so_and_create_nothing(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "data" / "newsetl.db"
+    result = runner.invoke(app, [*command, "--db", f"sqlite:///{missing}"])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: database file {missing} does not exist: run `newsetl run` to create it\n"
+    assert list(tmp_path.iterdir()) == []  # no database file or folder, no export folder, no page
+
+
+@pytest.mark.parametrize("command", [["export", "--output", "exported"], ["report", "--output", "report.html"]])
+def test_results_commands_on_a_database_without_schema_say_so(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = runner.invoke(app, [*command, "--db", f"sqlite:///{empty}"])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: the database has no newsetl schema yet: run `newsetl run` or `newsetl db upgrade`\n"
+
+
 @pytest.mark.parametrize("command", ["query", "export", "report"])
 def test_results_commands_help_ends_with_an_example(command: str):
     result = runner.invoke(app, [command, "--help"])
