@@ -92,6 +92,24 @@ class Executor(StrEnum):
     dask = "dask"
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from etl import __version__
+
+        stdout.print(f"newsetl {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print newsetl's version and exit."),
+    ] = False,
+) -> None:
+    """newsetl's own options, before any command (`--version` is handled by its callback)."""
+
+
 def _fail(exc: NewsetlError) -> typer.Exit:
     """Print `exc` as one `Error: …` line; exit 3 when another run holds the lock (schedulers may retry), else 1."""
     stderr.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import io
 import json
 import os
@@ -300,6 +301,12 @@ def test_cli_annotate_parses_nlp_batch_size_texts_at_once(monkeypatch: pytest.Mo
     result = runner.invoke(app, ["annotate"], input=stdin, env=env)
     assert result.exit_code == 0, result.output
     assert batch_sizes == [7] and json.loads(result.stdout)["id"] == 1
+
+
+def test_cli_version_is_the_installed_package_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"newsetl {importlib.metadata.version('newsetl')}\n"
 
 
 @pytest.mark.parametrize(
