@@ -1,17 +1,27 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run   create .venv, install newsetl with the spaCy model, load seeds/articles into data/newsetl.db
 #   make test  the same set-up, then lint, format check and the whole test suite (PostgreSQL included)
+# `make lock` refreshes requirements.lock after a dependency changes in pyproject.toml.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# Every dependency of newsetl and of the extras make installs, pinned to the versions tested, with their hashes.
+LOCK := requirements.lock
+# The PostgreSQL tests start a throwaway PostgreSQL 15 server; the report test renders its page in headless Chromium.
+TEST_OS_PACKAGES = $(if $(wildcard /usr/lib/postgresql/15/bin/initdb),,postgresql-15) \
+	$(if $(shell command -v chromium || command -v chromium-browser),,chromium)
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format lock os-packages clean
 
-$(INSTALLED): pyproject.toml
+# The locked set by hash with the pip python3 -m venv brings, then newsetl alone. The lock holds every dependency, so
+# pip needs to resolve none (pip 23 also refuses, in hash mode, a dependency with an extra: prefect's
+# sqlalchemy[asyncio]); pip check fails when pyproject.toml asks for a package the lock lacks.
+$(INSTALLED): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[model,dev,reference]'
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check || { echo "$(LOCK) lacks what pyproject.toml asks for: run make lock" >&2; exit 1; }
 	touch $(INSTALLED)
 
 run: $(INSTALLED)
@@ -19,12 +29,32 @@ run: $(INSTALLED)
 
 # One pytest-xdist worker more than the CPUs: the tests spend much of their time waiting on the processes they
 # start (newsetl runs, Prefect and PostgreSQL servers), so CPUs would otherwise idle.
-test: $(INSTALLED) lint
+test: $(INSTALLED) lint os-packages
 	$(BIN)/pytest -n $$(( $$(nproc) + 1 ))
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The OS packages the tests need: as root, the missing ones are installed from Debian's packages (about 30 s for
+# Chromium with its apt-get update); otherwise make stops here, naming the command that installs them.
+os-packages:
+	@missing="$(strip $(TEST_OS_PACKAGES))"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $$missing for the tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "the tests need $$missing: install them with  sudo apt-get install $$missing" >&2; exit 1; \
+	fi
+
+# Pins stay where pyproject.toml's ranges still allow them, so a new dependency changes only its own lines; delete
+# $(LOCK) first to take the newest release of everything. One lock for every Python newsetl supports, from PyPI.
+lock:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet 'uv>=0.5,<1'
+	$(BIN)/uv pip compile pyproject.toml --extra model --extra dev --extra reference --universal --generate-hashes \
+		--index-url https://pypi.org/simple --custom-compile-command 'make lock' --quiet --output-file $(LOCK)
 
 format: $(INSTALLED)
 	$(BIN)/ruff format .

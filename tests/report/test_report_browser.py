@@ -63,7 +63,7 @@ def _chromium(page: Path, profile: Path, *output: str) -> str:
     """Chromium's stdout for `page`, with a fresh profile; fails the test plainly when Chromium is not installed."""
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
-        pytest.fail("Chromium not found: install Debian's package (apt-get install chromium), as .ci/run does")
+        pytest.fail("Chromium not found: install Debian's package (apt-get install chromium), as make test does")
     command = [executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *output, page.as_uri()]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert completed.returncode == 0, f"{' '.join(command)} failed ({completed.returncode}):\n{completed.stderr}"
