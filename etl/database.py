@@ -35,9 +35,9 @@ _POSTGRES_REFUSALS = ("does not exist", "authentication failed", "no pg_hba.conf
 def database_errors(step: str) -> Iterator[None]:
     """Name `step` in the database failures a caller can act on: a busy, locked or unreachable database (a lock
     held, a connection dropped or refused, a server restarting) as TransientDatabaseError, to retry; a full disk as
-    DiskFullError, which no retry fixes; a SQLite file that cannot be opened (its folder not writable) as InputError.
-    Anything else is a real error and is raised as it is, including a server refusing the connection for good (no such
-    database or role, a wrong password)."""
+    DiskFullError, which no retry fixes; a SQLite file that cannot be opened (a folder, or in a folder not writable)
+    as InputError. Anything else is a real error and is raised as it is, including a server refusing the connection
+    for good (no such database or role, a wrong password)."""
     try:
         yield
     except DBAPIError as exc:
@@ -50,7 +50,8 @@ def database_errors(step: str) -> Iterator[None]:
             ) from exc
         if _sqlite_primary_code(cause) == sqlite3.SQLITE_CANTOPEN:
             raise InputError(
-                f"{step}: cannot open the SQLite database file ({said}): its folder must be writable"
+                f"{step}: cannot open the SQLite database file ({said}): its path must name a file, or none yet, in a "
+                "folder this process can write"
             ) from exc
         postgres_unreachable = isinstance(cause, psycopg.OperationalError) and not (
             cause.sqlstate is None and any(refusal in str(cause) for refusal in _POSTGRES_REFUSALS)

@@ -213,8 +213,8 @@ def test_cli_db_upgrade_on_a_database_in_an_unwritable_folder_is_one_error_line(
     result = runner.invoke(app, ["db", "upgrade", "--db", f"sqlite:///{UNWRITABLE_DB}"])
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: upgrade the database: cannot open the SQLite database file (unable to open database file): its "
-        "folder must be writable\n"
+        "Error: upgrade the database: cannot open the SQLite database file (unable to open database file): its path "
+        "must name a file, or none yet, in a folder this process can write\n"
     )
 
 

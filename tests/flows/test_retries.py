@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from etl.database import create_engine_for, upgrade
-from etl.errors import TransientDatabaseError
+from etl.errors import InputError, TransientDatabaseError
 from etl.models import RunRow
 from flows.nightly import nightly
 
@@ -85,6 +84,6 @@ def test_retries_not_for_a_permanent_error_which_fails_at_once(tmp_path: Path, m
     not_a_database = tmp_path / "folder.db"
     not_a_database.mkdir()
     started = time.monotonic()
-    with pytest.raises(OperationalError, match="unable to open database file"):
+    with pytest.raises(InputError, match="cannot open the SQLite database file"):
         nightly(input_dir=str(tmp_path), db_url=f"sqlite:///{not_a_database}")
     assert time.monotonic() - started < 10  # a retry would have waited 30 s first
