@@ -198,8 +198,9 @@ class EventRow(Base):
     location_entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"), index=True)
     negated: Mapped[bool] = mapped_column(Boolean)
     hypothetical: Mapped[bool] = mapped_column(Boolean)
-    # Defaults only because SQLite adds a NOT NULL column to a table in place only with one (migration 0006).
-    confidence: Mapped[float] = mapped_column(Float, server_default="0")  # etl/nlp/confidence.py
+    # Defaults because SQLite adds a NOT NULL column in place only with one (migration 0006); the loader always
+    # writes both. A row written by hand counts, as an `Event` record made by hand does.
+    confidence: Mapped[float] = mapped_column(Float, server_default="1")  # etl/nlp/confidence.py
     is_background: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 

@@ -25,7 +25,6 @@ from etl.nlp.confidence import (
     HYPOTHETICAL_FACTOR,
     NEGATED_FACTOR,
     NO_RECIPIENT_FACTOR,
-    REPORTED_FACTOR,
     TRIGGER_STRENGTH,
     ActorKind,
     TriggerKind,
@@ -41,7 +40,11 @@ depends_on: str | Sequence[str] | None = None
 MIN_CONFIDENCE = 0.5
 BACKGROUND_DAYS = 30
 
-COUNTED_EVENTS = f"SELECT * FROM events WHERE confidence >= {MIN_CONFIDENCE} AND NOT is_background"
+# Columns named, not `*`: PostgreSQL fixes a view's columns when it is made, SQLite whenever it is read.
+COUNTED_EVENTS = f"""SELECT id, article_id, event_type, mode, trigger_text, trigger_start, trigger_end, sentence_index,
+    sentence_text, event_date, date_text, location_entity_id, negated, hypothetical, confidence, is_background
+FROM events
+WHERE confidence >= {MIN_CONFIDENCE} AND NOT is_background"""
 PARTICIPANT = "SELECT 1 FROM event_participants AS p WHERE p.event_id = events.id AND p.role = '{role}'"
 
 # 0005's views, over `counted_events` instead of `events`; `event_facts` shows each event's confidence.
@@ -69,11 +72,10 @@ def _backfilled_confidence() -> str:
         f"WHEN EXISTS ({PARTICIPANT.format(role='actor')}) THEN {ACTOR_FACTOR[ActorKind.UNRESOLVED]} "
         f"ELSE {ACTOR_FACTOR[ActorKind.NONE]} END",
         f"CASE WHEN EXISTS ({PARTICIPANT.format(role='recipient')}) THEN 1 ELSE {NO_RECIPIENT_FACTOR} END",
-        f"CASE WHEN EXISTS ({PARTICIPANT.format(role='source')}) THEN {REPORTED_FACTOR} ELSE 1 END",
         f"CASE WHEN negated THEN {NEGATED_FACTOR} ELSE 1 END",
         f"CASE WHEN hypothetical THEN {HYPOTHETICAL_FACTOR} ELSE 1 END",
     )
-    return f"round(CAST({' * '.join(factors)} AS NUMERIC), 2)"
+    return f"round(CAST({' * '.join(factors)} AS NUMERIC), 3)"
 
 
 def _backfilled_background(dialect: str) -> str:
@@ -88,7 +90,7 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     for name in _0005._views(dialect):
         op.execute(f"DROP VIEW {name}")
-    op.add_column("events", sa.Column("confidence", sa.Float(), nullable=False, server_default="0"))
+    op.add_column("events", sa.Column("confidence", sa.Float(), nullable=False, server_default="1"))
     op.add_column("events", sa.Column("is_background", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.execute(
         f"UPDATE events SET confidence = {_backfilled_confidence()}, is_background = {_backfilled_background(dialect)}"

@@ -85,10 +85,8 @@ def test_database_upgrade_scores_events_a_release_stored(db_url: str) -> None:
 
     upgrade(engine)
 
-    def score(actor: ActorKind, recipient: bool = False, reported: bool = False, **flags: bool) -> float:
-        evidence = Evidence(TriggerKind.VERB, actor, recipient, reported, **{"negated": False, "hypothetical": False,
-                                                                          **flags})  # fmt: skip
-        return confidence.confidence(evidence)
+    def score(actor: ActorKind, recipient: bool = False, negated: bool = False, hypothetical: bool = False) -> float:
+        return confidence.confidence(Evidence(TriggerKind.VERB, actor, recipient, negated, hypothetical))
 
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT id, confidence, is_background FROM events ORDER BY id")).all()
@@ -96,7 +94,7 @@ def test_database_upgrade_scores_events_a_release_stored(db_url: str) -> None:
     assert [(id_, value, bool(background)) for id_, value, background in rows] == [
         (1, score(ActorKind.RESOLVED, recipient=True), False),
         (2, score(ActorKind.NONE), False),
-        (3, score(ActorKind.UNRESOLVED, reported=True, hypothetical=True), True),
+        (3, score(ActorKind.UNRESOLVED, hypothetical=True), True),
         (4, score(ActorKind.NONE), False),
         (5, score(ActorKind.RESOLVED, negated=True), False),
     ]
