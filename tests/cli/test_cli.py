@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from etl.database import head_revision
 from etl.load import record_rejection, start_run
 from etl.models import RejectedFileRow
+from etl.nlp.confidence import MIN_CONFIDENCE
 from etl.records import Rejection
 from newsetl.cli import app
 
@@ -247,6 +248,7 @@ def test_cli_annotate_writes_one_line_per_valid_input_and_names_the_bad_line():
             assert text[entity["start"] : entity["end"]] == entity["text"]
         for event in line["events"]:
             assert {"type", "mode", "trigger", "actors", "recipients", "location", "date", "negated"} <= event.keys()
+            assert 0 <= event["confidence"] <= 1 and event["is_background"] is False
             assert text[event["trigger"]["start"] : event["trigger"]["end"]] == event["trigger"]["text"]
             for participant in event["actors"] + event["recipients"]:
                 assert text[participant["start"] : participant["end"]] == participant["text"]
@@ -257,6 +259,7 @@ def test_cli_annotate_writes_one_line_per_valid_input_and_names_the_bad_line():
     assert any(actor["text"].endswith("forces") for actor in shelling["actors"])
     attack = next(event for event in denial["events"] if event["trigger"]["text"] == "attack")
     assert attack["negated"] and attack["type"] == "ASSAULT"
+    assert attack["confidence"] < MIN_CONFIDENCE <= shelling["confidence"]
 
 
 @pytest.mark.parametrize(
