@@ -25,7 +25,7 @@ TOP = 15
 # What the views count (migration 0006), said under every figure of events.
 COUNTED = (
     f"Counted events only: confidence {MIN_CONFIDENCE} or more, negated and hypothetical ones below it, and none "
-    f"dated over {BACKGROUND_DAYS} days before its article (background). Table `events` holds every event."
+    f"dated over {BACKGROUND_DAYS} days before its article (background); every event stays in the events table."
 )
 TIMESTAMPS = {"started_at": DateTime(), "finished_at": DateTime()}  # SQLite returns them as text
 
