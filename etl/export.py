@@ -23,7 +23,7 @@ from etl.query import QueryStream
 # Tables and views `export` writes. Entities, reference tables and run records are written whole; the rest hold
 # only the rows of articles published in the requested range.
 WHOLE = ("runs", "rejected_files", "entities", "entity_aliases", "event_types", "countries", "actor_dyads")
-BY_ARTICLE = ("articles", "mentions", "events", "article_overview", "event_facts")
+BY_ARTICLE = ("articles", "mentions", "events", "counted_events", "article_overview", "event_facts")
 BY_EVENT = ("event_participants",)
 BY_DAY = ("entity_daily_mentions",)
 

@@ -681,6 +681,8 @@ def _annotation_rows(annotation: Annotation, entity_ids: dict[str, int]) -> _Ann
             ),
             "negated": event.negated,
             "hypothetical": event.hypothetical,
+            "confidence": event.confidence,
+            "is_background": event.is_background,
         }
         for event in annotation.events
     ]

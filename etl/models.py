@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -197,6 +198,10 @@ class EventRow(Base):
     location_entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"), index=True)
     negated: Mapped[bool] = mapped_column(Boolean)
     hypothetical: Mapped[bool] = mapped_column(Boolean)
+    # Defaults because SQLite adds a NOT NULL column in place only with one (migration 0006); the loader always
+    # writes both. A row written by hand counts, as an `Event` record made by hand does.
+    confidence: Mapped[float] = mapped_column(Float, server_default="1")  # etl/nlp/confidence.py
+    is_background: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class EventParticipantRow(Base):

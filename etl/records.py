@@ -144,6 +144,9 @@ class Event:
     location_key: str | None = None
     negated: bool = False
     hypothetical: bool = False
+    # Set by the coder (`etl.nlp.confidence`, `etl.nlp.event_dates.is_background`); an event made by hand counts.
+    confidence: float = 1.0
+    is_background: bool = False  # dated well before its article: a quoted history, not news
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,15 @@ import matplotlib
 from matplotlib.figure import Figure
 from sqlalchemy import DateTime, Engine, text
 
+from etl.nlp.confidence import MIN_CONFIDENCE
+from etl.nlp.event_dates import BACKGROUND_DAYS
+
 TOP = 15
+# What the views count (migration 0006), said under every figure of events.
+COUNTED = (
+    f"Counted events only: confidence {MIN_CONFIDENCE} or more, negated and hypothetical ones below it, and none "
+    f"dated over {BACKGROUND_DAYS} days before its article (background); every event stays in the events table."
+)
 TIMESTAMPS = {"started_at": DateTime(), "finished_at": DateTime()}  # SQLite returns them as text
 
 
@@ -50,18 +58,18 @@ def report_sections(engine: Engine, since: date | None = None, until: date | Non
         ("Events per type and month (by event date)",
          f"SELECT substr(CAST(event_date AS TEXT), 1, 7) AS month, event_type, quad_class, count(*) AS events "
          f"FROM event_facts WHERE event_date IS NOT NULL AND {in_range} GROUP BY substr(CAST(event_date AS TEXT), "
-         "1, 7), event_type, quad_class ORDER BY month, events DESC, event_type", "events", ""),
+         "1, 7), event_type, quad_class ORDER BY month, events DESC, event_type", "events", COUNTED),
         ("Top actors",
          "SELECT coalesce(e.canonical_name, p.text) AS actor, coalesce(p.country, e.country) AS country, "
          "count(DISTINCT p.event_id) AS events FROM event_participants AS p "
          "LEFT JOIN entities AS e ON e.id = p.entity_id "
          f"WHERE p.role = 'actor' AND p.event_id IN (SELECT event_id FROM event_facts WHERE {in_range}) "
          "GROUP BY coalesce(e.canonical_name, p.text), coalesce(p.country, e.country) "
-         f"ORDER BY events DESC, actor LIMIT {TOP}", "events", ""),
+         f"ORDER BY events DESC, actor LIMIT {TOP}", "events", COUNTED),
         ("Top dyads (actor, recipient and type; negated and hypothetical events left out)",
          "SELECT actor, recipient, event_type, events, first_date, last_date FROM actor_dyads "
          f"ORDER BY events DESC, last_date DESC, actor LIMIT {TOP}", "events",
-         "All dates: dyads are counted over the whole database."),
+         f"All dates: dyads are counted over the whole database. {COUNTED}"),
         ("Most mentioned entities",
          "SELECT entity, type, country, sum(mentions) AS mentions, sum(articles) AS article_days "
          f"FROM entity_daily_mentions WHERE {on_day} "
@@ -104,7 +112,7 @@ def report_sections(engine: Engine, since: date | None = None, until: date | Non
     drawn = "; only those are drawn on the map" if located else ", so no map is drawn"
     note = (
         f"{len(located)} of {len(locations)} event locations have coordinates{drawn}. "
-        "The gazetteer ships no coordinates yet, so places without them are listed here."
+        f"The gazetteer ships no coordinates yet, so places without them are listed here. {COUNTED}"
     )
     sections.insert(5, Section("Event locations", ("location", "country", "lat", "lon", "events"), locations, note))
     return sections

@@ -259,6 +259,8 @@ def annotation_json(record_id: object, annotation: Annotation) -> dict[str, Any]
                 "date_text": event.date_text,
                 "negated": event.negated,
                 "hypothetical": event.hypothetical,
+                "confidence": event.confidence,
+                "is_background": event.is_background,
                 "sentence_index": event.sentence_index,
             }
             for event in annotation.events

@@ -19,6 +19,9 @@ OTHER_CLAUSE_DEPS = frozenset({"conj", "ccomp", "advcl", "relcl", "parataxis"})
 # A sentence opening "Minutes earlier," or "Later," continues the day of the sentence before it.
 SAME_DAY_ADVERBS = frozenset({"earlier", "later", "meanwhile"})
 SAME_DAY_UNITS = frozenset({"minute", "minutes", "moment", "moments", "hour", "hours"})
+# An event dated more than this many days before its article is a quoted history ("in 2014", "last spring"),
+# background to the news: wire copy reports what happened within days, and a month back is a recap.
+BACKGROUND_DAYS = 30
 
 
 def resolve_event_date(
@@ -45,6 +48,13 @@ def resolve_event_date(
         if resolved is not None:
             return resolved, ent.text
     return publication_date, None
+
+
+def is_background(event_date: date | None, publication_date: date | None) -> bool:
+    """The event is dated more than `BACKGROUND_DAYS` before the article's publication date."""
+    if event_date is None or publication_date is None:
+        return False
+    return (publication_date - event_date).days > BACKGROUND_DAYS
 
 
 def entities_within(span: Span) -> list[Span]:

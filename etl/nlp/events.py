@@ -17,7 +17,8 @@ from datetime import date
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.event_dates import continues_previous_day, resolve_event_date
+from etl.nlp.confidence import TriggerKind, confidence, evidence_of
+from etl.nlp.event_dates import continues_previous_day, is_background, resolve_event_date
 from etl.nlp.lexicon import Lexicon, Trigger
 from etl.records import Entity, Event, Mention, Participant
 
@@ -127,7 +128,7 @@ def code_events(
             event = _event(match, intended, sentence, sentence_index, mentions, entities, publication_date)
             if previous_day is not None:
                 event = replace(event, event_date=previous_day, date_text=continued)
-            events.append(event)
+            events.append(_scored(event, match, publication_date))
     return events
 
 
@@ -617,3 +618,20 @@ def _event(
         negated=negated and event_type == match.trigger.event_type,
         hypothetical=_hypothetical(match, intended and event_type != match.trigger.event_type),
     )
+
+
+def _scored(event: Event, match: TriggerMatch, publication_date: date | None) -> Event:
+    """The event with its confidence and background flag, from the evidence the coder found for it."""
+    return replace(
+        event,
+        confidence=confidence(evidence_of(event, _trigger_kind(match))),
+        is_background=is_background(event.event_date, publication_date),
+    )
+
+
+def _trigger_kind(match: TriggerMatch) -> TriggerKind:
+    if match.obligation:
+        return TriggerKind.OBLIGATION
+    if match.token.pos_ == "VERB":  # a verb's span is longer than the verb only when a lexicon phrase matched
+        return TriggerKind.VERB_PHRASE if len(match.span) > 1 else TriggerKind.VERB
+    return TriggerKind.LIGHT_VERB_NOUN if len(match.span) > 1 else TriggerKind.NOUN

@@ -21,6 +21,7 @@ from etl.database import head_revision
 from etl.load import record_rejection, start_run
 from etl.models import RejectedFileRow
 from etl.nlp import annotate as nlp_annotate
+from etl.nlp.confidence import MIN_CONFIDENCE
 from etl.records import Rejection
 from newsetl.cli import app
 
@@ -273,6 +274,7 @@ def test_cli_annotate_writes_one_line_per_valid_input_and_names_the_bad_line():
             assert text[entity["start"] : entity["end"]] == entity["text"]
         for event in line["events"]:
             assert {"type", "mode", "trigger", "actors", "recipients", "location", "date", "negated"} <= event.keys()
+            assert 0 <= event["confidence"] <= 1 and event["is_background"] is False
             assert text[event["trigger"]["start"] : event["trigger"]["end"]] == event["trigger"]["text"]
             for participant in event["actors"] + event["recipients"]:
                 assert text[participant["start"] : participant["end"]] == participant["text"]
@@ -283,6 +285,7 @@ def test_cli_annotate_writes_one_line_per_valid_input_and_names_the_bad_line():
     assert any(actor["text"].endswith("forces") for actor in shelling["actors"])
     attack = next(event for event in denial["events"] if event["trigger"]["text"] == "attack")
     assert attack["negated"] and attack["type"] == "ASSAULT"
+    assert attack["confidence"] < MIN_CONFIDENCE <= shelling["confidence"]
 
 
 @pytest.mark.slow

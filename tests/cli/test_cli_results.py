@@ -96,9 +96,9 @@ def test_export_writes_every_table_and_view_limited_to_the_range(results: Engine
     args = ["export", "--since", "2022-11-15", "--until", "2022-11-30", "--output", str(out), "--db", _db(results)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"wrote 14 files to {out}\n"
+    assert result.stdout == f"wrote 15 files to {out}\n"
     frames = {path.stem: pd.read_csv(path) for path in out.glob("*.csv")}
-    assert len(frames) == 14 and set(WHOLE) <= frames.keys()
+    assert len(frames) == 15 and set(WHOLE) <= frames.keys()
     assert frames["articles"]["title"].tolist() == ["Article 2"]
     assert frames["event_facts"]["article_id"].tolist() == [2]
     assert frames["event_participants"]["event_id"].tolist() == [2]

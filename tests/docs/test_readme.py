@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from etl.nlp.confidence import MIN_CONFIDENCE
 from etl.query import QueryResult, run_query
 from etl.settings import Settings
 
@@ -27,7 +28,7 @@ def _russia_assaults_ukraine(rows: Sequence[dict[str, Any]]) -> bool:
         row["event_type"] == "ASSAULT"
         and row["actor"] in {"Russia", "Russian"}
         and row["recipient"] in {"Ukraine", "Ukrainian"}
-        and not row["negated"]
+        and row["confidence"] >= MIN_CONFIDENCE
         for row in rows
     )
 

@@ -179,6 +179,27 @@ def test_backfill_reprocess_reannotates_only_articles_of_another_pipeline_versio
 
 
 @pytest.mark.slow
+def test_backfill_reprocess_scores_anew_the_events_an_upgrade_scored(loaded) -> None:
+    """Migration 0006 scores stored events from what is stored; a reprocess gives them the coder's own scores."""
+    db_url, articles, engine = loaded
+
+    def confidences() -> list[tuple]:
+        with engine.connect() as connection:
+            rows = connection.execute(select(EventRow.article_id, EventRow.trigger_start, EventRow.confidence))
+            return sorted(map(tuple, rows))
+
+    coded = confidences()
+    aged = _age(engine, *_in_november())
+    with engine.begin() as connection:  # as an upgrade leaves them: not the coder's scores
+        connection.execute(update(EventRow).where(EventRow.article_id.in_(aged)).values(confidence=0.123))
+    assert confidences() != coded
+
+    backfill(since="2022-11-01", until="2022-11-30", input_dir=str(articles), db_url=db_url, reprocess=True)
+
+    assert confidences() == coded
+
+
+@pytest.mark.slow
 def test_backfill_without_reprocess_loads_only_new_files_of_the_range_and_annotates_nothing_again(loaded) -> None:
     db_url, articles, engine = loaded
     aged = _age(engine, *_in_november())

@@ -9,14 +9,23 @@ import pytest
 from sqlalchemy import Engine, insert, text
 
 from etl.models import ArticleRow, EntityRow, EventParticipantRow, EventRow, MentionRow, RunRow
+from etl.nlp.confidence import MIN_CONFIDENCE
 
 
-def _event(event_id: int, event_type: str, day: date, *, negated: bool = False) -> dict[str, Any]:
+def _event(
+    event_id: int,
+    event_type: str,
+    day: date,
+    *,
+    negated: bool = False,
+    confidence: float = 0.9,
+    is_background: bool = False,
+) -> dict[str, Any]:
     return {
         "id": event_id, "article_id": 1, "event_type": event_type, "mode": None, "trigger_text": "hit",
         "trigger_start": 0, "trigger_end": 3, "sentence_index": 0, "sentence_text": "…", "event_date": day,
         "date_text": None, "location_entity_id": 3 if event_id == 1 else None, "negated": negated,
-        "hypothetical": False,
+        "hypothetical": False, "confidence": confidence, "is_background": is_background,
     }  # fmt: skip
 
 
@@ -29,7 +38,8 @@ def _participant(event_id: int, role: str, start: int, entity_id: int | None, wo
 
 @pytest.fixture
 def facts(engine: Engine) -> Engine:
-    """Two articles a day apart; three events, one negated; an event with two actors named out of order."""
+    """Two articles a day apart; three events, one negated (and so below the confidence line); an event with two
+    actors named out of order; a background event (from 1954) and one as weak as can be counted."""
     started = datetime(2022, 11, 9, tzinfo=UTC)
     article = {
         "source_path": "/in/a.txt", "record_index": 0, "body": "…", "url": "https://example.org/a",
@@ -61,7 +71,9 @@ def facts(engine: Engine) -> Engine:
         ])  # fmt: skip
         connection.execute(insert(EventRow), [
             _event(1, "ASSAULT", date(2022, 11, 8)), _event(2, "ASSAULT", date(2022, 11, 9)),
-            _event(3, "ASSAULT", date(2022, 11, 10), negated=True),
+            _event(3, "ASSAULT", date(2022, 11, 10), negated=True, confidence=0.36),
+            _event(4, "ASSAULT", date(1954, 11, 1), is_background=True),
+            _event(5, "ASSAULT", date(2022, 11, 9), confidence=MIN_CONFIDENCE),
         ])  # fmt: skip
         connection.execute(insert(EventParticipantRow), [
             _participant(1, "actor", 40, None, "Wagner fighters", country="RUS", sector="MIL"),
@@ -72,6 +84,8 @@ def facts(engine: Engine) -> Engine:
             _participant(2, "recipient", 20, 2, "Ukraine"),
             _participant(3, "actor", 0, 1, "Russia"),
             _participant(3, "recipient", 20, 2, "Ukraine"),
+            _participant(4, "actor", 0, 1, "Russia"),
+            _participant(4, "recipient", 20, 2, "Ukraine"),
         ])  # fmt: skip
     return engine
 
@@ -93,13 +107,13 @@ def test_views_event_facts_joins_participants_in_text_order_and_codes_once(facts
         "Shelling",
         "https://example.org/a",
     )
-    assert str(first["event_date"]) == "2022-11-08" and not first["negated"]
+    assert str(first["event_date"]) == "2022-11-08" and not first["negated"] and first["confidence"] == 0.9
 
 
 def test_views_actor_dyads_count_what_happened(facts: Engine):
     dyads = _rows(facts, "SELECT * FROM actor_dyads ORDER BY actor")
     russia = next(dyad for dyad in dyads if dyad["actor"] == "Russia")
-    # The negated event of the 10th is not counted.
+    # Neither the negated event of the 10th nor the background one of 1954 is counted.
     assert (russia["recipient"], russia["event_type"], russia["events"]) == ("Ukraine", "ASSAULT", 2)
     assert (str(russia["first_date"]), str(russia["last_date"])) == ("2022-11-08", "2022-11-09")
     assert {dyad["actor"] for dyad in dyads} == {"Russia", "Wagner fighters"}
@@ -122,6 +136,18 @@ def test_views_article_overview_counts_each_article(facts: Engine):
         facts, "SELECT title, mentions, entities, events, event_types FROM article_overview ORDER BY title"
     )
     assert overview == [
-        {"title": "Shelling", "mentions": 2, "entities": 1, "events": 3, "event_types": "ASSAULT"},
+        {"title": "Shelling", "mentions": 2, "entities": 1, "events": 3, "event_types": "ASSAULT"},  # of 5 stored
         {"title": "Talks", "mentions": 1, "entities": 1, "events": 0, "event_types": None},
     ]
+
+
+def test_views_count_events_at_or_above_the_confidence_line_that_are_news(facts: Engine):
+    """The views read `counted_events`; every event stays in `events`, with its score and flag."""
+    stored = _rows(facts, "SELECT id, confidence, is_background FROM events ORDER BY id")
+    assert [(row["id"], row["confidence"], bool(row["is_background"])) for row in stored] == [
+        (1, 0.9, False), (2, 0.9, False), (3, 0.36, False), (4, 0.9, True), (5, MIN_CONFIDENCE, False),
+    ]  # fmt: skip
+    counted = _rows(facts, "SELECT id FROM counted_events ORDER BY id")
+    assert [row["id"] for row in counted] == [1, 2, 5]
+    facts_rows = _rows(facts, "SELECT event_id FROM event_facts ORDER BY event_id")
+    assert [row["event_id"] for row in facts_rows] == [1, 2, 5]

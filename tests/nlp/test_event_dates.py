@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc, Span
 
-from etl.nlp.event_dates import continues_previous_day, resolve_event_date
+from etl.nlp.event_dates import BACKGROUND_DAYS, continues_previous_day, is_background, resolve_event_date
 
 NLP = spacy.blank("en")
 THURSDAY = date(2022, 11, 10)
@@ -104,3 +104,21 @@ def test_resolve_event_date_month_without_a_day(date_text: str, expected: date) 
 )
 def test_continues_previous_day_only_for_same_day_openings(text: str, expected: str | None) -> None:
     assert continues_previous_day(NLP(text)[:]) == expected
+
+
+@pytest.mark.parametrize(
+    ("event_date", "publication_date", "expected"),
+    [
+        (date(1954, 11, 1), THURSDAY, True),  # "in 1954": a quoted history
+        (date(2022, 10, 11), THURSDAY, False),  # BACKGROUND_DAYS before: still news
+        (date(2022, 10, 10), THURSDAY, True),
+        (date(2022, 11, 12), THURSDAY, False),  # after publication: announced, not background
+        (date(1954, 11, 1), None, False),  # nothing to compare with
+        (None, THURSDAY, False),
+    ],
+)
+def test_is_background_when_dated_more_than_background_days_before_publication(
+    event_date: date | None, publication_date: date | None, expected: bool
+) -> None:
+    assert (THURSDAY - date(2022, 10, 11)).days == BACKGROUND_DAYS
+    assert is_background(event_date, publication_date) is expected

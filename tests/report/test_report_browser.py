@@ -23,6 +23,7 @@ from matplotlib.image import imread
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
+from etl.nlp.confidence import MIN_CONFIDENCE
 from newsetl.cli import app
 
 pytestmark = pytest.mark.slow
@@ -104,11 +105,13 @@ def sample(sample_db: str) -> dict[str, Any]:
         def rows(sql: str) -> Sequence[Any]:
             return connection.execute(text(sql)).all()
 
+        # The events the report counts, by the rule rather than by the view `counted_events`.
+        counted = f"SELECT id FROM events WHERE confidence >= {MIN_CONFIDENCE} AND NOT is_background"
         facts = {
             "articles": rows("SELECT count(*) FROM articles")[0][0],
             "actors": rows(
                 "SELECT coalesce(e.canonical_name, p.text), count(DISTINCT p.event_id) FROM event_participants AS p "
-                "LEFT JOIN entities AS e ON e.id = p.entity_id WHERE p.role = 'actor' "
+                f"LEFT JOIN entities AS e ON e.id = p.entity_id WHERE p.role = 'actor' AND p.event_id IN ({counted}) "
                 "GROUP BY coalesce(e.canonical_name, p.text)"
             ),
             "mentions": rows(
@@ -116,7 +119,7 @@ def sample(sample_db: str) -> dict[str, Any]:
                 "GROUP BY e.id, e.canonical_name"
             ),
             "rejected": rows("SELECT source_path, reason FROM rejected_files"),
-            "located": rows("SELECT count(*) FROM events WHERE location_entity_id IN "
+            "located": rows(f"SELECT count(*) FROM events WHERE id IN ({counted}) AND location_entity_id IN "
                             "(SELECT id FROM entities WHERE lat IS NOT NULL AND lon IS NOT NULL)")[0][0],
         }  # fmt: skip
     engine.dispose()
