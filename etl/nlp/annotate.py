@@ -71,7 +71,9 @@ def annotate(
             texts = [(text, published) for text, published, _ in chunk]
             try:
                 outcomes = list(_annotated(nlp, texts, lexicon, batch_size))
-            except Exception:  # spaCy failed on one of them, for them all: each alone, to reject that one only
+            except Exception:  # spaCy failed on one of them, for them all: each alone below, to reject that one only
+                outcomes = []
+            if len(outcomes) < len(texts):  # out of the handler, so that no traceback shows the other text's error
                 outcomes = [_annotated_alone(nlp, text, lexicon) for text in texts]
             yield from zip(outcomes, (context for _, _, context in chunk), strict=True)
     else:
@@ -91,6 +93,8 @@ def _annotated_alone(nlp: Language, text: Text, lexicon: Lexicon) -> Outcome:
 def _annotated(nlp: Language, texts: list[Text], lexicon: Lexicon, batch_size: int) -> Iterator[Outcome]:
     """Each text's outcome, its windows parsed and annotated in turn and joined; raises when spaCy fails."""
     size = min(WINDOW_CHARS, nlp.max_length)
+    if any(len(text) > size for text, _ in texts):  # memory grows with the characters parsed at once, not the texts
+        batch_size = 1
     windows = (
         (window, (number, start))
         for number, (text, _) in enumerate(texts)
