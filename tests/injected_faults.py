@@ -4,7 +4,7 @@ A test replaces `etl.nlp.annotate._start_worker` with `start_faulty_worker` (by 
 `newsetl` subprocess). The pool pickles the initializer by name, so each worker imports this module (this folder is
 on the path of the pytest process, and on PYTHONPATH for a subprocess) and runs it: the worker loads the model as
 usual, then annotates with an `annotate_doc` that raises on a text holding `RAISE_MARK` and kills its own process
-(SIGKILL, as the out-of-memory killer does) on one holding `KILL_MARK`.
+(SIGKILL, as the out-of-memory killer does) on one holding `KILL_MARK`. A Dask worker preloads it (`dask_setup`).
 """
 
 import os
@@ -35,6 +35,12 @@ def _faulty_annotate_doc(doc: Doc, publication_date: date | None, lexicon: Lexic
     if RAISE_MARK in doc.text:
         raise RuntimeError("injected fault")
     return _annotate_doc(doc, publication_date, lexicon)
+
+
+def dask_setup(worker: object) -> None:
+    """Dask's preload hook (`distributed.worker.preload: [injected_faults]`): a Dask worker annotates in its own
+    process, with the faulty `annotate_doc`."""
+    annotate.annotate_doc = _faulty_annotate_doc
 
 
 def main() -> None:
