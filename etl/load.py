@@ -643,7 +643,8 @@ def _detach_source(connection: Connection, article_id: int, article: Article) ->
 
 def _insert_annotation(connection: Connection, article_id: int, annotation: Annotation) -> None:
     entity_ids = _entity_ids(connection, [annotation], _upsert_merged_entities(connection, [annotation]))
-    rows = _annotation_rows(annotation, entity_ids)
+    with article_stage("building rows"):
+        rows = _annotation_rows(annotation, entity_ids)
     _insert_aliases(connection, [annotation], entity_ids)
     _insert_annotation_rows(connection, [(article_id, rows)])
 
