@@ -368,10 +368,15 @@ def reprocess_articles(
     items = ((article.body, _day(article.published_at), article_id) for article_id, article in stored)
     with annotator:
         for annotation, article_id in annotator.annotate(items):
-            if isinstance(annotation, RejectedInput):  # kept as it is, with the annotation it had
-                counts.errors.append(f"article {article_id} not re-annotated: {annotation.reason}")
+            failure = annotation if isinstance(annotation, RejectedInput) else None
+            if failure is None:
+                try:
+                    replace_annotations(engine, article_id, annotation, version, run_id)
+                except RejectedInput as exc:  # its rows could not be built: rolled back
+                    failure = exc
+            if failure is not None:  # the article is kept as it is, with the annotation it had
+                counts.errors.append(f"article {article_id} not re-annotated: {failure.reason}")
                 continue
-            replace_annotations(engine, article_id, annotation, version, run_id)
             counts.articles += 1
             counts.mentions += len(annotation.mentions)
             counts.events += len(annotation.events)
