@@ -15,12 +15,10 @@ from pathlib import Path
 from etl.errors import RejectedInput, article_stage
 from etl.language import LanguagePolicy, article_language
 from etl.records import Article, RawDocument
+from etl.settings import MAX_ARTICLE_CHARS
 
 BOILERPLATE_PATTERNS = Path(__file__).resolve().parents[1] / "seeds" / "reference" / "boilerplate.txt"
 _FOOTER_PREFIX = "footer: "
-# The `max_article_chars` setting's default: longer cleaned texts are rejected. Long news reports run to tens of
-# thousands of characters; half a million take a minute to annotate on a busy 2-core machine (docs/reliability.md).
-MAX_ARTICLE_CHARS = 500_000
 
 _LINE_BREAK = re.compile(r"\r\n?|[\v\f\x1c-\x1e\x85\u2028]")
 _OTHER_SPACE = re.compile(r"[^\S\n]+")  # tabs, NBSP, thin and ideographic spaces, … and runs of them
