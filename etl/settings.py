@@ -8,8 +8,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# Long news reports run to tens of thousands of characters; half a million take about a minute to annotate on a
-# busy 2-core machine (docs/reliability.md, Long texts).
+# Long news reports run to tens of thousands of characters; half a million took 105 s to annotate in one process on
+# a busy 2-core machine (docs/reliability.md, Long texts).
 MAX_ARTICLE_CHARS = 500_000
 
 
