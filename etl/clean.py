@@ -11,10 +11,11 @@ import re
 import sys
 import unicodedata
 
-from etl.errors import RejectedInput
+from etl.errors import RejectedInput, article_stage
 from etl.language import LanguagePolicy, article_language
 from etl.records import Article, RawDocument
 from etl.resources import REFERENCE_DIR
+from etl.settings import MAX_ARTICLE_CHARS
 
 BOILERPLATE_PATTERNS = REFERENCE_DIR / "boilerplate.txt"
 _FOOTER_PREFIX = "footer: "
@@ -25,11 +26,15 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 _BULLET = re.compile(r"^[•·▪►▶‣◦*\-–—]+\s*")
 
 
-def clean_document(doc: RawDocument, languages: LanguagePolicy | None = None) -> Article:
+def clean_document(
+    doc: RawDocument, languages: LanguagePolicy | None = None, max_chars: int = MAX_ARTICLE_CHARS
+) -> Article:
     """The article in a raw document, with its language; `RejectedInput` when no text is left once boilerplate is
-    removed, or when it is confidently in a language `languages` (by default English only) rejects."""
-    title = _clean_title(doc.title or "")
-    body = clean_text(doc.text)
+    removed, when its text is longer than `max_chars`, or when it is confidently in a language `languages` (by
+    default English only) rejects. An unforeseen error of cleaning or language detection is an `ArticleFailed`."""
+    with article_stage("cleaning"):
+        title = _clean_title(doc.title or "")
+        body = clean_text(doc.text)
     # Web pages often repeat the headline as the first paragraph; it is stored once, as the title.
     if title and (body == title or body.startswith(f"{title}\n\n")):
         body = body.removeprefix(title).lstrip("\n")
@@ -37,7 +42,12 @@ def clean_document(doc: RawDocument, languages: LanguagePolicy | None = None) ->
         raise RejectedInput("no article text after removing boilerplate")
     if not any(character.isalpha() for character in body):
         raise RejectedInput("no sentences: the article text has no words, only digits, punctuation or symbols")
-    language = article_language(f"{title}\n\n{body}", doc.language, languages or LanguagePolicy())
+    if len(body) > max_chars:
+        raise RejectedInput(
+            f"article text of {len(body):,} characters, over the limit of {max_chars:,} characters (max_article_chars)"
+        )
+    with article_stage("language detection"):
+        language = article_language(f"{title}\n\n{body}", doc.language, languages or LanguagePolicy())
     return Article(
         source_path=doc.source_path,
         record_index=doc.record_index,

@@ -1,5 +1,9 @@
 """Errors that say what failed and whether a retry can help."""
 
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class NewsetlError(Exception):
     """Base class; the CLI turns these into a one-line `Error: …` and a non-zero exit."""
@@ -33,3 +37,34 @@ class RunLockLost(NewsetlError):
 class DiskFullError(NewsetlError):
     """The disk under the database is full: the step's transaction was rolled back, what was committed before stays,
     and retrying cannot help until space is freed."""
+
+
+class ArticleFailed(RejectedInput):
+    """A stage failed on one article with an error nobody foresaw (a library's limit, a bug): terminal for that
+    article only. The reason names the stage and the error in one line; `details` holds the traceback, for the log."""
+
+    def __init__(self, reason: str, details: str = "") -> None:
+        super().__init__(reason)
+        self.details = details
+
+
+@contextmanager
+def article_stage(stage: str) -> Iterator[None]:
+    """The failure policy of the stages after extraction, for one article (STYLE.md point 8): a `RejectedInput`
+    passes as it is; any other `Exception` raised in the block becomes an `ArticleFailed` whose reason is
+    `<stage> failed: <error>`, so that the run rejects that article and goes on. `BaseException`s that are not
+    `Exception`s (an interrupt, an exit) still stop the run. Only for steps that do not write: a database error of a
+    step that writes is retried or fails the step as a whole (`etl.database.database_errors`)."""
+    try:
+        yield
+    except RejectedInput:
+        raise
+    except Exception as exc:
+        raise ArticleFailed(f"{stage} failed: {one_line(exc)}", traceback.format_exc()) from exc
+
+
+def one_line(error: BaseException, limit: int = 300) -> str:
+    """`Type: message` on one line, cut at `limit` characters (a library may put a whole text in its message)."""
+    said = " ".join(str(error).split())
+    text = f"{type(error).__name__}: {said}" if said else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -196,9 +196,9 @@ def _sniff_format(file_format: str, text: str) -> str:
         return "html"
     if start.startswith("{"):
         try:
-            if isinstance(json.loads(text), dict):
+            if isinstance(_load_json(text, with_line=True), dict):
                 return "json"
-        except json.JSONDecodeError:
+        except RejectedInput:
             pass  # prose that happens to open with a brace
     return "txt"
 
@@ -292,6 +292,8 @@ def _load_json(text: str, *, with_line: bool) -> Any:
     except json.JSONDecodeError as error:
         where = f"line {error.lineno}, col {error.colno}" if with_line else f"col {error.colno}"
         raise RejectedInput(f"invalid JSON: {error.msg} ({where})") from None
+    except RecursionError:  # the parser recurses per bracket, and gives up long before the text ends: linear
+        raise RejectedInput("invalid JSON: arrays or objects nested too deeply to read") from None
 
 
 def _json_document(source: SourceFile, record_index: int, file_format: str, record: Any) -> RawDocument:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from pathlib import Path
+from traceback import format_exc
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -34,10 +35,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from etl.database import database_errors
-from etl.errors import RejectedInput
+from etl.errors import ArticleFailed, RejectedInput, article_stage, one_line
 from etl.models import (
     ArticleRow,
     ArticleSourceRow,
@@ -370,7 +371,9 @@ def load_articles(
         try:
             with _atomic(connection, f"load {len(new)} articles") as savepoint:
                 outcomes.update(_insert_articles(savepoint, run_id, {i: items[i] for i in new}, upserted))
-        except IntegrityError:  # content another transaction stored since the look-up: article by article below
+        # Content another transaction stored since the look-up, or a row the database refuses (a value it cannot
+        # hold): article by article below, each in a savepoint, so that only the article refused is rejected.
+        except DBAPIError:
             outcomes.clear()
     for i in order:
         if i not in outcomes:
@@ -379,6 +382,8 @@ def load_articles(
                 outcomes[i] = load_article(connection, run_id, item, version)
             except RejectedInput as exc:
                 outcomes[i] = exc
+            except DBAPIError as exc:  # busy, unreachable or a full disk are not DBAPIErrors here (`_atomic`)
+                outcomes[i] = ArticleFailed(f"loading failed: {one_line(exc.orig or exc)}", format_exc())
     return [outcomes[i] for i in range(len(items))]
 
 
@@ -404,7 +409,8 @@ def _insert_articles(
     accepted: list[tuple[int, AnnotatedArticle, str, _AnnotationRows]] = []
     for i, (item, version) in items.items():
         try:
-            rows = _annotation_rows(item.annotation, entity_ids)
+            with article_stage("building rows"):
+                rows = _annotation_rows(item.annotation, entity_ids)
         except RejectedInput as exc:
             outcomes[i] = exc
             continue
@@ -637,7 +643,8 @@ def _detach_source(connection: Connection, article_id: int, article: Article) ->
 
 def _insert_annotation(connection: Connection, article_id: int, annotation: Annotation) -> None:
     entity_ids = _entity_ids(connection, [annotation], _upsert_merged_entities(connection, [annotation]))
-    rows = _annotation_rows(annotation, entity_ids)
+    with article_stage("building rows"):
+        rows = _annotation_rows(annotation, entity_ids)
     _insert_aliases(connection, [annotation], entity_ids)
     _insert_annotation_rows(connection, [(article_id, rows)])
 

@@ -6,11 +6,12 @@ Each public function is one step a flow (or a test) can call on its own; none of
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
@@ -20,7 +21,7 @@ from sqlalchemy import Engine
 
 from etl.clean import clean_document
 from etl.database import create_engine_for, upgrade
-from etl.errors import RejectedInput, TransientDatabaseError
+from etl.errors import ArticleFailed, RejectedInput, TransientDatabaseError, article_stage
 from etl.extract import discover, parse_file, read_source, storable_path
 from etl.language import LanguagePolicy
 from etl.load import (
@@ -39,13 +40,14 @@ from etl.load import (
     transaction,
 )
 from etl.load import articles_in_range as stored_articles_in_range
-from etl.nlp.annotate import Annotator
+from etl.nlp.annotate import Annotator, Outcome
 from etl.nlp.lexicon import load_lexicon
 from etl.records import AnnotatedArticle, Annotation, Article, FileStatus, Rejection, RunCounts, SourceFile
 from etl.runlock import run_lock
 from etl.settings import SQLITE_BUSY_TIMEOUT_MS, Settings
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 # Articles stored per statement as their annotations arrive (see `load_files`).
 LOAD_CHUNK_ARTICLES = 32
 
@@ -92,7 +94,7 @@ class Annotations:
     of the pipeline that made them."""
 
     pipeline_version: str
-    by_content: dict[str, Annotation]
+    by_content: dict[str, Outcome]  # an annotation, or why the content could not be annotated
 
 
 # Called with (files done, files to read) as a run goes; the CLI shows it as a progress bar.
@@ -215,7 +217,7 @@ def read_files(files: Sequence[PendingFile], settings: Settings, date_range: Dat
     languages = language_policy(settings)
     for pending in files:
         started = time.perf_counter()
-        outcome = _read_articles(pending, settings.max_file_bytes, languages)
+        outcome = _read_articles(pending, settings, languages)
         seconds = time.perf_counter() - started
         if outcome is None:  # same bytes as last time: only the mtime moved
             read.append(ReadFile(pending, None, (), (), seconds))
@@ -229,6 +231,25 @@ def read_files(files: Sequence[PendingFile], settings: Settings, date_range: Dat
     return read
 
 
+def rejected_whole(
+    files: Sequence[PendingFile], settings: Settings, reason: str, date_range: DateRange | None = None
+) -> list[ReadFile]:
+    """These files read again, each article of them rejected with `reason`: what a batch that cannot be annotated
+    (its workers died) is recorded as by `load_files`, with the files' hashes, so that the next run skips them
+    until they change. Rejections made while reading are kept."""
+    return [
+        replace(
+            file,
+            articles=(),
+            rejections=(
+                *file.rejections,
+                *(Rejection(a.source_path, reason, a.record_index, a.content_sha256) for a in file.articles),
+            ),
+        )
+        for file in read_files(files, settings, date_range)
+    ]
+
+
 def annotate_files(read: Sequence[ReadFile], settings: Settings, stored: Collection[str] = ()) -> Annotations:
     """Annotate the articles of files read, except those whose content hash is in `stored`, without the database:
     what a worker of a cluster does, for `load_files` to load where the database is."""
@@ -236,7 +257,7 @@ def annotate_files(read: Sequence[ReadFile], settings: Settings, stored: Collect
     with annotator_for(settings) as annotator:
         return Annotations(
             annotator.version,
-            {item.article.content_sha256: item.annotation for item in _annotated(articles, annotator)},
+            {article.content_sha256: outcome for article, outcome in _annotated(articles, annotator)},
         )
 
 
@@ -284,22 +305,23 @@ def load_files(
         chunk_size = max(len(to_annotate), 1) if annotations is not None else LOAD_CHUNK_ARTICLES
         started = time.perf_counter()
         annotated = _annotated_here_or_before(to_annotate, settings, annotations, annotator)
+        # An article that could not be annotated, or whose rows cannot be stored, is rejected alone.
         for chunk in _chunks(annotated, chunk_size):
-            outcomes = load_articles(connection, run_id, chunk)
+            loadable = [(AnnotatedArticle(a, outcome), v) for a, outcome, v in chunk if isinstance(outcome, Annotation)]
+            loaded = iter(load_articles(connection, run_id, loadable))
             finished = time.perf_counter()
-            for (item, _version), outcome in zip(chunk, outcomes, strict=True):
-                path = item.article.source_path
-                if isinstance(outcome, RejectedInput):  # this article only: nothing of it was written
-                    rejections[path].append(
-                        Rejection(path, outcome.reason, item.article.record_index, item.article.content_sha256)
-                    )
-                    outcome = FileStatus.REJECTED
-                statuses[path].append(outcome)
+            for article, outcome, _version in chunk:
+                path = article.source_path
+                status = outcome if isinstance(outcome, RejectedInput) else next(loaded)
+                if isinstance(status, RejectedInput):  # this article only: nothing of it was written
+                    rejections[path].append(_rejection(path, article.record_index, article.content_sha256, status))
+                    status = FileStatus.REJECTED
+                statuses[path].append(status)
                 counts.file_seconds[path] += (finished - started) / len(chunk)
-                if outcome is FileStatus.LOADED:
+                if status is FileStatus.LOADED:
                     counts.articles += 1
-                    counts.mentions += len(item.annotation.mentions)
-                    counts.events += len(item.annotation.events)
+                    counts.mentions += len(outcome.mentions)
+                    counts.events += len(outcome.events)
             started = finished
 
         for file in read:
@@ -346,7 +368,15 @@ def reprocess_articles(
     items = ((article.body, _day(article.published_at), article_id) for article_id, article in stored)
     with annotator:
         for annotation, article_id in annotator.annotate(items):
-            replace_annotations(engine, article_id, annotation, version, run_id)
+            failure = annotation if isinstance(annotation, RejectedInput) else None
+            if failure is None:
+                try:
+                    replace_annotations(engine, article_id, annotation, version, run_id)
+                except RejectedInput as exc:  # its rows could not be built: rolled back
+                    failure = exc
+            if failure is not None:  # the article is kept as it is, with the annotation it had
+                counts.errors.append(f"article {article_id} not re-annotated: {failure.reason}")
+                continue
             counts.articles += 1
             counts.mentions += len(annotation.mentions)
             counts.events += len(annotation.events)
@@ -359,59 +389,71 @@ def language_policy(settings: Settings) -> LanguagePolicy:
 
 
 def _read_articles(
-    pending: PendingFile, max_file_bytes: int, languages: LanguagePolicy
+    pending: PendingFile, settings: Settings, languages: LanguagePolicy
 ) -> tuple[str, list[Article], list[Rejection]] | None:
     """A file's hash, articles and rejections; None when its bytes equal the last loaded version, or when it still
-    cannot be read as before."""
+    cannot be read as before. A file that extraction fails on unforeseen is rejected whole, an article that
+    cleaning fails on alone (`article_stage`)."""
     source = pending.source
     try:
-        data = read_source(source, max_file_bytes)
+        data = read_source(source, settings.max_file_bytes)
     except RejectedInput as exc:
         return None if pending.unreadable_before else ("", [], [Rejection(source.path, exc.reason)])
     sha256 = hashlib.sha256(data).hexdigest()
     if sha256 == pending.known_sha256:
         return None
-    extract = parse_file(source, data)
+    try:
+        with article_stage("extraction"):
+            extract = parse_file(source, data)
+    except RejectedInput as exc:
+        return sha256, [], [_rejection(source.path, 0, sha256, exc)]
     articles, rejections = [], list(extract.rejections)
     for document in extract.documents:
         try:
-            articles.append(clean_document(document, languages))
+            articles.append(clean_document(document, languages, settings.max_article_chars))
         except RejectedInput as exc:
-            rejections.append(Rejection(source.path, exc.reason, document.record_index, sha256))
+            rejections.append(_rejection(source.path, document.record_index, sha256, exc))
     return sha256, articles, rejections
 
 
-def _annotated(articles: Iterable[Article], annotator: Annotator) -> Iterator[AnnotatedArticle]:
-    """Annotate each distinct content once; a repeat of the same content in the batch reuses it."""
+def _rejection(path: str, record_index: int, content_sha256: str | None, exc: RejectedInput) -> Rejection:
+    """The rejection of one file or record; the traceback of a failure nobody foresaw goes to the log (debug)."""
+    if isinstance(exc, ArticleFailed):
+        logger.debug("%s#%d rejected: %s\n%s", path, record_index, exc.reason, exc.details)
+    return Rejection(path, exc.reason, record_index, content_sha256)
+
+
+def _annotated(articles: Iterable[Article], annotator: Annotator) -> Iterator[tuple[Article, Outcome]]:
+    """Annotate each distinct content once; a repeat of the same content in the batch reuses its outcome."""
     articles = list(articles)
     first_of: dict[str, Article] = {}
     for article in articles:
         first_of.setdefault(article.content_sha256, article)
     unique = ((a.body, _day(a.published_at), a) for a in first_of.values())
     by_sha = {}
-    for annotation, article in annotator.annotate(unique):
-        by_sha[article.content_sha256] = annotation
-        yield AnnotatedArticle(article, annotation)
+    for outcome, article in annotator.annotate(unique):
+        by_sha[article.content_sha256] = outcome
+        yield article, outcome
     for article in articles:
         if first_of[article.content_sha256] is not article:
-            yield AnnotatedArticle(article, by_sha[article.content_sha256])
+            yield article, by_sha[article.content_sha256]
 
 
 def _annotated_here_or_before(
     articles: Sequence[Article], settings: Settings, annotations: Annotations | None, annotator: Annotator | None
-) -> Iterator[tuple[AnnotatedArticle, str]]:
-    """Each article with its annotation and the pipeline version that made it: from `annotations` when they
-    hold its content, else annotated here (content another file's change freed since `annotate_files` ran)."""
+) -> Iterator[tuple[Article, Outcome, str]]:
+    """Each article with its outcome and the pipeline version that made it: from `annotations` when they hold its
+    content, else annotated here (content another file's change freed since `annotate_files` ran)."""
     made = annotations.by_content if annotations else {}
     for article in articles:
         if article.content_sha256 in made:
-            yield AnnotatedArticle(article, made[article.content_sha256]), annotations.pipeline_version
+            yield article, made[article.content_sha256], annotations.pipeline_version
     rest = [article for article in articles if article.content_sha256 not in made]
     if not rest:
         return
     with nullcontext(annotator) if annotator else annotator_for(settings) as batch_annotator:
-        for item in _annotated(rest, batch_annotator):
-            yield item, batch_annotator.version
+        for article, outcome in _annotated(rest, batch_annotator):
+            yield article, outcome, batch_annotator.version
 
 
 def _file_status(article_statuses: Sequence[FileStatus]) -> FileStatus:

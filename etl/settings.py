@@ -8,6 +8,9 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Long news reports run to tens of thousands of characters; half a million took 105 s to annotate in one process on
+# a busy 2-core machine (docs/reliability.md, Long texts).
+MAX_ARTICLE_CHARS = 500_000
 
 
 class Settings(BaseSettings):
@@ -33,6 +36,14 @@ class Settings(BaseSettings):
         0, ge=0, description="Processes that parse and annotate articles; 0 for one per CPU this process may use."
     )
     max_file_bytes: int = Field(20_000_000, ge=1, description="Files larger than this are rejected unread.")
+    max_article_chars: int = Field(
+        MAX_ARTICLE_CHARS,
+        ge=1,
+        description=(
+            "Articles whose cleaned text is longer than this many characters are rejected; shorter long texts are "
+            "annotated in windows, in time linear in their length."
+        ),
+    )
     accepted_languages: tuple[str, ...] = Field(
         ("en",),
         min_length=1,

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from etl.errors import NewsetlError, RunLockLost
 from etl.load import run_parameters
 from etl.nlp.annotate import Annotator
-from etl.pipeline import DateRange, PendingFile, Progress, annotator_for, batches, read_ahead
+from etl.pipeline import DateRange, PendingFile, Progress, annotator_for, batches, read_ahead, rejected_whole
 from etl.records import RunCounts
 from etl.runlock import HeldLock, run_lock
 from etl.settings import Settings
@@ -111,6 +111,8 @@ def load_input_folder(
 
 
 Batches = Sequence[tuple[int, Sequence[PendingFile]]]
+# The reason a file is rejected for when every Dask worker that annotated it alone died.
+DASK_WORKER_DIED = "annotation worker died: each Dask worker that ran it was lost (KilledWorker)"
 
 
 def _here(
@@ -134,24 +136,41 @@ def _on_dask(
     time (the database's one writer)."""
     if not batches:
         return  # nothing to read: no cluster to start
+    from distributed import KilledWorker
+
     steps, settings = run.steps, run.settings
     workers_write = run.engine.dialect.name == "postgresql"
     with dask_task_runner(settings) as runner:
-        submitted = {}
-        for number, batch in batches:
+
+        def submitted(batch: Sequence[PendingFile]) -> Any:
             if workers_write:
                 parameters = {"run_id": run.id, "files": batch, "settings": settings, "date_range": date_range}
-                future = runner.submit(steps.process_files_on_worker, parameters)
-            else:
-                parameters = {"files": batch, "settings": settings, "date_range": date_range}
-                future = runner.submit(steps.annotate_files_on_worker, parameters)
-            submitted[future] = (number, batch)
-        for future in as_completed(submitted):
-            number, batch = submitted[future]
+                return runner.submit(steps.process_files_on_worker, parameters)
+            parameters = {"files": batch, "settings": settings, "date_range": date_range}
+            return runner.submit(steps.annotate_files_on_worker, parameters)
+
+        def counts_of(future: Any) -> RunCounts:
+            """The counts of a batch once loaded; KilledWorker when every worker that ran it died."""
             if workers_write:
                 counts = future.result()
                 run.lock.ensure_held()  # the workers write on their own connections: checked as each batch ends
-            else:
-                read, annotations = future.result()
-                counts = steps.load_files(run.engine, run.id, read, settings, annotations)
+                return counts
+            read, annotations = future.result()
+            return steps.load_files(run.engine, run.id, read, settings, annotations)
+
+        futures = {submitted(batch): (number, batch) for number, batch in batches}
+        for future in as_completed(futures):
+            number, batch = futures[future]
+            try:
+                counts = counts_of(future)
+            except KilledWorker:
+                # Dask ran the batch on `allowed-failures` + 1 workers, and each died: its files are run again one at a
+                # time, alone on the cluster, to find the one that kills them; it is rejected, the others load.
+                counts = RunCounts()
+                for file in batch:
+                    try:
+                        counts.add(counts_of(submitted([file])) if len(batch) > 1 else counts_of(future))
+                    except KilledWorker:
+                        rejected = rejected_whole([file], settings, DASK_WORKER_DIED, date_range)
+                        counts.add(steps.load_files(run.engine, run.id, rejected, settings))
             yield number, batch, counts

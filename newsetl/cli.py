@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Column, Table
 
-from etl.errors import NewsetlError, RunLocked, TransientDatabaseError
+from etl.errors import NewsetlError, RejectedInput, RunLocked, TransientDatabaseError
 from etl.records import RunCounts
 from etl.settings import Settings, resolve_settings
 
@@ -556,6 +556,9 @@ def annotate(
         nlp = load_pipeline(settings.spacy_model)
         items = _annotate_inputs(sys.stdin, bad_lines)
         for annotation, record_id in annotate_texts(nlp, items, load_lexicon(), batch_size=settings.nlp_batch_size):
+            if isinstance(annotation, RejectedInput):
+                bad_lines.append(f"id {json.dumps(record_id)}: {annotation.reason}")
+                continue
             sys.stdout.write(json.dumps(annotation_json(record_id, annotation), ensure_ascii=False) + "\n")
     except NewsetlError as exc:
         raise _fail(exc) from exc

@@ -9,6 +9,8 @@ from itertools import islice
 import dateparser
 from spacy.tokens import Span, Token
 
+from etl.errors import article_stage
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # A month without a day ("in September") means its start, "the end of September" its last day: never the
 # publication date's day number, which dateparser would otherwise borrow.
@@ -24,6 +26,7 @@ SAME_DAY_UNITS = frozenset({"minute", "minutes", "moment", "moments", "hour", "h
 BACKGROUND_DAYS = 30
 
 
+@article_stage("dating")
 def resolve_event_date(
     sentence: Span, publication_date: date | None, predicate: Token | None = None
 ) -> tuple[date | None, str | None]:

@@ -312,6 +312,28 @@ def test_cli_version_is_the_installed_package_version():
     assert result.stdout == f"newsetl {importlib.metadata.version('newsetl')}\n"
 
 
+@pytest.mark.slow
+def test_cli_annotate_a_text_that_fails_is_named_and_the_others_are_annotated(monkeypatch: pytest.MonkeyPatch):
+    import etl.nlp.annotate
+
+    code_events = etl.nlp.annotate.code_events
+
+    def failing(doc, *args):
+        if "Odesa" in doc.text:
+            raise ZeroDivisionError("division by zero")
+        return code_events(doc, *args)
+
+    monkeypatch.setattr(etl.nlp.annotate, "code_events", failing)
+    texts = ["Russian forces shelled Kherson.", "Drones struck Odesa.", "Serbia recalled its envoy."]
+    stdin = "\n".join(json.dumps({"id": number, "text": text}) for number, text in enumerate(texts))
+
+    result = runner.invoke(app, ["annotate"], input=stdin)
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == ["Error: stdin id 1: event coding failed: ZeroDivisionError: division by zero"]
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [0, 2]
+
+
 @pytest.mark.parametrize(
     "sql",
     [

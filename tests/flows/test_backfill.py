@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 from typer.testing import CliRunner
 
+import etl.nlp.annotate
 import etl.pipeline
 from etl.backfill import chunk_ranges, parse_day, plan_backfill
 from etl.database import create_engine_for
@@ -197,6 +198,37 @@ def test_backfill_reprocess_scores_anew_the_events_an_upgrade_scored(loaded) -> 
     backfill(since="2022-11-01", until="2022-11-30", input_dir=str(articles), db_url=db_url, reprocess=True)
 
     assert confidences() == coded
+
+
+@pytest.mark.slow
+def test_backfill_reprocess_keeps_an_article_it_cannot_annotate_and_goes_on(
+    loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_url, articles, engine = loaded
+    aged = _age(engine, *_in_november(), ArticleRow.id % 2 == 0)
+    with engine.connect() as connection:
+        body = connection.scalar(select(ArticleRow.body).where(ArticleRow.id == aged[0]))
+    code_events = etl.nlp.annotate.code_events
+
+    def failing(doc, *args):
+        if doc.text == body:
+            raise RuntimeError("injected fault")
+        return code_events(doc, *args)
+
+    monkeypatch.setattr(etl.nlp.annotate, "code_events", failing)
+    monkeypatch.setenv("NEWSETL_N_PROCESS", "1")  # annotated in this process, where the fault is
+
+    counts = backfill(since="2022-11-01", until="2022-11-30", input_dir=str(articles), db_url=db_url, reprocess=True)
+
+    assert counts.articles == len(aged) - 1
+    after = _articles(engine)
+    assert after[aged[0]][0] == "old" and all(after[i][0] != "old" for i in aged[1:])
+    with engine.connect() as connection:
+        status, error = connection.execute(select(RunRow.status, RunRow.error).order_by(RunRow.id.desc())).first()
+    assert (status, error) == (
+        "completed",
+        f"article {aged[0]} not re-annotated: event coding failed: RuntimeError: injected fault",
+    )
 
 
 @pytest.mark.slow

