@@ -54,7 +54,7 @@ lock:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet 'uv>=0.5,<1'
 	$(BIN)/uv pip compile pyproject.toml --extra model --extra dev --extra reference --universal --generate-hashes \
-		--index-url https://pypi.org/simple --custom-compile-command 'make lock' --quiet --output-file $(LOCK)
+		--custom-compile-command 'make lock' --quiet --output-file $(LOCK)
 
 format: $(INSTALLED)
 	$(BIN)/ruff format .
