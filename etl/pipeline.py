@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from etl.clean import clean_document
-from etl.database import create_engine_for, upgrade
+from etl.database import DEFAULT_GROUPING, create_engine_for, upgrade
 from etl.errors import RejectedInput, TransientDatabaseError
 from etl.extract import discover, parse_file, read_source, storable_path
 from etl.language import LanguagePolicy
@@ -41,7 +41,16 @@ from etl.load import (
 from etl.load import articles_in_range as stored_articles_in_range
 from etl.nlp.annotate import Annotator
 from etl.nlp.lexicon import load_lexicon
-from etl.records import AnnotatedArticle, Annotation, Article, FileStatus, Rejection, RunCounts, SourceFile
+from etl.records import (
+    AnnotatedArticle,
+    Annotation,
+    Article,
+    FileStatus,
+    Grouping,
+    Rejection,
+    RunCounts,
+    SourceFile,
+)
 from etl.runlock import run_lock
 from etl.settings import SQLITE_BUSY_TIMEOUT_MS, Settings
 
@@ -118,10 +127,13 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def open_database(db_url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
-    """An engine on `db_url`, with the schema migrated to the newest revision."""
+def open_database(
+    db_url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, grouping: Grouping = DEFAULT_GROUPING
+) -> Engine:
+    """An engine on `db_url`, with the schema migrated to the newest revision (which groups what is stored by
+    `grouping`, when it brings near-duplicates and event clusters)."""
     engine = create_engine_for(db_url, sqlite_busy_timeout_ms)
-    upgrade(engine)
+    upgrade(engine, grouping)
     return engine
 
 
@@ -285,7 +297,7 @@ def load_files(
         started = time.perf_counter()
         annotated = _annotated_here_or_before(to_annotate, settings, annotations, annotator)
         for chunk in _chunks(annotated, chunk_size):
-            outcomes = load_articles(connection, run_id, chunk)
+            outcomes = load_articles(connection, run_id, chunk, settings.grouping)
             finished = time.perf_counter()
             for (item, _version), outcome in zip(chunk, outcomes, strict=True):
                 path = item.article.source_path
@@ -346,7 +358,7 @@ def reprocess_articles(
     items = ((article.body, _day(article.published_at), article_id) for article_id, article in stored)
     with annotator:
         for annotation, article_id in annotator.annotate(items):
-            replace_annotations(engine, article_id, annotation, version, run_id)
+            replace_annotations(engine, article_id, annotation, version, run_id, settings.grouping)
             counts.articles += 1
             counts.mentions += len(annotation.mentions)
             counts.events += len(annotation.events)

@@ -198,7 +198,7 @@ def _before_prefect(settings: Settings, work: Callable[[Engine], T]) -> T | None
     from etl.pipeline import open_database
 
     try:
-        engine = open_database(settings.db_url, settings.sqlite_busy_timeout_ms)
+        engine = open_database(settings.db_url, settings.sqlite_busy_timeout_ms, settings.grouping)
         try:
             return work(engine)
         finally:
@@ -581,7 +581,7 @@ def db_upgrade(db: DbOption = None) -> None:
     settings = resolve_settings(db_url=db)
     try:
         engine = create_engine_for(settings.db_url)
-        upgrade(engine)
+        upgrade(engine, settings.grouping)
         stdout.print(f"database at revision {current_revision(engine)}")
     except NewsetlError as exc:
         raise _fail(exc) from exc

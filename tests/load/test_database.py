@@ -15,7 +15,7 @@ from etl.database import (
 from etl.errors import InputError
 from etl.models import Base
 
-ANALYST_VIEWS = {"event_facts", "entity_daily_mentions", "actor_dyads", "article_overview"}
+ANALYST_VIEWS = {"event_facts", "event_cluster_facts", "entity_daily_mentions", "actor_dyads", "article_overview"}
 
 
 def test_database_upgrade_matches_models(db_url: str) -> None:
@@ -26,7 +26,7 @@ def test_database_upgrade_matches_models(db_url: str) -> None:
     upgrade(engine)
     upgrade(engine)  # a second upgrade is a no-op
 
-    assert current_revision(engine) == head_revision() == "0005"
+    assert current_revision(engine) == head_revision() == "0007"
     assert is_up_to_date(engine)
     assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
     assert set(inspect(engine).get_view_names()) == ANALYST_VIEWS
