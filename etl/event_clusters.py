@@ -174,19 +174,17 @@ def refresh(connection: Connection, cluster_ids: Iterable[int]) -> None:
     """Recompute these clusters' counts and first sighting from their events; delete those left without any."""
     cluster = EventClusterRow
     members = EventRow.cluster_id == cluster.id
-    reports = select(ArticleRow).join(EventRow, EventRow.article_id == ArticleRow.id).where(members).subquery()
+    reports = select().select_from(EventRow).join(ArticleRow, ArticleRow.id == EventRow.article_id).where(members)
     for page in pages(sorted(set(cluster_ids))):
-        connection.execute(
-            sql_delete(cluster).where(cluster.id.in_(page), ~exists().where(members)),
-        )
+        connection.execute(sql_delete(cluster).where(cluster.id.in_(page), ~exists().where(members)))
         connection.execute(
             update(cluster)
             .where(cluster.id.in_(page))
             .values(
                 num_mentions=select(func.count()).where(members).scalar_subquery(),
                 num_articles=select(func.count(distinct(EventRow.article_id))).where(members).scalar_subquery(),
-                num_sources=select(func.count(distinct(reports.c.source))).scalar_subquery(),
-                first_seen_at=select(func.min(reports.c.published_at)).scalar_subquery(),
+                num_sources=reports.add_columns(func.count(distinct(ArticleRow.source))).scalar_subquery(),
+                first_seen_at=reports.add_columns(func.min(ArticleRow.published_at)).scalar_subquery(),
             )
         )
 
