@@ -8,7 +8,8 @@ transaction:
    "yesterday", may resolve to another day than the original's);
 2. otherwise it joins the first cluster of the same type, actor and recipient (with no recipient: the same
    location) whose date is fewer than `cluster_days` days from its own (the event's date, else its article's
-   publication day), as Phoenix keeps one event per day, actor, recipient and type;
+   publication day), as Phoenix keeps one event per day, actor, recipient and type; an event with neither a
+   named actor, recipient nor place joins none this way: nothing tells it is the same as another;
 3. otherwise it starts a new cluster, which keeps that event's type, mode, participants and date.
 
 The counts of every cluster an insert or a delete touched are then recomputed from its events (`refresh`), so
@@ -48,6 +49,11 @@ class EventToCluster:
     location_id: int | None
     event_date: date | None
 
+    @property
+    def has_parties(self) -> bool:
+        """Whether a named actor, recipient or place tells this event from others of its type and day."""
+        return (self.actor_id, self.recipient_id, self.location_id) != (None, None, None)
+
 
 @dataclass(frozen=True, slots=True)
 class _Cluster:
@@ -61,6 +67,16 @@ class _Cluster:
         return (self.actor_id, self.recipient_id) == (event.actor_id, event.recipient_id) and (
             event.recipient_id is not None or self.location_id == event.location_id
         )
+
+
+# A cluster's id and what events are matched against.
+_CLUSTER = select(
+    EventClusterRow.id,
+    EventClusterRow.event_type,
+    EventClusterRow.actor_entity_id,
+    EventClusterRow.recipient_entity_id,
+    EventClusterRow.location_entity_id,
+)
 
 
 def to_cluster(event: Mapping[str, Any], participants: Sequence[Mapping[str, Any]]) -> EventToCluster:
@@ -142,23 +158,27 @@ def lock(connection: Connection) -> None:
 
 def assign(connection: Connection, events: Sequence[EventToCluster], cluster_days: int) -> list[int]:
     """The cluster of each event about to be inserted, in order; new clusters are inserted (with zero counts until
-    `refresh`)."""
+    `refresh`). An article's events may be among them, before its copies' (events of one batch are inserted
+    after they are all assigned)."""
     articles = _articles(connection, sorted({event.article_id for event in events}))
-    original_clusters: dict[int, list[_Cluster]] = {}
+    stored_clusters: dict[int, list[_Cluster]] = {}
+    assigned: dict[int, list[_Cluster]] = {}  # by article, in this call
     chosen = []
     for event in events:
         original, published = articles[event.article_id]
-        cluster_id = None
+        cluster = None
         if original is not None:
-            if original not in original_clusters:
-                original_clusters[original] = _clusters_of_article(connection, original)
-            cluster_id = _of_original(original_clusters[original], event)
+            if original not in stored_clusters:
+                stored_clusters[original] = _clusters_of_article(connection, original)
+            known = {c.id: c for c in (*stored_clusters[original], *assigned.get(original, ()))}
+            cluster = _of_original([known[i] for i in sorted(known)], event)
         day = event.event_date or published
-        if cluster_id is None:
-            cluster_id = _matching(connection, event, day, cluster_days)
-        if cluster_id is None:
-            cluster_id = _new(connection, event, day)
-        chosen.append(cluster_id)
+        if cluster is None and event.has_parties:
+            cluster = _matching(connection, event, day, cluster_days)
+        if cluster is None:
+            cluster = _new(connection, event, day)
+        assigned.setdefault(event.article_id, []).append(cluster)
+        chosen.append(cluster.id)
     return chosen
 
 
@@ -203,32 +223,18 @@ def _articles(connection: Connection, article_ids: Sequence[int]) -> dict[int, t
 
 
 def _clusters_of_article(connection: Connection, article_id: int) -> list[_Cluster]:
-    cluster = EventClusterRow
     of_article = select(EventRow.cluster_id).where(EventRow.article_id == article_id)
-    rows = connection.execute(
-        select(
-            cluster.id,
-            cluster.event_type,
-            cluster.actor_entity_id,
-            cluster.recipient_entity_id,
-            cluster.location_entity_id,
-        )
-        .where(cluster.id.in_(of_article))
-        .order_by(cluster.id)
-    )
+    rows = connection.execute(_CLUSTER.where(EventClusterRow.id.in_(of_article)).order_by(EventClusterRow.id))
     return [_Cluster(*row) for row in rows]
 
 
-def _of_original(clusters: Sequence[_Cluster], event: EventToCluster) -> int | None:
+def _of_original(clusters: Sequence[_Cluster], event: EventToCluster) -> _Cluster | None:
     same_type = [cluster for cluster in clusters if cluster.event_type == event.event_type]
     same_parties = [cluster for cluster in same_type if cluster.same_parties(event)]
-    for candidates in (same_parties, same_type):
-        if candidates:
-            return candidates[0].id
-    return None
+    return (same_parties or same_type or [None])[0]
 
 
-def _matching(connection: Connection, event: EventToCluster, day: date | None, cluster_days: int) -> int | None:
+def _matching(connection: Connection, event: EventToCluster, day: date | None, cluster_days: int) -> _Cluster | None:
     cluster = EventClusterRow
     conditions: list[Any] = [
         cluster.event_type == event.event_type,
@@ -242,15 +248,16 @@ def _matching(connection: Connection, event: EventToCluster, day: date | None, c
     else:
         window = timedelta(days=cluster_days - 1)
         conditions.append(cluster.event_date.between(day - window, day + window))
-    return connection.scalar(select(cluster.id).where(*conditions).order_by(cluster.id).limit(1))
+    row = connection.execute(_CLUSTER.where(*conditions).order_by(cluster.id).limit(1)).first()
+    return None if row is None else _Cluster(*row)
 
 
 def _equals(column: Any, value: int | None) -> Any:
     return column.is_(None) if value is None else column == value
 
 
-def _new(connection: Connection, event: EventToCluster, day: date | None) -> int:
-    return connection.scalar(
+def _new(connection: Connection, event: EventToCluster, day: date | None) -> _Cluster:
+    cluster_id = connection.scalar(
         insert(EventClusterRow)
         .values(
             event_type=event.event_type,
@@ -265,3 +272,4 @@ def _new(connection: Connection, event: EventToCluster, day: date | None) -> int
         )
         .returning(EventClusterRow.id)
     )
+    return _Cluster(cluster_id, event.event_type, event.actor_id, event.recipient_id, event.location_id)

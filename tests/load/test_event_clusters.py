@@ -2,6 +2,7 @@
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -169,6 +170,21 @@ def test_event_clusters_of_a_folder_with_copies_are_those_of_the_originals(engin
     assert len(_clusters(engine)) == len(_clusters(alone)) == 2
     assert _clusters(engine)[0] == ("ASSAULT", 3, 2, 3)
     alone.dispose()
+
+
+def test_event_clusters_a_copy_in_the_same_batch_joins_its_originals_clusters(engine: Engine) -> None:
+    # No named party: only the copy's link to its original tells these events are the same.
+    unnamed = ("PROTEST", TURKEY, None, date(2022, 11, 14))
+    items = [_report(f"/in/{n}.txt", [unnamed], body=f"{STORY} Edition {n}.") for n in range(3)]
+    items = [
+        replace(item, annotation=replace(item.annotation, events=_unnamed(item.annotation.events))) for item in items
+    ]
+    _load(engine, items)
+    assert _clusters(engine) == [("PROTEST", 3, 1, 3)]
+
+
+def _unnamed(events: tuple[Event, ...]) -> tuple[Event, ...]:
+    return tuple(replace(event, participants=(), location_key=None) for event in events)
 
 
 def test_event_clusters_reannotation_recounts_the_clusters_it_leaves_and_joins(engine: Engine) -> None:
