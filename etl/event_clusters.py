@@ -5,7 +5,8 @@ transaction:
 
 1. an event of a near-duplicate article joins a cluster of its original's events: one with the same type,
    actor, recipient and location if there is one, else the first of the same type (a copy's relative dates,
-   "yesterday", may resolve to another day than the original's);
+   "yesterday", may resolve to another day than the original's), else the original's first: a copy adds
+   reports, not events, even when its own boilerplate or an added paragraph is coded as one;
 2. otherwise it joins the first cluster of the same type, actor and recipient (with no recipient: the same
    location) whose date is fewer than `cluster_days` days from its own (the event's date, else its article's
    publication day), as Phoenix keeps one event per day, actor, recipient and type; an event with neither a
@@ -231,7 +232,7 @@ def _clusters_of_article(connection: Connection, article_id: int) -> list[_Clust
 def _of_original(clusters: Sequence[_Cluster], event: EventToCluster) -> _Cluster | None:
     same_type = [cluster for cluster in clusters if cluster.event_type == event.event_type]
     same_parties = [cluster for cluster in same_type if cluster.same_parties(event)]
-    return (same_parties or same_type or [None])[0]
+    return (same_parties or same_type or [*clusters, None])[0]
 
 
 def _matching(connection: Connection, event: EventToCluster, day: date | None, cluster_days: int) -> _Cluster | None:

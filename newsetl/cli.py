@@ -590,7 +590,8 @@ def db_upgrade(db: DbOption = None) -> None:
 @db_app.command("check")
 def db_check(db: DbOption = None) -> None:
     """Check the database's integrity: foreign keys, offsets that slice their article bodies, every article with
-    its source, run counts against their rows, and no run left running by a dead process.
+    its source, event cluster counts against their events, near-duplicate links, run counts against their rows,
+    and no run left running by a dead process.
 
     Exit status: **0** consistent; **1** problems, one per line (see docs/reliability.md for each check).
 
