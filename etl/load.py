@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -65,7 +65,6 @@ from etl.records import (
     SourceFile,
 )
 
-T = TypeVar("T")
 ARTICLES_PER_QUERY = 200
 INTERRUPTED_ERROR = "interrupted: its process ended before the run finished (found by the next run)"
 # Entity attributes a later article fills in when the article that named the entity first did not know them.

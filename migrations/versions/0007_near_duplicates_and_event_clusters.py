@@ -15,7 +15,8 @@ Create Date: 2026-12-04
 """
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from alembic import op
@@ -75,6 +76,16 @@ def _with_clusters(event_facts: str) -> str:
         f"SELECT facts.*, {CLUSTER_COLUMNS}\nFROM ({event_facts}) AS facts\n"
         "JOIN events AS ev ON ev.id = facts.event_id\nJOIN event_clusters AS c ON c.id = ev.cluster_id"
     )
+
+
+@contextmanager
+def _participants_kept() -> Iterator[None]:
+    """On SQLite, rebuilding `events` drops the old table, which deletes its participants by cascade: they are kept
+    aside meanwhile and put back."""
+    op.execute("CREATE TEMPORARY TABLE kept_event_participants AS SELECT * FROM event_participants")
+    yield
+    op.execute("INSERT INTO event_participants SELECT * FROM kept_event_participants")
+    op.execute("DROP TABLE kept_event_participants")
 
 
 def upgrade() -> None:
@@ -143,12 +154,9 @@ def upgrade() -> None:
 
     cluster_fk = op.f("fk_events_cluster_id_event_clusters")
     if dialect == "sqlite":
-        op.execute("CREATE TEMPORARY TABLE kept_event_participants AS SELECT * FROM event_participants")
-        with op.batch_alter_table("events") as batch:
+        with _participants_kept(), op.batch_alter_table("events") as batch:
             batch.alter_column("cluster_id", existing_type=sa.Integer(), nullable=False)
             batch.create_foreign_key(cluster_fk, "event_clusters", ["cluster_id"], ["id"])
-        op.execute("INSERT INTO event_participants SELECT * FROM kept_event_participants")
-        op.execute("DROP TABLE kept_event_participants")
     else:
         op.alter_column("events", "cluster_id", existing_type=sa.Integer(), nullable=False)
         op.create_foreign_key(cluster_fk, "events", "event_clusters", ["cluster_id"], ["id"])
@@ -171,12 +179,9 @@ def downgrade() -> None:
         op.execute(f"DROP VIEW {name}")
     op.drop_index(op.f("ix_events_cluster_id"), table_name="events")
     if dialect == "sqlite":
-        op.execute("CREATE TEMPORARY TABLE kept_event_participants AS SELECT * FROM event_participants")
-        with op.batch_alter_table("events") as batch:
+        with _participants_kept(), op.batch_alter_table("events") as batch:
             batch.drop_constraint(op.f("fk_events_cluster_id_event_clusters"), type_="foreignkey")
             batch.drop_column("cluster_id")
-        op.execute("INSERT INTO event_participants SELECT * FROM kept_event_participants")
-        op.execute("DROP TABLE kept_event_participants")
     else:
         op.drop_constraint(op.f("fk_events_cluster_id_event_clusters"), "events", type_="foreignkey")
         op.drop_column("events", "cluster_id")
