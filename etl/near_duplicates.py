@@ -20,7 +20,7 @@ from functools import cache
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
-from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from etl.database import pages
 from etl.models import ArticleBandRow, ArticleRow, ArticleSignatureRow
@@ -161,16 +161,22 @@ def _set_originals(connection: Connection, links: dict[int, int | None]) -> None
 
 
 def _stored_candidates(connection: Connection, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
-    """The stored articles holding each of these band keys."""
+    """The stored articles holding each of these band keys: one look-up per band, `band = ? AND band_key IN (…)`,
+    which both databases answer from the primary key's index (a row-value `IN` of pairs SQLite answers by
+    scanning the table)."""
+    by_band: dict[int, list[int]] = {}
+    for band, key in keys:
+        by_band.setdefault(band, []).append(key)
     found: dict[tuple[int, int], list[int]] = {}
-    for page in pages(keys):
-        rows = connection.execute(
-            select(ArticleBandRow.band, ArticleBandRow.band_key, ArticleBandRow.article_id).where(
-                tuple_(ArticleBandRow.band, ArticleBandRow.band_key).in_(page)
+    for band, in_band in sorted(by_band.items()):
+        for page in pages(sorted(set(in_band))):
+            rows = connection.execute(
+                select(ArticleBandRow.band_key, ArticleBandRow.article_id).where(
+                    ArticleBandRow.band == band, ArticleBandRow.band_key.in_(page)
+                )
             )
-        )
-        for band, key, article_id in rows:
-            found.setdefault((band, key), []).append(article_id)
+            for key, article_id in rows:
+                found.setdefault((band, key), []).append(article_id)
     return found
 
 
