@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from sqlite3 import Connection as SQLiteConnection
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import psycopg.errors
@@ -21,10 +21,15 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from etl.errors import DiskFullError, InputError, TransientDatabaseError
+from etl.records import Grouping
 from etl.reference import sync_reference_tables
 from etl.resources import MIGRATIONS_DIR
 from etl.settings import SQLITE_BUSY_TIMEOUT_MS
 
+T = TypeVar("T")
+DEFAULT_GROUPING = Grouping()
+# Values per `IN (…)` look-up: well under SQLite's limit of bound parameters, even for pairs.
+VALUES_PER_QUERY = 200
 _SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
 # A server that answers a connection with one of these refuses it for good (a wrong database, role or password): no
 # retry helps. psycopg raises them as OperationalError without an SQLSTATE, like a refused or dropped connection.
@@ -68,6 +73,11 @@ def database_errors(step: str) -> Iterator[None]:
 def _sqlite_primary_code(cause: BaseException) -> int | None:
     """SQLite's primary result code of a driver error (the low byte of its extended code); None for other drivers."""
     return getattr(cause, "sqlite_errorcode", 0) & 0xFF if isinstance(cause, sqlite3.Error) else None
+
+
+def pages(values: Sequence[T], size: int = VALUES_PER_QUERY) -> Iterator[Sequence[T]]:
+    """`values` in slices of `size`, for `IN (…)` look-ups of a bounded size."""
+    return (values[start : start + size] for start in range(0, len(values), size))
 
 
 def create_engine_for(url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
@@ -125,15 +135,18 @@ def alembic_config(connection: Connection) -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine, grouping: Grouping = DEFAULT_GROUPING) -> None:
     """Bring the schema up to the newest migration, then the reference tables up to their CSVs under
-    `etl/reference_data/` (each a no-op when already there).
+    `etl/reference_data/` (each a no-op when already there). A migration that groups the articles and events
+    already stored (0007: near-duplicates, event clusters) does so by `grouping`.
 
     The seeds load here rather than in a migration, as dbt loads them: a migration runs once, and an edited CSV
     must reach every database on its next `newsetl run` or `newsetl db upgrade`.
     """
     with database_errors("upgrade the database"), engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+        config = alembic_config(connection)
+        config.attributes["grouping"] = grouping
+        command.upgrade(config, "head")
         sync_reference_tables(connection)
 
 

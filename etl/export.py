@@ -25,6 +25,7 @@ from etl.query import QueryStream
 WHOLE = ("runs", "rejected_files", "entities", "entity_aliases", "event_types", "countries", "actor_dyads")
 BY_ARTICLE = ("articles", "mentions", "events", "counted_events", "article_overview", "event_facts")
 BY_EVENT = ("event_participants",)
+BY_CLUSTER = ("event_clusters", "event_cluster_facts")  # the clusters that an article in the range reports
 BY_DAY = ("entity_daily_mentions",)
 
 
@@ -116,7 +117,7 @@ def export_tables(
     metadata = MetaData()
     written: dict[str, Path] = {}
     with engine.connect() as connection:
-        for name in (*WHOLE, *BY_ARTICLE, *BY_EVENT, *BY_DAY):
+        for name in (*WHOLE, *BY_ARTICLE, *BY_EVENT, *BY_CLUSTER, *BY_DAY):
             table = Table(name, metadata, autoload_with=connection)
             path = output_dir / f"{name}.{file_format}"
             frames = pd.read_sql(
@@ -142,6 +143,9 @@ def _rows_in_range(table: Table, since: date | None, until: date | None) -> Sele
         return query.where(table.c.article_id.in_(articles))
     if table.name in BY_EVENT:
         return query.where(table.c.event_id.in_(select(EventRow.id).where(EventRow.article_id.in_(articles))))
+    if table.name in BY_CLUSTER:
+        cluster = table.c.id if table.name == "event_clusters" else table.c.cluster_id
+        return query.where(cluster.in_(select(EventRow.cluster_id).where(EventRow.article_id.in_(articles))))
     if since is not None:
         query = query.where(table.c.day >= since)
     return query.where(table.c.day <= until) if until is not None else query

@@ -10,6 +10,9 @@ Each check is one query (or one pass over the articles) that lists rows breaking
 - **articles**: every article has at least one `article_sources` row, and its content hash is that of its title
   and body (a torn write would change one and not the other);
 - **source files**: a file recorded as loaded or duplicate holds at least one article;
+- **event clusters**: every cluster's `num_mentions`, `num_articles`, `num_sources` and `first_seen_at` equal what
+  its events say, and no cluster is left without events;
+- **near-duplicate links**: `articles.near_duplicate_of` names an earlier stored article that is not itself a copy;
 - **runs**: a completed run's counts are at least the rows still stamped with its decisions (later runs may take
   files over, and retiring may delete articles, so only "at least" holds: files per status in `source_files`,
   articles first seen by it, files it rejected); a run still `running` has a process holding the run lock.
@@ -31,6 +34,7 @@ from etl.models import (
     ArticleRow,
     ArticleSourceRow,
     Base,
+    EventClusterRow,
     EventParticipantRow,
     EventRow,
     MentionRow,
@@ -67,6 +71,8 @@ def check_database(engine: Engine) -> list[Problem]:
         ("articles without a source", _articles_without_source(engine)),
         ("article content hash", _articles_with_wrong_hash(engine)),
         ("source files without articles", _loaded_files_without_articles(engine)),
+        ("event cluster counts", _clusters_miscounted(engine)),
+        ("near-duplicate links", _bad_near_duplicate_links(engine)),
         ("run counts", _runs_counting_less_than_their_rows(engine)),
         ("runs left running", _runs_left_running(engine)),
     ):
@@ -189,6 +195,58 @@ def _loaded_files_without_articles(engine: Engine) -> Iterator[str]:
             .order_by(SourceFileRow.path)
         ):
             yield f"{path} is recorded as {status} but holds no article"
+
+
+def _clusters_miscounted(engine: Engine) -> Iterator[str]:
+    """Clusters whose stored counts or first sighting differ from their events' (none for a cluster without)."""
+    cluster = EventClusterRow
+    counted = (
+        select(
+            EventRow.cluster_id,
+            func.count().label("mentions"),
+            func.count(func.distinct(EventRow.article_id)).label("articles"),
+            func.count(func.distinct(ArticleRow.source)).label("sources"),
+            func.min(ArticleRow.published_at).label("first_seen_at"),
+        )
+        .join(ArticleRow, ArticleRow.id == EventRow.article_id)
+        .group_by(EventRow.cluster_id)
+        .subquery()
+    )
+    stored = (cluster.num_mentions, cluster.num_articles, cluster.num_sources, cluster.first_seen_at)
+    actual = (counted.c.mentions, counted.c.articles, counted.c.sources, counted.c.first_seen_at)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(cluster.id, *stored, *actual)
+            .outerjoin(counted, counted.c.cluster_id == cluster.id)
+            .order_by(cluster.id)
+            .execution_options(yield_per=1000)
+        )
+        for cluster_id, *values in rows:
+            recorded, found = values[:4], values[4:]
+            if found[0] is None:
+                yield f"event cluster {cluster_id} has no events"
+            elif recorded != found:
+                yield (
+                    f"event cluster {cluster_id} counts {recorded[0]} mentions, {recorded[1]} articles and "
+                    f"{recorded[2]} sources (first seen {recorded[3]}); its events say {found[0]}, {found[1]} and "
+                    f"{found[2]} (first seen {found[3]})"
+                )
+
+
+def _bad_near_duplicate_links(engine: Engine) -> Iterator[str]:
+    original = aliased(ArticleRow)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(ArticleRow.id, ArticleRow.near_duplicate_of, original.id, original.near_duplicate_of)
+            .outerjoin(original, original.id == ArticleRow.near_duplicate_of)
+            .where(ArticleRow.near_duplicate_of.is_not(None))
+            .order_by(ArticleRow.id)
+        )
+        for article_id, of, found, of_of in rows:
+            if found is None:
+                yield f"article {article_id} is a near-duplicate of article {of}, which is not stored"
+            elif of_of is not None or of >= article_id:
+                yield f"article {article_id} is a near-duplicate of article {of}, which is not the first of its group"
 
 
 # A run's count column for the files it left in each status.

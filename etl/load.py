@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from pathlib import Path
 from traceback import format_exc
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -37,7 +37,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from etl.database import database_errors
+from etl import event_clusters, near_duplicates
+from etl.database import DEFAULT_GROUPING, database_errors, pages
 from etl.errors import ArticleFailed, RejectedInput, article_stage, one_line
 from etl.models import (
     ArticleRow,
@@ -59,12 +60,12 @@ from etl.records import (
     DateSource,
     Entity,
     FileStatus,
+    Grouping,
     Rejection,
     RunCounts,
     SourceFile,
 )
 
-T = TypeVar("T")
 ARTICLES_PER_QUERY = 200
 INTERRUPTED_ERROR = "interrupted: its process ended before the run finished (found by the next run)"
 # Entity attributes a later article fills in when the article that named the entity first did not know them.
@@ -240,13 +241,15 @@ def retire_file(engine: Engine, path: str) -> int:
     """Forget a file that is gone, in one transaction: its article sources, then the articles no other file
     holds (their mentions and events cascade), then the file itself. Returns the number of articles deleted."""
     with database_errors(f"retire {path}"), engine.begin() as connection:
+        event_clusters.lock(connection)
         held = connection.scalars(select(ArticleSourceRow.article_id).where(ArticleSourceRow.source_path == path))
         article_ids = sorted(set(held))
         connection.execute(delete(ArticleSourceRow).where(ArticleSourceRow.source_path == path))
         still_held = exists().where(ArticleSourceRow.article_id == ArticleRow.id)
-        deleted = connection.execute(delete(ArticleRow).where(ArticleRow.id.in_(article_ids), ~still_held))
+        orphans = connection.scalars(select(ArticleRow.id).where(ArticleRow.id.in_(article_ids), ~still_held)).all()
+        _delete_articles(connection, orphans)
         connection.execute(delete(SourceFileRow).where(SourceFileRow.path == path))
-        return deleted.rowcount
+        return len(orphans)
 
 
 def record_rejection(engine: Engine, run_id: int, rejection: Rejection) -> None:
@@ -307,14 +310,9 @@ def _connected(target: Engine | Connection) -> Iterator[Connection]:
 
 def _stored_content(connection: Connection, content_sha256: Collection[str]) -> set[str]:
     stored: set[str] = set()
-    for page in _pages(sorted(set(content_sha256))):
+    for page in pages(sorted(set(content_sha256))):
         stored.update(connection.scalars(select(ArticleRow.content_sha256).where(ArticleRow.content_sha256.in_(page))))
     return stored
-
-
-def _pages(values: Sequence[T]) -> Iterator[Sequence[T]]:
-    """`values` in slices of ARTICLES_PER_QUERY, for `IN (…)` look-ups of a bounded size."""
-    return (values[start : start + ARTICLES_PER_QUERY] for start in range(0, len(values), ARTICLES_PER_QUERY))
 
 
 def load_stored_content(target: Engine | Connection, article: Article) -> FileStatus | None:
@@ -325,8 +323,15 @@ def load_stored_content(target: Engine | Connection, article: Article) -> FileSt
         return _load_stored_content(connection, article)
 
 
-def load_article(target: Engine | Connection, run_id: int, item: AnnotatedArticle, pipeline_version: str) -> FileStatus:
-    """Store one annotated article with its entities, mentions and events, all or nothing.
+def load_article(
+    target: Engine | Connection,
+    run_id: int,
+    item: AnnotatedArticle,
+    pipeline_version: str,
+    grouping: Grouping = DEFAULT_GROUPING,
+) -> FileStatus:
+    """Store one annotated article with its entities, mentions and events, all or nothing; it is linked to the
+    article it is a near-duplicate of and its events join their clusters (`grouping`).
 
     SKIPPED when this record already holds this content; DUPLICATE when the content is already stored
     from another place (this record is added to its sources); LOADED otherwise. A record whose content
@@ -334,6 +339,7 @@ def load_article(target: Engine | Connection, run_id: int, item: AnnotatedArticl
     """
     article = item.article
     with _atomic(target, f"load article {article.source_path}#{article.record_index}") as connection:
+        event_clusters.lock(connection)
         status = _load_stored_content(connection, article)
         if status is not None:
             return status
@@ -344,12 +350,18 @@ def load_article(target: Engine | Connection, run_id: int, item: AnnotatedArticl
         if article_id is None:  # another process stored this content since the lookup above
             return _load_stored_content(connection, article) or FileStatus.DUPLICATE
         _add_source(connection, article_id, article)
-        _insert_annotation(connection, article_id, item.annotation)
+        near_duplicates.link_near_duplicates(
+            connection, [(article_id, article.body)], grouping.near_duplicate_threshold
+        )
+        _insert_annotation(connection, article_id, item.annotation, grouping.cluster_days)
         return FileStatus.LOADED
 
 
 def load_articles(
-    connection: Connection, run_id: int, items: Sequence[tuple[AnnotatedArticle, str]]
+    connection: Connection,
+    run_id: int,
+    items: Sequence[tuple[AnnotatedArticle, str]],
+    grouping: Grouping = DEFAULT_GROUPING,
 ) -> list[FileStatus | RejectedInput]:
     """Store annotated articles, each with its pipeline version, in a few statements for them all; each is stored
     whole or not at all, with the status `load_article` would give it, or refused with the `RejectedInput` it would
@@ -361,7 +373,10 @@ def load_articles(
     for each other instead of deadlocking. Everything else (content stored meanwhile or repeated in `items`) goes
     article by article through `load_article`, as does the whole batch if a concurrent transaction stored one of
     its contents first. Unlike one by one, the entities of a refused article are stored (not its aliases).
+    New articles are linked to those they are near-duplicates of and their events join clusters (`grouping`), under
+    the clustering lock taken first of all.
     """
+    event_clusters.lock(connection)
     order = sorted(range(len(items)), key=lambda i: items[i][0].article.content_sha256)
     new = _first_of_new_content(connection, [(i, items[i][0].article) for i in order])
     outcomes: dict[int, FileStatus | RejectedInput] = {}
@@ -370,7 +385,7 @@ def load_articles(
         upserted = _upsert_merged_entities(connection, [items[i][0].annotation for i in sorted(new)])
         try:
             with _atomic(connection, f"load {len(new)} articles") as savepoint:
-                outcomes.update(_insert_articles(savepoint, run_id, {i: items[i] for i in new}, upserted))
+                outcomes.update(_insert_articles(savepoint, run_id, {i: items[i] for i in new}, upserted, grouping))
         # Content another transaction stored since the look-up, or a row the database refuses (a value it cannot
         # hold): article by article below, each in a savepoint, so that only the article refused is rejected.
         except DBAPIError:
@@ -379,7 +394,7 @@ def load_articles(
         if i not in outcomes:
             item, version = items[i]
             try:
-                outcomes[i] = load_article(connection, run_id, item, version)
+                outcomes[i] = load_article(connection, run_id, item, version, grouping)
             except RejectedInput as exc:
                 outcomes[i] = exc
             except DBAPIError as exc:  # busy, unreachable or a full disk are not DBAPIErrors here (`_atomic`)
@@ -399,7 +414,11 @@ def _first_of_new_content(connection: Connection, articles: Sequence[tuple[int, 
 
 
 def _insert_articles(
-    connection: Connection, run_id: int, items: dict[int, tuple[AnnotatedArticle, str]], upserted: dict[str, int]
+    connection: Connection,
+    run_id: int,
+    items: dict[int, tuple[AnnotatedArticle, str]],
+    upserted: dict[str, int],
+    grouping: Grouping,
 ) -> dict[int, FileStatus | RejectedInput]:
     """Insert articles whose content is not stored, with their sources and annotations, their entities already
     upserted (with the ids `upserted`); an article whose annotation refers to an unknown entity is refused and
@@ -435,8 +454,15 @@ def _insert_articles(
     _insert_rows(
         connection, ArticleSourceRow, [_source_row(article_id, item.article) for article_id, (_, item, _, _) in stored]
     )
+    near_duplicates.link_near_duplicates(
+        connection,
+        [(article_id, item.article.body) for article_id, (_, item, _, _) in stored],
+        grouping.near_duplicate_threshold,
+    )
     _insert_aliases(connection, [item.annotation for _, item, _, _ in accepted], entity_ids)
-    _insert_annotation_rows(connection, [(article_id, rows) for article_id, (_, _, _, rows) in stored])
+    _insert_annotation_rows(
+        connection, [(article_id, rows) for article_id, (_, _, _, rows) in stored], grouping.cluster_days
+    )
     outcomes.update((i, FileStatus.LOADED) for i, _, _, _ in accepted)
     return outcomes
 
@@ -445,7 +471,7 @@ def _held_article_ids(connection: Connection, articles: Sequence[Article]) -> di
     """The article each of these records held when last loaded, by (source path, record index)."""
     records = sorted({(article.source_path, article.record_index) for article in articles})
     held: dict[tuple[str, int], int] = {}
-    for page in _pages(records):
+    for page in pages(records):
         rows = connection.execute(
             select(ArticleSourceRow.source_path, ArticleSourceRow.record_index, ArticleSourceRow.article_id).where(
                 tuple_(ArticleSourceRow.source_path, ArticleSourceRow.record_index).in_(page)
@@ -479,13 +505,22 @@ def _held_article_id(connection: Connection, article: Article) -> int | None:
 
 
 def replace_annotations(
-    engine: Engine, article_id: int, annotation: Annotation, pipeline_version: str, run_id: int
+    engine: Engine,
+    article_id: int,
+    annotation: Annotation,
+    pipeline_version: str,
+    run_id: int,
+    grouping: Grouping = DEFAULT_GROUPING,
 ) -> None:
-    """Swap an article's mentions and events for a new annotation (re-processing with a newer pipeline)."""
+    """Swap an article's mentions and events for a new annotation (re-processing with a newer pipeline); the
+    clusters its old events left are recounted, its new events join clusters."""
     with database_errors(f"replace annotations of article {article_id}"), engine.begin() as connection:
+        event_clusters.lock(connection)
+        left = event_clusters.of_articles(connection, [article_id])
         connection.execute(delete(MentionRow).where(MentionRow.article_id == article_id))
         connection.execute(delete(EventRow).where(EventRow.article_id == article_id))
-        _insert_annotation(connection, article_id, annotation)
+        event_clusters.refresh(connection, left)
+        _insert_annotation(connection, article_id, annotation, grouping.cluster_days)
         connection.execute(
             update(ArticleRow)
             .where(ArticleRow.id == article_id)
@@ -636,17 +671,27 @@ def _detach_source(connection: Connection, article_id: int, article: Article) ->
             ArticleSourceRow.record_index == article.record_index,
         )
     )
-    still_held = exists().where(ArticleSourceRow.article_id == article_id)
-    # Cascades remove the article's mentions, events and their participants.
-    connection.execute(delete(ArticleRow).where(ArticleRow.id == article_id, ~still_held))
+    if not connection.scalar(select(exists().where(ArticleSourceRow.article_id == article_id))):
+        _delete_articles(connection, [article_id])
 
 
-def _insert_annotation(connection: Connection, article_id: int, annotation: Annotation) -> None:
+def _delete_articles(connection: Connection, article_ids: Sequence[int]) -> None:
+    """Delete articles; cascades remove their mentions, events and participants, signatures and band keys. Their
+    copies are linked to the next of their group and the clusters of their events recounted."""
+    event_clusters.lock(connection)
+    clusters = event_clusters.of_articles(connection, article_ids)
+    near_duplicates.relink_copies(connection, article_ids)
+    for page in pages(sorted(article_ids)):
+        connection.execute(delete(ArticleRow).where(ArticleRow.id.in_(page)))
+    event_clusters.refresh(connection, clusters)
+
+
+def _insert_annotation(connection: Connection, article_id: int, annotation: Annotation, cluster_days: int) -> None:
     entity_ids = _entity_ids(connection, [annotation], _upsert_merged_entities(connection, [annotation]))
     with article_stage("building rows"):
         rows = _annotation_rows(annotation, entity_ids)
     _insert_aliases(connection, [annotation], entity_ids)
-    _insert_annotation_rows(connection, [(article_id, rows)])
+    _insert_annotation_rows(connection, [(article_id, rows)], cluster_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -715,8 +760,11 @@ def _annotation_rows(annotation: Annotation, entity_ids: dict[str, int]) -> _Ann
     return _AnnotationRows(mentions, events, participants)
 
 
-def _insert_annotation_rows(connection: Connection, annotations: Sequence[tuple[int, _AnnotationRows]]) -> None:
-    """Mentions, events and their participants of many articles, by article id, one statement per table."""
+def _insert_annotation_rows(
+    connection: Connection, annotations: Sequence[tuple[int, _AnnotationRows]], cluster_days: int
+) -> None:
+    """Mentions, events and their participants of many articles, by article id, one statement per table; each
+    event in its cluster (`etl.event_clusters`), whose counts are then recomputed."""
     for article_id, rows in annotations:
         for row in (*rows.mentions, *rows.events):
             row["article_id"] = article_id
@@ -724,12 +772,19 @@ def _insert_annotation_rows(connection: Connection, annotations: Sequence[tuple[
     events = [row for _, rows in annotations for row in rows.events]
     event_ids = _new_ids(connection, EventRow, len(events))
     event_participants = [participants for _, rows in annotations for participants in rows.participants]
-    for event_id, row, participants in zip(event_ids, events, event_participants, strict=True):
+    to_cluster = [
+        event_clusters.to_cluster(row, participants)
+        for row, participants in zip(events, event_participants, strict=True)
+    ]
+    cluster_ids = event_clusters.assign(connection, to_cluster, cluster_days)
+    for event_id, cluster_id, row, participants in zip(event_ids, cluster_ids, events, event_participants, strict=True):
         row["id"] = event_id
+        row["cluster_id"] = cluster_id
         for participant in participants:
             participant["event_id"] = event_id
     _insert_rows(connection, EventRow, events)
     _insert_rows(connection, EventParticipantRow, [row for participants in event_participants for row in participants])
+    event_clusters.refresh(connection, cluster_ids)
 
 
 def _new_ids(connection: Connection, row_type: type[Any], count: int) -> Sequence[int]:
@@ -819,7 +874,7 @@ def _entity_ids(connection: Connection, annotations: Sequence[Annotation], known
     """The ids of the entities the annotations refer to: `known`, and those stored before, looked up."""
     ids = dict(known)
     keys = sorted({key for annotation in annotations for key in _referenced_keys(annotation)} - ids.keys())
-    for page in _pages(keys):
+    for page in pages(keys):
         ids.update(
             connection.execute(select(EntityRow.entity_key, EntityRow.id).where(EntityRow.entity_key.in_(page))).all()
         )

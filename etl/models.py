@@ -20,7 +20,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -133,6 +135,31 @@ class ArticleRow(Base):
     pipeline_version: Mapped[str] = mapped_column(String(64))
     first_seen_run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     updated_run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    # The article of its near-duplicate group stored first; null for that one and for articles without copies.
+    # No foreign key: SQLite could add one only by rebuilding `articles`, which every table refers to; the load
+    # stage relinks the copies of an article it deletes, and `newsetl db check` verifies the links.
+    near_duplicate_of: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class ArticleSignatureRow(Base):
+    """An article body's MinHash signature (`etl.near_duplicates`), kept so later articles are compared with it
+    without reading the body again."""
+
+    __tablename__ = "article_signatures"
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    minhash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ArticleBandRow(Base):
+    """One LSH band of an article's signature, hashed: articles sharing a band's key are candidate near-duplicates,
+    found by an indexed look-up (the primary key's prefix) instead of a comparison with every article."""
+
+    __tablename__ = "article_bands"
+
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class ArticleSourceRow(Base):
@@ -181,6 +208,26 @@ class MentionRow(Base):
     sentence_index: Mapped[int] = mapped_column(Integer)
 
 
+class EventClusterRow(Base):
+    """One real-world event: the coded events (mentions) of every article reporting it (`etl.event_clusters`)."""
+
+    __tablename__ = "event_clusters"
+    # Candidate clusters of an event are looked up by type and date.
+    __table_args__ = (Index(None, "event_type", "event_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str | None] = mapped_column(String(64))
+    actor_entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"), index=True)
+    recipient_entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"), index=True)
+    location_entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"), index=True)
+    event_date: Mapped[date | None] = mapped_column(Date)
+    first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    num_articles: Mapped[int] = mapped_column(Integer)
+    num_sources: Mapped[int] = mapped_column(Integer)
+    num_mentions: Mapped[int] = mapped_column(Integer)
+
+
 class EventRow(Base):
     __tablename__ = "events"
 
@@ -202,6 +249,7 @@ class EventRow(Base):
     # writes both. A row written by hand counts, as an `Event` record made by hand does.
     confidence: Mapped[float] = mapped_column(Float, server_default="1")  # etl/nlp/confidence.py
     is_background: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("event_clusters.id"), index=True)
 
 
 class EventParticipantRow(Base):

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from etl.clean import clean_document
-from etl.database import create_engine_for, upgrade
+from etl.database import DEFAULT_GROUPING, create_engine_for, upgrade
 from etl.errors import ArticleFailed, RejectedInput, TransientDatabaseError, article_stage
 from etl.extract import discover, parse_file, read_source, storable_path
 from etl.language import LanguagePolicy
@@ -42,7 +42,16 @@ from etl.load import (
 from etl.load import articles_in_range as stored_articles_in_range
 from etl.nlp.annotate import Annotator, Outcome
 from etl.nlp.lexicon import load_lexicon
-from etl.records import AnnotatedArticle, Annotation, Article, FileStatus, Rejection, RunCounts, SourceFile
+from etl.records import (
+    AnnotatedArticle,
+    Annotation,
+    Article,
+    FileStatus,
+    Grouping,
+    Rejection,
+    RunCounts,
+    SourceFile,
+)
 from etl.runlock import run_lock
 from etl.settings import SQLITE_BUSY_TIMEOUT_MS, Settings
 
@@ -120,10 +129,13 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def open_database(db_url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
-    """An engine on `db_url`, with the schema migrated to the newest revision."""
+def open_database(
+    db_url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, grouping: Grouping = DEFAULT_GROUPING
+) -> Engine:
+    """An engine on `db_url`, with the schema migrated to the newest revision (which groups what is stored by
+    `grouping`, when it brings near-duplicates and event clusters)."""
     engine = create_engine_for(db_url, sqlite_busy_timeout_ms)
-    upgrade(engine)
+    upgrade(engine, grouping)
     return engine
 
 
@@ -308,7 +320,7 @@ def load_files(
         # An article that could not be annotated, or whose rows cannot be stored, is rejected alone.
         for chunk in _chunks(annotated, chunk_size):
             loadable = [(AnnotatedArticle(a, outcome), v) for a, outcome, v in chunk if isinstance(outcome, Annotation)]
-            loaded = iter(load_articles(connection, run_id, loadable))
+            loaded = iter(load_articles(connection, run_id, loadable, settings.grouping))
             finished = time.perf_counter()
             for article, outcome, _version in chunk:
                 path = article.source_path
@@ -371,7 +383,7 @@ def reprocess_articles(
             failure = annotation if isinstance(annotation, RejectedInput) else None
             if failure is None:
                 try:
-                    replace_annotations(engine, article_id, annotation, version, run_id)
+                    replace_annotations(engine, article_id, annotation, version, run_id, settings.grouping)
                 except RejectedInput as exc:  # its rows could not be built: rolled back
                     failure = exc
             if failure is not None:  # the article is kept as it is, with the annotation it had

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+# Defaults of the settings that group reports of one event (see `Grouping`).
+NEAR_DUPLICATE_THRESHOLD = 0.7
+EVENT_CLUSTER_DAYS = 1
+
 
 class FileStatus(StrEnum):
     """The one state every input file ends a run in."""
@@ -162,6 +166,17 @@ class Annotation:
 class AnnotatedArticle:
     article: Article
     annotation: Annotation
+
+
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """How reports of one real-world event are grouped: an article whose body's estimated word-shingle Jaccard
+    similarity to an earlier one is at least `near_duplicate_threshold` is its near-duplicate, and events of the
+    same type between the same actor and recipient (or at the same location) whose dates are fewer than
+    `cluster_days` days apart are one event cluster (1: the same day)."""
+
+    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
+    cluster_days: int = EVENT_CLUSTER_DAYS
 
 
 @dataclass(slots=True)

@@ -39,6 +39,11 @@ class Section:
     bar_column: str | None = None  # a numeric column drawn as bars
 
 
+CLUSTERS_COUNTED = (
+    "Events are counted once however many articles report them: distinct event clusters (`event_cluster_facts`)."
+)
+
+
 def _in_range(since: date | None, until: date | None) -> tuple[str, str, dict[str, date]]:
     """Conditions keeping the articles published from `since` to `until`: on `day`, on `article_id`; and their
     parameters (a null parameter would leave PostgreSQL unable to tell its type, so absent bounds are left out)."""
@@ -56,20 +61,22 @@ def report_sections(engine: Engine, since: date | None = None, until: date | Non
         ("Articles per day", f"SELECT day, count(*) AS articles FROM article_overview WHERE {in_range} "
          "GROUP BY day ORDER BY day", "articles", ""),
         ("Events per type and month (by event date)",
-         f"SELECT substr(CAST(event_date AS TEXT), 1, 7) AS month, event_type, quad_class, count(*) AS events "
-         f"FROM event_facts WHERE event_date IS NOT NULL AND {in_range} GROUP BY substr(CAST(event_date AS TEXT), "
-         "1, 7), event_type, quad_class ORDER BY month, events DESC, event_type", "events", COUNTED),
+         "SELECT substr(CAST(event_date AS TEXT), 1, 7) AS month, event_type, quad_class, "
+         f"count(DISTINCT cluster_id) AS events FROM event_facts WHERE event_date IS NOT NULL AND {in_range} "
+         "GROUP BY substr(CAST(event_date AS TEXT), 1, 7), event_type, quad_class "
+         "ORDER BY month, events DESC, event_type", "events", f"{CLUSTERS_COUNTED} {COUNTED}"),
         ("Top actors",
          "SELECT coalesce(e.canonical_name, p.text) AS actor, coalesce(p.country, e.country) AS country, "
-         "count(DISTINCT p.event_id) AS events FROM event_participants AS p "
-         "LEFT JOIN entities AS e ON e.id = p.entity_id "
+         "count(DISTINCT ev.cluster_id) AS events FROM event_participants AS p "
+         "JOIN events AS ev ON ev.id = p.event_id LEFT JOIN entities AS e ON e.id = p.entity_id "
          f"WHERE p.role = 'actor' AND p.event_id IN (SELECT event_id FROM event_facts WHERE {in_range}) "
          "GROUP BY coalesce(e.canonical_name, p.text), coalesce(p.country, e.country) "
-         f"ORDER BY events DESC, actor LIMIT {TOP}", "events", COUNTED),
+         f"ORDER BY events DESC, actor LIMIT {TOP}", "events", f"{CLUSTERS_COUNTED} {COUNTED}"),
         ("Top dyads (actor, recipient and type; negated and hypothetical events left out)",
          "SELECT actor, recipient, event_type, events, first_date, last_date FROM actor_dyads "
          f"ORDER BY events DESC, last_date DESC, actor LIMIT {TOP}", "events",
-         f"All dates: dyads are counted over the whole database. {COUNTED}"),
+         "All dates: dyads are counted over the whole database, and count reports (an event reported by three "
+         "articles counts three times). " + COUNTED),
         ("Most mentioned entities",
          "SELECT entity, type, country, sum(mentions) AS mentions, sum(articles) AS article_days "
          f"FROM entity_daily_mentions WHERE {on_day} "
@@ -96,7 +103,8 @@ def report_sections(engine: Engine, since: date | None = None, until: date | Non
         ).scalar_one()
         locations = connection.execute(
             text(
-                "SELECT location, location_country, location_lat, location_lon, count(*) AS events FROM event_facts "
+                "SELECT location, location_country, location_lat, location_lon, count(DISTINCT cluster_id) AS events "
+                "FROM event_facts "
                 f"WHERE location IS NOT NULL AND {in_range} "
                 "GROUP BY location, location_country, location_lat, location_lon ORDER BY events DESC, location"
             ),
@@ -112,7 +120,8 @@ def report_sections(engine: Engine, since: date | None = None, until: date | Non
     drawn = "; only those are drawn on the map" if located else ", so no map is drawn"
     note = (
         f"{len(located)} of {len(locations)} event locations have coordinates{drawn}. "
-        f"The gazetteer ships no coordinates yet, so places without them are listed here. {COUNTED}"
+        "The gazetteer ships no coordinates yet, so places without them are listed here. "
+        f"{CLUSTERS_COUNTED} {COUNTED}"
     )
     sections.insert(5, Section("Event locations", ("location", "country", "lat", "lon", "events"), locations, note))
     return sections

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from etl.records import EVENT_CLUSTER_DAYS, NEAR_DUPLICATE_THRESHOLD, Grouping
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Long news reports run to tens of thousands of characters; half a million took 105 s to annotate in one process on
 # a busy 2-core machine (docs/reliability.md, Long texts).
@@ -101,6 +103,30 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a SQLite write waits for another writer before it fails as locked (and is retried).",
     )
+
+    near_duplicate_threshold: float = Field(
+        NEAR_DUPLICATE_THRESHOLD,
+        ge=0.5,
+        le=1.0,
+        description=(
+            "Similarity (0.5–1) at which an article is a near-duplicate of one stored before: the estimated Jaccard "
+            "similarity of their bodies' three-word shingles. Its events join the clusters of the earliest article "
+            "of its group."
+        ),
+    )
+    event_cluster_days: int = Field(
+        EVENT_CLUSTER_DAYS,
+        ge=1,
+        description=(
+            "Events of the same type, actor and recipient (or location, without a recipient) whose dates are fewer "
+            "than this many days apart are one event cluster; 1 groups those of the same day."
+        ),
+    )
+
+    @property
+    def grouping(self) -> Grouping:
+        """How the load stage groups reports of one event, from these settings."""
+        return Grouping(self.near_duplicate_threshold, self.event_cluster_days)
 
     @field_validator("accepted_languages")
     @classmethod

@@ -46,7 +46,9 @@ def recorded_run(settings: Settings, flow: str, parameters: dict[str, Any]) -> I
     stops with RunLockLost, writing nothing more, when another run took it meanwhile. The recorded parameters add
     the input folder and the database URL (without its password) to the flow's own.
     """
-    engine = database_steps(settings.retry_delays).open_database(settings.db_url, settings.sqlite_busy_timeout_ms)
+    engine = database_steps(settings.retry_delays).open_database(
+        settings.db_url, settings.sqlite_busy_timeout_ms, settings.grouping
+    )
     parameters = run_parameters(engine, settings.input_dir, parameters)
     with run_lock(engine) as lock:
         steps = database_steps(settings.retry_delays, before_writing=lock.ensure_held)

@@ -216,7 +216,7 @@ def _before_prefect(settings: Settings, work: Callable[[Engine], T]) -> T | None
     from etl.pipeline import open_database
 
     try:
-        engine = open_database(settings.db_url, settings.sqlite_busy_timeout_ms)
+        engine = open_database(settings.db_url, settings.sqlite_busy_timeout_ms, settings.grouping)
         try:
             return work(engine)
         finally:
@@ -602,7 +602,7 @@ def db_upgrade(db: DbOption = None) -> None:
     settings = resolve_settings(db_url=db)
     try:
         engine = create_engine_for(settings.db_url)
-        upgrade(engine)
+        upgrade(engine, settings.grouping)
         stdout.print(f"database at revision {current_revision(engine)}")
     except NewsetlError as exc:
         raise _fail(exc) from exc
@@ -611,7 +611,8 @@ def db_upgrade(db: DbOption = None) -> None:
 @db_app.command("check")
 def db_check(db: DbOption = None) -> None:
     """Check the database's integrity: foreign keys, offsets that slice their article bodies, every article with
-    its source, run counts against their rows, and no run left running by a dead process.
+    its source, event cluster counts against their events, near-duplicate links, run counts against their rows,
+    and no run left running by a dead process.
 
     Exit status: **0** consistent; **1** problems, one per line (see docs/reliability.md for each check).
 

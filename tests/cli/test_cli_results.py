@@ -15,7 +15,7 @@ from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
 from etl.export import WHOLE, write_csv, write_json
-from etl.models import ArticleRow, EntityRow, EventParticipantRow, EventRow, RejectedFileRow, RunRow
+from etl.models import ArticleRow, EntityRow, EventClusterRow, EventParticipantRow, EventRow, RejectedFileRow, RunRow
 from etl.query import stream_query
 from newsetl.cli import app
 
@@ -40,10 +40,14 @@ def results(engine: Engine) -> Engine:
                 title=f"Article {article_id}", body="…", published_at=published, published_at_source="metadata",
                 word_count=1, pipeline_version="v", first_seen_run_id=1, updated_run_id=1,
             ))  # fmt: skip
+            connection.execute(insert(EventClusterRow).values(
+                id=article_id, event_type="ASSAULT", location_entity_id=1, event_date=published.date(),
+                first_seen_at=published, num_articles=1, num_sources=0, num_mentions=1,
+            ))  # fmt: skip
             connection.execute(insert(EventRow).values(
                 id=article_id, article_id=article_id, event_type="ASSAULT", trigger_text="shelled", trigger_start=0,
                 trigger_end=7, sentence_index=0, sentence_text="…", event_date=published.date(),
-                location_entity_id=1, negated=False, hypothetical=False,
+                location_entity_id=1, negated=False, hypothetical=False, cluster_id=article_id,
             ))  # fmt: skip
             connection.execute(insert(EventParticipantRow).values(
                 event_id=article_id, role="actor", text="Russian forces", start_char=0, end_char=14, country="RUS",
@@ -96,12 +100,14 @@ def test_export_writes_every_table_and_view_limited_to_the_range(results: Engine
     args = ["export", "--since", "2022-11-15", "--until", "2022-11-30", "--output", str(out), "--db", _db(results)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"wrote 15 files to {out}\n"
+    assert result.stdout == f"wrote 17 files to {out}\n"
     frames = {path.stem: pd.read_csv(path) for path in out.glob("*.csv")}
-    assert len(frames) == 15 and set(WHOLE) <= frames.keys()
+    assert len(frames) == 17 and set(WHOLE) <= frames.keys()
     assert frames["articles"]["title"].tolist() == ["Article 2"]
     assert frames["event_facts"]["article_id"].tolist() == [2]
     assert frames["event_participants"]["event_id"].tolist() == [2]
+    assert frames["event_clusters"]["id"].tolist() == frames["event_facts"]["cluster_id"].tolist()
+    assert frames["event_cluster_facts"]["num_mentions"].tolist() == [1]
     assert frames["entity_daily_mentions"].empty and list(frames["entity_daily_mentions"].columns)[:2] == [
         "entity_id",
         "entity",

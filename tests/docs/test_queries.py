@@ -100,6 +100,17 @@ def _busiest_articles(rows: Rows) -> bool:
     )
 
 
+def _distinct_events_and_reports(rows: Rows) -> bool:
+    by_type = {row["event_type"]: row for row in rows}
+    assault = by_type["ASSAULT"]
+    return (
+        set(by_type) == {"ASSAULT", "CONSULT", "REJECT"}
+        and all(row["events"] <= row["reports"] for row in rows)
+        and assault["events"] < assault["reports"]
+        and assault["most_articles"] == 2
+    )
+
+
 # One checked answer per question, in the page's order.
 ANSWERS: list[Callable[[Rows], bool]] = [
     _russian_military_targets,
@@ -112,11 +123,12 @@ ANSWERS: list[Callable[[Rows], bool]] = [
     _denied_events,
     _actor_regions,
     _busiest_articles,
+    _distinct_events_and_reports,
 ]
 
 
-def test_queries_doc_has_ten_questions_each_with_a_checked_answer():
-    assert len(SQL) == len(ANSWERS) == 10
+def test_queries_doc_has_eleven_questions_each_with_a_checked_answer():
+    assert len(SQL) == len(ANSWERS) == 11
 
 
 @pytest.mark.slow
@@ -143,7 +155,7 @@ def test_schema_doc_example_queries_run_on_both_backends(engine: Engine):
     """The example under each view in docs/schema.md is valid SQL on SQLite and PostgreSQL."""
     schema_doc = (Path(__file__).resolve().parents[2] / "docs" / "schema.md").read_text(encoding="utf-8")
     examples = re.findall(r"```sql\n(.*?)```", schema_doc, flags=re.DOTALL)
-    assert len(examples) == 5  # one per view
+    assert len(examples) == 6
     with engine.connect() as connection:
         for sql in examples:
             connection.execute(text(sql)).all()

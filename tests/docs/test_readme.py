@@ -33,6 +33,12 @@ def _russia_assaults_ukraine(rows: Sequence[dict[str, Any]]) -> bool:
     )
 
 
+def _russian_attacks_reported_twice(rows: Sequence[dict[str, Any]]) -> bool:
+    return all(row["num_articles"] > 1 for row in rows) and {
+        (row["event_type"], row["actor"], row["trigger_text"]) for row in rows
+    } == {("ASSAULT", "Russian", "struck"), ("ASSAULT", "Russian", "fired")}
+
+
 def _putin_with_his_aliases(rows: Sequence[dict[str, Any]]) -> bool:
     putin = next(row for row in rows if row["canonical_name"] == "Vladimir Putin")
     return {"Putin", "Vladimir Putin"} <= set(putin["aliases"].split(" | ")) and putin["type"] == "PERSON"
@@ -49,6 +55,7 @@ def _empty_and_broken_line_rejected(rows: Sequence[dict[str, Any]]) -> bool:
 # One real fact of each query's answer, in the README's order.
 FACTS: list[Callable[[Sequence[dict[str, Any]]], bool]] = [
     _russia_assaults_ukraine,
+    _russian_attacks_reported_twice,
     _putin_with_his_aliases,
     _empty_and_broken_line_rejected,
 ]

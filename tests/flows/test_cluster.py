@@ -5,10 +5,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from etl.database import create_engine_for
-from etl.models import ArticleRow, EntityRow, EventRow, MentionRow
+from etl.models import ArticleRow, EntityRow, EventClusterRow, EventRow, MentionRow
 from flows.nightly import nightly
 
 pytestmark = pytest.mark.slow
@@ -39,6 +39,17 @@ def _rows(db_url: str) -> dict[str, set[tuple]]:
                 )
             ),
         }
+        # Each event cluster as the set of its events: the same whichever worker loaded which batch first.
+        members: dict[int, set[tuple]] = {}
+        for cluster_id, *event in connection.execute(
+            select(EventRow.cluster_id, sha, EventRow.trigger_start).join(
+                ArticleRow, EventRow.article_id == ArticleRow.id
+            )
+        ):
+            members.setdefault(cluster_id, set()).add(tuple(event))
+        rows["event_clusters"] = {frozenset(events) for events in members.values()}
+        counts = connection.execute(select(func.count(), func.sum(EventClusterRow.num_mentions))).one()
+        rows["cluster_counts"] = {tuple(counts)}
     engine.dispose()
     return rows
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from etl.database import create_engine_for
+from etl.integrity import check_database
 from etl.models import Base
 from flows.backfill import backfill
 from flows.nightly import nightly
@@ -101,6 +102,7 @@ def test_backfill_reprocess_reannotates_only_the_range(articles_dir: Path, tmp_p
     db_url = f"sqlite:///{tmp_path / 'backfill.db'}"
     nightly(input_dir=str(articles_dir), db_url=db_url)
     mentions_before = _row_counts(db_url)["mentions"]
+    clusters_before = _row_counts(db_url)["event_clusters"]
     counts = backfill(
         since=date(2022, 11, 10),
         until=date(2022, 11, 10),
@@ -116,3 +118,9 @@ def test_backfill_reprocess_reannotates_only_the_range(articles_dir: Path, tmp_p
     assert expected > 0
     assert counts.articles == expected
     assert _row_counts(db_url)["mentions"] == mentions_before
+    # The clusters the re-annotated events left are recounted and those they join found again: the same number.
+    assert _row_counts(db_url)["event_clusters"] == clusters_before
+    engine = create_engine_for(db_url)
+    grouping = [str(p) for p in check_database(engine) if p.check in ("event cluster counts", "near-duplicate links")]
+    engine.dispose()
+    assert grouping == []

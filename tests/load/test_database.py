@@ -15,11 +15,19 @@ from etl.database import (
     upgrade,
 )
 from etl.errors import InputError
+from etl.integrity import check_database
 from etl.models import ArticleRow, Base, EntityRow, EventParticipantRow, EventRow, RunRow
 from etl.nlp import confidence, event_dates
 from etl.nlp.confidence import ActorKind, Evidence, TriggerKind
 
-ANALYST_VIEWS = {"counted_events", "event_facts", "entity_daily_mentions", "actor_dyads", "article_overview"}
+ANALYST_VIEWS = {
+    "counted_events",
+    "event_facts",
+    "event_cluster_facts",
+    "entity_daily_mentions",
+    "actor_dyads",
+    "article_overview",
+}
 
 
 def test_database_upgrade_matches_models(db_url: str) -> None:
@@ -30,7 +38,7 @@ def test_database_upgrade_matches_models(db_url: str) -> None:
     upgrade(engine)
     upgrade(engine)  # a second upgrade is a no-op
 
-    assert current_revision(engine) == head_revision() == "0006"
+    assert current_revision(engine) == head_revision() == "0007"
     assert is_up_to_date(engine)
     assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
     assert set(inspect(engine).get_view_names()) == ANALYST_VIEWS
@@ -107,6 +115,67 @@ def test_database_views_rules_are_the_coders() -> None:
     migration = importlib.import_module("migrations.versions.0006_event_confidence_and_background")
     assert migration.MIN_CONFIDENCE == confidence.MIN_CONFIDENCE
     assert migration.BACKGROUND_DAYS == event_dates.BACKGROUND_DAYS
+
+
+# A database as the release before near-duplicates and clusters (revision 0005) left it: a story, a copy of it
+# published by another outlet, and another story; the events of the first two are the same shelling.
+STORY = " ".join(
+    f"Line {n} of the wire story on the shelling of Kherson, with its own detail {n * 13}." for n in range(30)
+)
+OTHER = " ".join(f"Sentence {n} of a feature on grain prices in the Black Sea ports, item {n * 7}." for n in range(30))
+STORED_0005 = (
+    "INSERT INTO runs (id, flow, parameters, started_at, status, files_loaded, files_skipped, files_duplicate, "
+    "files_rejected, files_deleted, articles, mentions, events) "
+    "VALUES (1, 'nightly', '{}', '2022-11-15 06:00:00', 'completed', 3, 0, 0, 0, 0, 3, 0, 4)",
+    "INSERT INTO entities (id, entity_key, canonical_name, type) VALUES (1, 'GPE:russia', 'Russia', 'GPE'), "
+    "(2, 'GPE:kherson', 'Kherson', 'GPE')",
+    *(
+        "INSERT INTO articles (id, source_path, record_index, content_sha256, title, body, source, published_at, "
+        f"published_at_source, word_count, pipeline_version, first_seen_run_id, updated_run_id) VALUES ({i}, "
+        f"'/in/{i}.txt', 0, '{i:064d}', 'News', :body{i}, '{source}', '2022-11-14 0{i}:00:00', 'metadata', 300, "
+        "'v', 1, 1)"
+        for i, source in ((1, "Wire"), (2, "Gazette"), (3, "Wire"))
+    ),
+    "INSERT INTO article_sources (source_path, record_index, article_id) VALUES ('/in/1.txt', 0, 1), "
+    "('/in/2.txt', 0, 2), ('/in/3.txt', 0, 3)",
+    *(
+        "INSERT INTO events (id, article_id, event_type, trigger_text, trigger_start, trigger_end, sentence_index, "
+        f"sentence_text, event_date, location_entity_id, negated, hypothetical) VALUES ({event_id}, {article_id}, "
+        f"'{event_type}', 'Line', 0, 4, 0, 'Line 0', '2022-11-{day}', 2, false, false)"
+        for event_id, article_id, event_type, day in ((1, 1, "ASSAULT", 14), (2, 2, "ASSAULT", 13),
+                                                      (3, 3, "ASSAULT", 14), (4, 3, "AID", 14))
+    ),
+    "INSERT INTO event_participants (event_id, role, entity_id, text, start_char, end_char) VALUES "
+    "(1, 'actor', 1, 'Line', 0, 4), (2, 'actor', 1, 'Line', 0, 4), (3, 'actor', 1, 'Line', 0, 4)",
+)  # fmt: skip
+
+
+def test_database_upgrade_of_a_stored_database_links_copies_and_clusters_its_events(db_url: str) -> None:
+    engine = create_engine_for(db_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0005")
+        bodies = {"body1": STORY, "body2": "(Gazette) " + STORY + " Subscribe for more.", "body3": OTHER}
+        for statement in STORED_0005:
+            connection.execute(text(statement), {name: body for name, body in bodies.items() if name in statement})
+
+    upgrade(engine)
+
+    with engine.connect() as connection:
+        links = connection.execute(text("SELECT id, near_duplicate_of FROM articles ORDER BY id")).all()
+        events = connection.execute(text("SELECT id, cluster_id FROM events ORDER BY id")).all()
+        clusters = connection.execute(
+            text("SELECT id, event_type, num_articles, num_sources, num_mentions FROM event_clusters ORDER BY id")
+        ).all()
+        participants = connection.scalar(text("SELECT count(*) FROM event_participants"))
+        signed = connection.scalar(text("SELECT count(*) FROM article_signatures"))
+    assert links == [(1, None), (2, 1), (3, None)]
+    # The copy's shelling, dated a day earlier, joins its original's; the other story's, the same day, too.
+    assert clusters == [(1, "ASSAULT", 3, 2, 3), (2, "AID", 1, 1, 1)]
+    assert events == [(1, 1), (2, 1), (3, 1), (4, 2)]
+    assert (participants, signed) == (3, 3)  # nothing lost in the rebuild of `events` on SQLite
+    problems = [str(p) for p in check_database(engine) if p.check in ("event cluster counts", "near-duplicate links")]
+    assert problems == []
+    engine.dispose()
 
 
 def test_database_downgrade_to_base_drops_every_table(db_url: str) -> None:

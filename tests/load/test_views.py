@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, text
 
-from etl.models import ArticleRow, EntityRow, EventParticipantRow, EventRow, MentionRow, RunRow
+from etl.models import ArticleRow, EntityRow, EventClusterRow, EventParticipantRow, EventRow, MentionRow, RunRow
 from etl.nlp.confidence import MIN_CONFIDENCE
 
 
@@ -26,6 +26,7 @@ def _event(
         "trigger_start": 0, "trigger_end": 3, "sentence_index": 0, "sentence_text": "…", "event_date": day,
         "date_text": None, "location_entity_id": 3 if event_id == 1 else None, "negated": negated,
         "hypothetical": False, "confidence": confidence, "is_background": is_background,
+        "cluster_id": 1 if event_id < 3 else 2,
     }  # fmt: skip
 
 
@@ -68,6 +69,15 @@ def facts(engine: Engine) -> Engine:
             {"article_id": article_id, "entity_id": 3, "start_char": start, "end_char": start + 7, "text": "Kherson",
              "label": "GPE", "sentence_index": 0}
             for article_id, start in ((1, 0), (1, 20), (2, 0))
+        ])  # fmt: skip
+        # The events of the 8th and 9th as one real-world event: the view shows clusters as they are stored.
+        connection.execute(insert(EventClusterRow), [
+            {"id": 1, "event_type": "ASSAULT", "actor_entity_id": 1, "recipient_entity_id": 2, "location_entity_id": 3,
+             "event_date": date(2022, 11, 8), "first_seen_at": started, "num_articles": 1, "num_sources": 1,
+             "num_mentions": 2},
+            {"id": 2, "event_type": "ASSAULT", "actor_entity_id": 1, "recipient_entity_id": 2,
+             "location_entity_id": None, "event_date": date(2022, 11, 10), "first_seen_at": started,
+             "num_articles": 1, "num_sources": 1, "num_mentions": 1},
         ])  # fmt: skip
         connection.execute(insert(EventRow), [
             _event(1, "ASSAULT", date(2022, 11, 8)), _event(2, "ASSAULT", date(2022, 11, 9)),
@@ -151,3 +161,25 @@ def test_views_count_events_at_or_above_the_confidence_line_that_are_news(facts:
     assert [row["id"] for row in counted] == [1, 2, 5]
     facts_rows = _rows(facts, "SELECT event_id FROM event_facts ORDER BY event_id")
     assert [row["event_id"] for row in facts_rows] == [1, 2, 5]
+
+
+def test_views_event_facts_name_each_events_cluster_and_its_articles(facts: Engine):
+    rows = _rows(facts, "SELECT event_id, cluster_id, cluster_articles FROM event_facts ORDER BY event_id")
+    assert rows == [
+        {"event_id": 1, "cluster_id": 1, "cluster_articles": 1},
+        {"event_id": 2, "cluster_id": 1, "cluster_articles": 1},
+        {"event_id": 5, "cluster_id": 2, "cluster_articles": 1},
+    ]
+
+
+def test_views_event_cluster_facts_has_one_named_row_per_cluster(facts: Engine):
+    clusters = _rows(facts, "SELECT * FROM event_cluster_facts ORDER BY cluster_id")
+    assert [(c["cluster_id"], c["actor"], c["recipient"], c["location"], c["num_mentions"]) for c in clusters] == [
+        (1, "Russia", "Ukraine", "Kherson", 2),
+        (2, "Russia", "Ukraine", None, 1),
+    ]
+    assert (clusters[0]["quad_class"], clusters[0]["actor_country"], str(clusters[0]["event_date"])) == (
+        "material conflict",
+        "RUS",
+        "2022-11-08",
+    )

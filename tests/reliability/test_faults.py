@@ -55,6 +55,12 @@ SNAPSHOT_QUERIES = {
     "event_participants": "SELECT a.content_sha256, v.trigger_start, p.role, e.entity_key, p.text, p.start_char, "
     "p.end_char, p.country, p.sector FROM event_participants p JOIN events v ON v.id = p.event_id "
     "JOIN articles a ON a.id = v.article_id LEFT JOIN entities e ON e.id = p.entity_id",
+    # Each cluster by its content and the first of its reports; each copy by its original.
+    "event_clusters": "SELECT c.event_type, c.mode, c.event_date, c.first_seen_at, c.num_articles, c.num_sources, "
+    "c.num_mentions, (SELECT min(a.content_sha256 || ':' || v.trigger_start) FROM events v "
+    "JOIN articles a ON a.id = v.article_id WHERE v.cluster_id = c.id) FROM event_clusters c",
+    "near_duplicates": "SELECT a.content_sha256, o.content_sha256 FROM articles a "
+    "JOIN articles o ON o.id = a.near_duplicate_of",
     "source_files": "SELECT path, size, file_sha256, status FROM source_files",
     "rejected_files": "SELECT source_path, record_index, content_sha256, reason FROM rejected_files",
 }
@@ -62,6 +68,7 @@ SNAPSHOT_QUERIES = {
 # Typed alike on both backends, so that a PostgreSQL database compares equal to a SQLite one.
 SNAPSHOT_TYPES = {
     "published_at": UTCDateTime(),
+    "first_seen_at": UTCDateTime(),
     "event_date": Date(),
     "negated": Boolean(),
     "hypothetical": Boolean(),

@@ -72,6 +72,27 @@ CORRUPTIONS: dict[str, tuple[Callable[[Engine], None], str]] = {
         lambda e: _execute(e, "UPDATE articles SET body = body || ' x' WHERE id = (SELECT max(id) FROM articles)"),
         "article content hash: article ",
     ),
+    "cluster miscounted": (
+        lambda e: _execute(
+            e, "UPDATE event_clusters SET num_articles = 99 WHERE id = (SELECT min(id) FROM event_clusters)"
+        ),
+        "event cluster counts: event cluster ",
+    ),
+    "event moved out of its cluster": (
+        lambda e: _execute(
+            e,
+            "INSERT INTO event_clusters (event_type, num_articles, num_sources, num_mentions) VALUES ('AID', 1, 0, 1)",
+            "UPDATE events SET cluster_id = (SELECT max(id) FROM event_clusters) "
+            "WHERE id = (SELECT max(id) FROM events)",
+        ),
+        "event cluster counts: event cluster ",
+    ),
+    "near-duplicate of nothing": (
+        lambda e: _execute(
+            e, "UPDATE articles SET near_duplicate_of = 999999 WHERE id = (SELECT min(id) FROM articles)"
+        ),
+        "near-duplicate links: article ",
+    ),
     "run undercount": (
         lambda e: _execute(e, "UPDATE runs SET files_loaded = 0, articles = 0"),
         "run counts: run 1 counts 0 files loaded, fewer than the 6 source_files rows marked so by it",

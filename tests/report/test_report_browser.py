@@ -110,7 +110,8 @@ def sample(sample_db: str) -> dict[str, Any]:
         facts = {
             "articles": rows("SELECT count(*) FROM articles")[0][0],
             "actors": rows(
-                "SELECT coalesce(e.canonical_name, p.text), count(DISTINCT p.event_id) FROM event_participants AS p "
+                "SELECT coalesce(e.canonical_name, p.text), count(DISTINCT ev.cluster_id) FROM event_participants AS p "
+                "JOIN events AS ev ON ev.id = p.event_id "
                 f"LEFT JOIN entities AS e ON e.id = p.entity_id WHERE p.role = 'actor' AND p.event_id IN ({counted}) "
                 "GROUP BY coalesce(e.canonical_name, p.text)"
             ),
