@@ -17,6 +17,7 @@ from datetime import date
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
+from etl.nlp.agency import Agency, agency, antecedent
 from etl.nlp.event_dates import continues_previous_day, resolve_event_date
 from etl.nlp.lexicon import Lexicon, Trigger
 from etl.records import Entity, Event, Mention, Participant
@@ -69,6 +70,19 @@ REPORTING_VERBS = frozenset(
 )
 REPORTED_CLAUSE_DEPS = frozenset({"ccomp", "conj", "xcomp"})
 PARTY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
+# Outcomes that befall people and things without anyone doing them (an earthquake kills, a tank explodes): coded
+# only with a stated perpetrator or weapon ("killed by a roadside bomb"); the attack that caused them is coded
+# on its own ("killed in an air strike", "wounded when gunmen opened fire").
+OUTCOME_LEMMAS = frozenset({"kill", "injure", "hurt", "wound", "damage", "destroy", "hit", "strike", "explode", "burn"})
+# Force used on weapons alone is a weapons find, not an attack on anyone ("destroyed a cache of IEDs").
+DISARMING_LEMMAS = frozenset({"destroy", "defuse", "dismantle", "find", "discover", "recover"})
+ARMED_SECTORS = frozenset({"MIL", "REB", "UAF", "SPY"})
+FORCE_SECTORS = ARMED_SECTORS | {"COP"}
+CONFLICT_TYPES = frozenset({"ASSAULT", "COERCE", "THREATEN", "PROTEST", "MOBILIZE"})
+PERSONAL_PRONOUNS = frozenset({"i", "he", "she", "we", "you", "me", "him", "her", "us"})
+# A warning is a threat only of a hostile act, a refusal or armed force ("warned it would strike", "that police
+# will no longer tolerate rallies"), not of a forecast ("warned that profits would fall", "warning of delays").
+WARNING_LEMMAS = frozenset({"warn", "warning", "caution", "alert"})
 SOURCE_NOUNS = frozenset({"source", "witness", "report", "statement", "resident", "media", "diplomat", "analyst"})
 
 
@@ -100,6 +114,25 @@ def code_events(
             if m.token.pos_ == "NOUN" and m.token.dep_ == "dobj" and m.token.head.lemma_ in COMMAND_VERBS
         }
         matches = {i: m for i, m in matches.items() if i not in commands}
+        # A trigger nobody performs is no event; it is left out before the nesting below, so that an act it would
+        # have framed is coded on its own ("four were killed when gunmen attacked a post": the attack).
+        hostile = {i for i, m in matches.items() if m.trigger.event_type in HOSTILE_TYPES}
+        parties = {i: _parties(m, *_arguments(m), mentions, hostile) for i, m in matches.items()}
+        parties = {i: p for i, p in parties.items() if p is not None}
+        # Deaths and injuries nobody is said to cause are violence only in a sentence that names a weapon or an
+        # armed party, and no attack: "three soldiers were wounded when an IED went off", not "… when a tank
+        # exploded"; "… were killed when gunmen attacked a post" is the attack.
+        uncaused = {i for i, p in parties.items() if p.uncaused}
+        attacks = {i for i in parties.keys() - uncaused if matches[i].trigger.event_type == "ASSAULT"}
+        if uncaused and (attacks or not _violent(sentence, mentions)):
+            # The attack's victims are the outcome's: "two soldiers were killed when a roadside bomb exploded".
+            victims = next((parties[i].recipients for i in sorted(uncaused) if parties[i].recipients), [])
+            parties = {
+                i: replace(p, recipients=p.recipients or victims) if i in attacks else p
+                for i, p in parties.items()
+                if i not in uncaused
+            }
+        matches = {i: m for i, m in matches.items() if i in parties}
         outer = {i: _outer_trigger(m.token, matches) for i, m in matches.items()}
         intent_markers = {i for i, m in matches.items() if m.trigger.cameo_code == INTENT_CODE}
         # An intent verb with an intended act gives way to that act, coded as an intent ("decided to withdraw",
@@ -123,8 +156,14 @@ def code_events(
         if continued is not None and resolve_event_date(sentence, publication_date)[1] is None:
             previous_day = _day_named_before(sentences, sentence_index, publication_date)
         for match in sorted(coded, key=lambda m: m.token.i):
-            intended = outer[match.token.i] is not None or _announced_as_intent(match)
-            event = _event(match, intended, sentence, sentence_index, mentions, entities, publication_date)
+            i = match.token.i
+            intended = outer[i] is not None or _announced_as_intent(match)
+            actors, recipients = parties[i].actors, parties[i].recipients
+            event = _event(
+                match, intended, sentence, sentence_index, actors, recipients, mentions, entities, publication_date
+            )
+            if not _counts(event):
+                continue
             if previous_day is not None:
                 event = replace(event, event_date=previous_day, date_text=continued)
             events.append(event)
@@ -469,7 +508,8 @@ def _participant(
     role: str, token: Token, mentions: Sequence[Mention], entities: Mapping[str, Entity], place_country: str | None
 ) -> Participant:
     span = _noun_phrase(token)
-    mention = _mention_for(span, token, mentions)
+    # A pronoun is the entity it stands for ("he" the president named before), or none at all.
+    mention = antecedent(token, mentions) if token.pos_ == "PRON" else _mention_for(span, token, mentions)
     entity = entities.get(mention.entity_key) if mention else None
     # "Ethnic Albanians in south Serbia" are Serbia's: an ethnic label names a minority, not its kin state.
     ethnic = any(t.lower_ == "ethnic" for t in span)
@@ -579,16 +619,89 @@ def _hypothetical(match: TriggerMatch, intended: bool) -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """Who performs an event and whom it targets, once the actors that cannot act are set aside."""
+
+    actors: list[Token]
+    recipients: list[Token]
+    uncaused: bool = False  # a death, injury or damage with no perpetrator or weapon stated
+
+
+def _parties(
+    match: TriggerMatch, actors: list[Token], recipients: list[Token], mentions: Sequence[Mention], hostile: set[int]
+) -> Parties | None:
+    """The actors that are agents, with no actor for a clear act whose agent goes unstated ("was shelled", "a
+    roadside bomb killed five"); None when the trigger is no political event: its only actors cannot act ("a
+    strong earthquake killed eight"), a warning forecasts ("warned that sales would slow"), or force is used on
+    weapons alone ("seized guns", "destroyed IEDs")."""
+    if match.token.lemma_ in WARNING_LEMMAS and _forecast_only(match.token, hostile):
+        return None
+    # An attack that kills ("a roadside bombing killed one soldier") is, like a weapon, an unnamed attacker's.
+    kinds = [Agency.WEAPON if a.i in hostile else agency(a, mentions) for a in actors]
+    agents = [a for a, kind in zip(actors, kinds, strict=True) if kind is Agency.AGENT]
+    if not agents and actors and Agency.WEAPON not in kinds:
+        return None
+    targets = [agency(r, mentions) for r in recipients]
+    if Agency.WEAPON in targets and Agency.AGENT not in targets:
+        # "fired missiles at a checkpoint": the weapon is the means, the target is the prepositional object.
+        if match.trigger.event_type == "COERCE" or match.token.lemma_ in DISARMING_LEMMAS:
+            return None
+        recipients = _prep_objects(match.token, RECIPIENT_PREPS)
+    uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
+    return Parties(agents, recipients, uncaused)
+
+
+def _violent(sentence: Span, mentions: Sequence[Mention]) -> bool:
+    """The sentence names a weapon or an armed party (soldiers, militants, an armed group)."""
+    for token in sentence:
+        if token.pos_ not in {"NOUN", "PROPN"}:
+            continue
+        if gazetteer.sector_of(token.text) in ARMED_SECTORS or agency(token, mentions) is Agency.WEAPON:
+            return True
+    return False
+
+
+def _counts(event: Event) -> bool:
+    """Conflict is political: not a private person's act on another, unnamed by office or country ("she beat
+    a world-class field", "he shot the designer")."""
+    actors = [p for p in event.participants if p.role == "actor"]
+    private = [p for p in actors if p.country is None and p.sector is None and _personal(p)]
+    return not (event.event_type in CONFLICT_TYPES and actors and len(private) == len(actors))
+
+
+def _personal(participant: Participant) -> bool:
+    """A person named or referred to, but not as an agent of anyone: a PERSON entity or a personal pronoun."""
+    if participant.entity_key is not None:
+        return participant.entity_key.startswith("PERSON:")
+    return participant.text.lower() in PERSONAL_PRONOUNS
+
+
+def _forecast_only(warning: Token, hostile: set[int]) -> bool:
+    """A warning with a clause or an "of"/"about" phrase that names no hostile act ("warned that sales would slow")."""
+    contents = [
+        c
+        for c in warning.children
+        if c.dep_ in {"ccomp", "xcomp"} or (c.dep_ == "prep" and c.lower_ in {"of", "about", "over", "that"})
+    ]
+    return bool(contents) and not any(
+        t.i in hostile or t.dep_ == "neg" or gazetteer.sector_of(t.text) in FORCE_SECTORS
+        for c in contents
+        for t in c.subtree
+    )
+
+
 def _event(
     match: TriggerMatch,
     intended: bool,
     sentence: Span,
     sentence_index: int,
+    actors: list[Token],
+    recipients: list[Token],
     mentions: Sequence[Mention],
     entities: Mapping[str, Entity],
     publication_date: date | None,
 ) -> Event:
-    actors, recipients = _arguments(match)
     predicate = match.token if match.token.pos_ == "VERB" else _governing_verb(match.token) or match.token
     event_date, date_text = resolve_event_date(sentence, publication_date, predicate)
     actor_ids = {a.i for a in actors}
