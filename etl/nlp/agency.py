@@ -52,6 +52,8 @@ def agency(token: Token, mentions: Sequence[Mention]) -> Agency:
         counted = [o for p in token.children if p.lower_ == "of" for o in p.children if o.dep_ == "pobj"]
         if counted:
             return agency(counted[0], mentions)
+    if token.ent_type_ and token.ent_type_ not in AGENT_LABELS:
+        return Agency.NONE  # a date, an amount, a law or a work is nobody ("on Tuesday")
     if token.pos_ == "PROPN":
         return Agency.AGENT
     start, phrase = head_phrase(token)

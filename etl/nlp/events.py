@@ -43,6 +43,7 @@ FUTURE_MODALS = frozenset({"will", "would", "'ll", "wo", "shall"})
 EPISTEMIC_MODALS = frozenset({"may", "might", "could", "should"})
 PHRASE_DEPS = frozenset({"prt", "prep", "dobj", "advmod", "dative"})
 RECIPIENT_PREPS = ("against", "on", "with", "to", "at")
+PARTY_PREPS = frozenset({*RECIPIENT_PREPS, "for", "from", "over"})
 LOCATION_PREPS = frozenset({"in", "at", "near", "from", "into"})
 LOCATION_LABELS = frozenset({"GPE", "LOC", "FAC"})
 PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE"})
@@ -76,6 +77,8 @@ PARTY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
 OUTCOME_LEMMAS = frozenset({"kill", "injure", "hurt", "wound", "damage", "destroy", "hit", "strike", "explode", "burn"})
 # Force used on weapons alone is a weapons find, not an attack on anyone ("destroyed a cache of IEDs").
 DISARMING_LEMMAS = frozenset({"destroy", "defuse", "dismantle", "find", "discover", "recover"})
+# Force is not used on a measure: "hit a record high", "broke the world record", "dominated the market".
+METRIC_NOUNS = frozenset({"record", "high", "low", "market", "share", "expectation", "forecast", "limit", "chart"})
 ARMED_SECTORS = frozenset({"MIL", "REB", "UAF", "SPY"})
 FORCE_SECTORS = ARMED_SECTORS | {"COP"}
 CONFLICT_TYPES = frozenset({"ASSAULT", "COERCE", "THREATEN", "PROTEST", "MOBILIZE"})
@@ -162,7 +165,7 @@ def code_events(
             event = _event(
                 match, intended, sentence, sentence_index, actors, recipients, mentions, entities, publication_date
             )
-            if not _counts(event):
+            if not _counts(event, match.token.pos_ == "NOUN"):
                 continue
             if previous_day is not None:
                 event = replace(event, event_date=previous_day, date_text=continued)
@@ -383,7 +386,7 @@ def _arguments(match: TriggerMatch) -> tuple[list[Token], list[Token]]:
     possessors = [c for c in token.children if c.dep_ == "poss"]
     # "continued their hunger strike": a possessive pronoun is the light verb's subject, named there.
     actors = [c for c in possessors if c.pos_ != "PRON"]
-    actors += [c for c in token.children if c.dep_ == "amod" and c.ent_type_ in {"NORP", "GPE"}]
+    actors += [c for c in token.children if c.dep_ in {"amod", "compound"} and c.ent_type_ in {"NORP", "GPE"}]
     actors += _prep_objects(token, ("by",))
     recipients = _prep_objects(token, RECIPIENT_PREPS)
     verb = _governing_verb(token)
@@ -642,14 +645,31 @@ def _parties(
     agents = [a for a, kind in zip(actors, kinds, strict=True) if kind is Agency.AGENT]
     if not agents and actors and Agency.WEAPON not in kinds:
         return None
+    if match.trigger.event_type in PLACE_TARGET_TYPES and any(r.lemma_ in METRIC_NOUNS for r in recipients):
+        return None
     targets = [agency(r, mentions) for r in recipients]
     if Agency.WEAPON in targets and Agency.AGENT not in targets:
         # "fired missiles at a checkpoint": the weapon is the means, the target is the prepositional object.
         if match.trigger.event_type == "COERCE" or match.token.lemma_ in DISARMING_LEMMAS:
             return None
         recipients = _prep_objects(match.token, RECIPIENT_PREPS)
+    elif recipients and Agency.AGENT not in targets:
+        # "suspended aid to Pakistan", "imposed sanctions on Turkey": the party named after the object is the target.
+        recipients = _party_objects([match.token, *recipients], mentions) or recipients
     uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
     return Parties(agents, recipients, uncaused)
+
+
+def _party_objects(heads: list[Token], mentions: Sequence[Mention]) -> list[Token]:
+    """The first party named as the object of a recipient preposition on any of `heads`, with its conjuncts."""
+    for head in heads:
+        for prep in head.children:
+            if prep.dep_ != "prep" or prep.lower_ not in PARTY_PREPS:
+                continue
+            for pobj in prep.children:
+                if pobj.dep_ == "pobj" and agency(pobj, mentions) is Agency.AGENT:
+                    return _with_conjuncts(pobj)
+    return []
 
 
 def _violent(sentence: Span, mentions: Sequence[Mention]) -> bool:
@@ -662,9 +682,12 @@ def _violent(sentence: Span, mentions: Sequence[Mention]) -> bool:
     return False
 
 
-def _counts(event: Event) -> bool:
-    """Conflict is political: not a private person's act on another, unnamed by office or country ("she beat
-    a world-class field", "he shot the designer")."""
+def _counts(event: Event, nominal: bool) -> bool:
+    """A noun names an event only with a party or a place ("the attack on Kherson", not "security alerts" or "a
+    crackdown"); and conflict is political: not a private person's act on another, unnamed by office or country
+    ("she beat a world-class field", "he shot the designer")."""
+    if nominal and event.location_key is None and not any(p.role != "source" for p in event.participants):
+        return False
     actors = [p for p in event.participants if p.role == "actor"]
     private = [p for p in actors if p.country is None and p.sector is None and _personal(p)]
     return not (event.event_type in CONFLICT_TYPES and actors and len(private) == len(actors))

@@ -50,7 +50,13 @@ EVENTS = [
         "The army",
         ("rebel positions",),
     ),
-    ("coordinated targets", "Troops shelled Ostrava and Velden on Tuesday.", "ASSAULT", "Troops", ("Ostrava", "Velden")),
+    (
+        "coordinated targets",
+        "Troops shelled Ostrava and Velden on Tuesday.",
+        "ASSAULT",
+        "Troops",
+        ("Ostrava", "Velden"),
+    ),
     (
         "weapon of an unnamed attacker",
         "Two soldiers were killed when a roadside bomb exploded near their convoy.",
