@@ -41,8 +41,29 @@ class Agency(Enum):
     NONE = "none"
 
 
-def agency(token: Token, mentions: Sequence[Mention]) -> Agency:
+class Mentions(tuple[Mention, ...]):
+    """A document's mentions sorted by start, with their starts for lookups by offset and the agency of each
+    token asked about, kept: the coder asks about the same arguments several times."""
+
+    starts: list[int]
+    agencies: dict[int, Agency]
+
+    def __new__(cls, mentions: Sequence[Mention]) -> Mentions:
+        self = super().__new__(cls, mentions)
+        self.starts = [m.start for m in self]
+        self.agencies = {}
+        return self
+
+
+def agency(token: Token, mentions: Mentions) -> Agency:
     """Whether the head word of an event's argument names an agent, a weapon, or neither."""
+    kind = mentions.agencies.get(token.i)
+    if kind is None:
+        kind = mentions.agencies[token.i] = _agency(token, mentions)
+    return kind
+
+
+def _agency(token: Token, mentions: Mentions) -> Agency:
     if token.pos_ == "PRON":
         lower = token.lower_
         if lower not in THING_PRONOUNS or antecedent(token, mentions) is not None:
@@ -79,20 +100,20 @@ def head_phrase(token: Token) -> tuple[int, str]:
     return start, token.doc[start : token.i + 1].text
 
 
-def mention_at(token: Token, mentions: Sequence[Mention]) -> Mention | None:
-    """The mention covering the token's first character; `mentions` are sorted by start."""
-    index = bisect.bisect_right([m.start for m in mentions], token.idx) - 1
+def mention_at(token: Token, mentions: Mentions) -> Mention | None:
+    """The mention covering the token's first character."""
+    index = bisect.bisect_right(mentions.starts, token.idx) - 1
     if index >= 0 and mentions[index].start <= token.idx < mentions[index].end:
         return mentions[index]
     return None
 
 
-def antecedent(pronoun: Token, mentions: Sequence[Mention]) -> Mention | None:
+def antecedent(pronoun: Token, mentions: Mentions) -> Mention | None:
     """The nearest mention before a personal pronoun of a kind it can stand for, or None (also for "I", "we")."""
     labels = ANTECEDENT_LABELS.get(pronoun.lower_)
     if labels is None:
         return None
-    for mention in reversed(mentions[: bisect.bisect_left([m.start for m in mentions], pronoun.idx)]):
+    for mention in reversed(mentions[: bisect.bisect_left(mentions.starts, pronoun.idx)]):
         if mention.label in labels:
             return mention
     return None

@@ -17,7 +17,7 @@ from datetime import date
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import Agency, agency, antecedent
+from etl.nlp.agency import Agency, Mentions, agency, antecedent
 from etl.nlp.event_dates import continues_previous_day, resolve_event_date
 from etl.nlp.lexicon import Lexicon, Trigger
 from etl.records import Entity, Event, Mention, Participant
@@ -107,6 +107,7 @@ def code_events(
     """The PLOVER events of a parsed document, one per trigger token, in text order."""
     events: list[Event] = []
     sentences = list(doc.sents)
+    mentions = Mentions(mentions)
     for sentence_index, sentence in enumerate(sentences):
         matches = {m.token.i: m for m in _triggers(sentence, lexicon)}
         # "ordered the mobilisation of reservists" is the mobilisation, by whoever ordered it (as CAMEO codes
@@ -386,7 +387,12 @@ def _arguments(match: TriggerMatch) -> tuple[list[Token], list[Token]]:
     possessors = [c for c in token.children if c.dep_ == "poss"]
     # "continued their hunger strike": a possessive pronoun is the light verb's subject, named there.
     actors = [c for c in possessors if c.pos_ != "PRON"]
-    actors += [c for c in token.children if c.dep_ in {"amod", "compound"} and c.ent_type_ in {"NORP", "GPE"}]
+    # "the Russian attack", "a rebel assault", "the police crackdown": the modifier names who acts.
+    actors += [
+        c
+        for c in token.children
+        if c.dep_ in {"amod", "compound"} and (c.ent_type_ in {"NORP", "GPE"} or gazetteer.is_agent_term(c.lemma_))
+    ]
     actors += _prep_objects(token, ("by",))
     recipients = _prep_objects(token, RECIPIENT_PREPS)
     verb = _governing_verb(token)
@@ -508,7 +514,7 @@ def _mention_for(span: Span, head: Token, mentions: Sequence[Mention]) -> Mentio
 
 
 def _participant(
-    role: str, token: Token, mentions: Sequence[Mention], entities: Mapping[str, Entity], place_country: str | None
+    role: str, token: Token, mentions: Mentions, entities: Mapping[str, Entity], place_country: str | None
 ) -> Participant:
     span = _noun_phrase(token)
     # A pronoun is the entity it stands for ("he" the president named before), or none at all.
@@ -632,7 +638,7 @@ class Parties:
 
 
 def _parties(
-    match: TriggerMatch, actors: list[Token], recipients: list[Token], mentions: Sequence[Mention], hostile: set[int]
+    match: TriggerMatch, actors: list[Token], recipients: list[Token], mentions: Mentions, hostile: set[int]
 ) -> Parties | None:
     """The actors that are agents, with no actor for a clear act whose agent goes unstated ("was shelled", "a
     roadside bomb killed five"); None when the trigger is no political event: its only actors cannot act ("a
@@ -640,8 +646,10 @@ def _parties(
     weapons alone ("seized guns", "destroyed IEDs")."""
     if match.token.lemma_ in WARNING_LEMMAS and _forecast_only(match.token, hostile):
         return None
-    # An attack that kills ("a roadside bombing killed one soldier") is, like a weapon, an unnamed attacker's.
-    kinds = [Agency.WEAPON if a.i in hostile else agency(a, mentions) for a in actors]
+    # An attack that kills ("a roadside bombing killed one soldier") is, like a weapon, an unnamed attacker's,
+    # unless a party is named in it ("US drone attacks killed…").
+    kinds = [agency(a, mentions) for a in actors]
+    kinds = [Agency.WEAPON if a.i in hostile and k is Agency.NONE else k for a, k in zip(actors, kinds, strict=True)]
     agents = [a for a, kind in zip(actors, kinds, strict=True) if kind is Agency.AGENT]
     if not agents and actors and Agency.WEAPON not in kinds:
         return None
@@ -660,7 +668,7 @@ def _parties(
     return Parties(agents, recipients, uncaused)
 
 
-def _party_objects(heads: list[Token], mentions: Sequence[Mention]) -> list[Token]:
+def _party_objects(heads: list[Token], mentions: Mentions) -> list[Token]:
     """The first party named as the object of a recipient preposition on any of `heads`, with its conjuncts."""
     for head in heads:
         for prep in head.children:
@@ -672,7 +680,7 @@ def _party_objects(heads: list[Token], mentions: Sequence[Mention]) -> list[Toke
     return []
 
 
-def _violent(sentence: Span, mentions: Sequence[Mention]) -> bool:
+def _violent(sentence: Span, mentions: Mentions) -> bool:
     """The sentence names a weapon or an armed party (soldiers, militants, an armed group)."""
     for token in sentence:
         if token.pos_ not in {"NOUN", "PROPN"}:
@@ -686,7 +694,12 @@ def _counts(event: Event, nominal: bool) -> bool:
     """A noun names an event only with a party or a place ("the attack on Kherson", not "security alerts" or "a
     crackdown"); and conflict is political: not a private person's act on another, unnamed by office or country
     ("she beat a world-class field", "he shot the designer")."""
-    if nominal and event.location_key is None and not any(p.role != "source" for p in event.participants):
+    if (
+        nominal
+        and event.event_type != "PROTEST"  # protests are the public's: "rallies were held across the country"
+        and event.location_key is None
+        and not any(p.role != "source" for p in event.participants)
+    ):
         return False
     actors = [p for p in event.participants if p.role == "actor"]
     private = [p for p in actors if p.country is None and p.sector is None and _personal(p)]
@@ -721,7 +734,7 @@ def _event(
     sentence_index: int,
     actors: list[Token],
     recipients: list[Token],
-    mentions: Sequence[Mention],
+    mentions: Mentions,
     entities: Mapping[str, Entity],
     publication_date: date | None,
 ) -> Event:
