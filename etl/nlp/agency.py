@@ -88,7 +88,7 @@ def _agency(token: Token, mentions: Mentions) -> Agency:
         # A state's weapons stand for its forces ("Turkish jets", "Russian artillery").
         return Agency.AGENT if gazetteer.country_of(phrase) is not None else Agency.WEAPON
     # A generic agent, or anyone a country or an organisation qualifies ("Palestinian prisoners", "U.N. staff").
-    if gazetteer.sector_of(phrase) or gazetteer.country_of(phrase) or gazetteer.organization_of(phrase):
+    if gazetteer.agent_sector(phrase) or gazetteer.country_of(phrase) or gazetteer.organization_of(phrase):
         return Agency.AGENT
     return Agency.NONE
 

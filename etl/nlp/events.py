@@ -17,7 +17,7 @@ from datetime import date
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import Agency, Mentions, agency, antecedent
+from etl.nlp.agency import Agency, Mentions, agency, antecedent, mention_at
 from etl.nlp.event_dates import continues_previous_day, resolve_event_date
 from etl.nlp.lexicon import Lexicon, Trigger
 from etl.records import Entity, Event, Mention, Participant
@@ -44,6 +44,10 @@ EPISTEMIC_MODALS = frozenset({"may", "might", "could", "should"})
 PHRASE_DEPS = frozenset({"prt", "prep", "dobj", "advmod", "dative"})
 RECIPIENT_PREPS = ("against", "on", "with", "to", "at")
 PARTY_PREPS = frozenset({*RECIPIENT_PREPS, "for", "from", "over"})
+PLACE_TARGET_PREPS = frozenset({"in", "into", "to", "on"})
+# Material acts whose place is their target when no party is ("declared a ceasefire in Tripoli"); talks or
+# protests in a city are not aimed at it.
+PLACE_TARGETED_TYPES = frozenset({"ASSAULT", "COERCE", "RETREAT", "MOBILIZE", "AID", "SANCTION", "CONCEDE"})
 LOCATION_PREPS = frozenset({"in", "at", "near", "from", "into"})
 LOCATION_LABELS = frozenset({"GPE", "LOC", "FAC"})
 PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE"})
@@ -664,15 +668,38 @@ def _parties(
     elif recipients and Agency.AGENT not in targets:
         # "suspended aid to Pakistan", "imposed sanctions on Turkey": the party named after the object is the target.
         recipients = _party_objects([match.token, *recipients], mentions) or recipients
+    if not recipients:
+        recipients = _content_targets(match.token, match.trigger.event_type in PLACE_TARGETED_TYPES, mentions)
     uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
     return Parties(agents, recipients, uncaused)
+
+
+def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> list[Token]:
+    """The target of the act a speech act or an intent is about ("threatened to attack a US base", "refused to
+    lift the ban on SIMI"), else the place it is done to ("declared a ceasefire in Tripoli", "sent experts to
+    Alabama")."""
+    contents = [c for c in token.children if c.dep_ in {"xcomp", "ccomp"} and c.pos_ in {"VERB", "AUX"}]
+    for content in contents:
+        objects = [c for c in content.children if c.dep_ in {"dobj", "dative"}]
+        parties = _party_objects([content, *objects], mentions)
+        if parties or objects:
+            return parties or _with_conjuncts(objects[0])
+    heads = [token, *(c for c in token.children if c.dep_ == "dobj")] if place_targeted else []
+    for head in heads:
+        for prep in head.children:
+            if prep.dep_ == "prep" and prep.lower_ in PLACE_TARGET_PREPS:
+                for place in (o for o in prep.children if o.dep_ == "pobj"):
+                    mention = mention_at(place, mentions)
+                    if mention is not None and mention.label in LOCATION_LABELS:
+                        return [place]
+    return []
 
 
 def _party_objects(heads: list[Token], mentions: Mentions) -> list[Token]:
     """The first party named as the object of a recipient preposition on any of `heads`, with its conjuncts."""
     for head in heads:
         for prep in head.children:
-            if prep.dep_ != "prep" or prep.lower_ not in PARTY_PREPS:
+            if prep.dep_ not in {"prep", "dative"} or prep.lower_ not in PARTY_PREPS:
                 continue
             for pobj in prep.children:
                 if pobj.dep_ == "pobj" and agency(pobj, mentions) is Agency.AGENT:

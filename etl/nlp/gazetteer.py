@@ -222,11 +222,23 @@ def is_agent_term(word: str) -> bool:
 
 def names_weapon(text: str) -> bool:
     """True when a phrase ends with a weapon's name ("a roadside bomb", "two rockets"; not "weapon depots")."""
+    return _ending(text, _tables().weapons) is not None
+
+
+def agent_sector(text: str) -> str | None:
+    """The sector of the generic agent a phrase ends with ("Ukrainian troops" MIL; not "military aid")."""
     tables = _tables()
+    term = _ending(text, tables.agents)
+    return tables.agents[term] if term is not None else None
+
+
+def _ending(text: str, table: Container[str]) -> str | None:
+    """The longest key of `table` the phrase ends with."""
     words = [token.norm for token in tokenize(text)]
-    return any(
-        " ".join(words[-size:]) in tables.weapons for size in range(1, min(tables.longest_alias, len(words)) + 1)
-    )
+    for size in range(min(_tables().longest_alias, len(words)), 0, -1):
+        if (key := " ".join(words[-size:])) in table:
+            return key
+    return None
 
 
 def organization_of(text: str) -> tuple[str, str] | None:

@@ -71,7 +71,7 @@ EVENTS = [
         "gunmen",
         ("a church",),
     ),
-    ("threat of force", "The rebels warned they would attack the city.", "THREATEN", "The rebels", ()),
+    ("threat of force", "The rebels warned they would attack the city.", "THREATEN", "The rebels", ("the city",)),
     ("police arrest a player", "Police arrested the striker after the match.", "COERCE", "Police", ("the striker",)),
     ("government bans a film", "The government banned the film last week.", "COERCE", "The government", ("the film",)),
 ]
