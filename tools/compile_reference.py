@@ -44,7 +44,8 @@ PETRARCH = Path("reference/petrarch2")
 # that they lack.
 WEAPON_SYNSETS = frozenset({"&WEAPON", "&WMD"})
 EXTRA_WEAPONS = (
-    "grenade|mortar|shell|landmine|explosive|explosive device|car bomb|suicide vest|drone|jet|warplane|gunship|mortar round|artillery round"
+    "grenade|mortar|shell|landmine|explosive|explosive device|car bomb|suicide vest|drone|jet|warplane|gunship"
+    "|mortar round|artillery round"
 )
 
 # iso3|display name|UN region|capital spellings ("*" = not used as an alias: a common word or name)|demonyms
@@ -290,12 +291,15 @@ EXTRA_PLACES = {
 # Agents and organisations news names often that the dictionaries lack ("officials", "G20"); codes as in
 # the dictionaries where they have one, else the bare CAMEO class.
 EXTRA_AGENTS = {
-    "GOV": "official|authorities|negotiator|emir|leader|government official|chief|delegation",
+    "GOV": "official|authorities|negotiator|emir|leader|government official|chief|delegation|country|nation|agency"
+    "|side|party",
     "LAB": "union",
     "MIL": "forces|general|peacekeeper|armed forces|unit|gunner",
-    "OPP": "opposition|opposition leader",
+    "OPP": "opposition|opposition leader|group|confederation|association|coalition|alliance|organisation"
+    "|organization|movement",
     "CRM": "attacker|assailant|thug|hacker",
-    "CVL": "mob|crowd|prisoner|inmate|detainee|inhabitant|elder|officer",
+    "CVL": "mob|crowd|prisoner|inmate|detainee|inhabitant|elder|officer|driver|musician|critic|donor",
+    "COP": "guard",
 }
 EXTRA_ORGANIZATIONS = """
 un|United Nations|IGOUNO

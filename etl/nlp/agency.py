@@ -24,7 +24,8 @@ GROUP_PRONOUNS = frozenset({"they", "them", "their", "theirs", "themselves", "it
 # "it" and "its" stand for a thing as often as for a party: they act only through an antecedent.
 THING_PRONOUNS = frozenset({"it", "its", "itself", "this", "that", "these", "which", "what", "something"})
 ANTECEDENT_LABELS = {pronoun: frozenset({"PERSON"}) for pronoun in PERSON_PRONOUNS} | {
-    pronoun: frozenset({"ORG", "GPE", "NORP"}) for pronoun in GROUP_PRONOUNS
+    pronoun: frozenset({"ORG", "GPE", "NORP", "LOC"})
+    for pronoun in GROUP_PRONOUNS  # LOC: "Europe … it"
 }
 # Heads that count what their "of" phrase names: "dozens of rifles" are rifles, "members of a body" the body.
 QUANTITY_NOUNS = frozenset(

@@ -85,7 +85,6 @@ DISARMING_LEMMAS = frozenset({"destroy", "defuse", "dismantle", "find", "discove
 METRIC_NOUNS = frozenset({"record", "high", "low", "market", "share", "expectation", "forecast", "limit", "chart"})
 ARMED_SECTORS = frozenset({"MIL", "REB", "UAF", "SPY"})
 FORCE_SECTORS = ARMED_SECTORS | {"COP"}
-CONFLICT_TYPES = frozenset({"ASSAULT", "COERCE", "THREATEN", "PROTEST", "MOBILIZE"})
 PERSONAL_PRONOUNS = frozenset({"i", "he", "she", "we", "you", "me", "him", "her", "us"})
 # A warning is a threat only of a hostile act, a refusal or armed force ("warned it would strike", "that police
 # will no longer tolerate rallies"), not of a forecast ("warned that profits would fall", "warning of delays").
@@ -719,7 +718,7 @@ def _violent(sentence: Span, mentions: Mentions) -> bool:
 
 def _counts(event: Event, nominal: bool) -> bool:
     """A noun names an event only with a party or a place ("the attack on Kherson", not "security alerts" or "a
-    crackdown"); and conflict is political: not a private person's act on another, unnamed by office or country
+    crackdown"); and force is political: not a private person's act on another, unnamed by office or country
     ("she beat a world-class field", "he shot the designer")."""
     if (
         nominal
@@ -730,13 +729,14 @@ def _counts(event: Event, nominal: bool) -> bool:
         return False
     actors = [p for p in event.participants if p.role == "actor"]
     private = [p for p in actors if p.country is None and p.sector is None and _personal(p)]
-    return not (event.event_type in CONFLICT_TYPES and actors and len(private) == len(actors))
+    return not (event.event_type in PLACE_TARGET_TYPES and actors and len(private) == len(actors))
 
 
 def _personal(participant: Participant) -> bool:
     """A person named or referred to, but not as an agent of anyone: a PERSON entity or a personal pronoun."""
     if participant.entity_key is not None:
-        return participant.entity_key.startswith("PERSON:")
+        # spaCy tags armed groups as people too ("Boko Haram"): the organisations table knows them.
+        return participant.entity_key.startswith("PERSON:") and gazetteer.organization_of(participant.text) is None
     return participant.text.lower() in PERSONAL_PRONOUNS
 
 
