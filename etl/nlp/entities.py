@@ -83,7 +83,8 @@ def _mention_spans(doc: Doc) -> list[_Span]:
         if ent.label_ not in ENTITY_LABELS:
             continue
         span = _trimmed(ent)
-        if span is None:
+        # A pronoun the model tagged ("He", "It") names no one by itself; the event coder resolves it.
+        if span is None or all(token.pos_ == "PRON" for token in span):
             continue
         sentence_index = bisect.bisect_right(sentence_starts, span.start) - 1
         # The model sometimes tags a nationality as a place; "Ukrainian" names people (NORP), not Ukraine.
