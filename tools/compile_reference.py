@@ -5,7 +5,8 @@ Inputs, read by path and never copied into the repository (MIT, Open Event Data 
     `[UKR]`), whose aliases mix names, demonyms, misspellings and cities; then persons and institutions
     with role codes (`[ISRMIL]`) and date ranges;
   * Phoenix.International.actors.txt (IGOs and NGOs) and Phoenix.MilNonState.actors.txt (armed groups);
-  * Phoenix.agents.txt: generic agents ("police", "troops", "foreign minister") under CAMEO sector codes.
+  * Phoenix.agents.txt: generic agents ("police", "troops", "foreign minister") under CAMEO sector codes;
+  * CAMEO.2.0.txt's weapon synsets (`&WEAPON`, `&WMD`): what an unnamed attacker fights with.
 
 The hand-written table below gives what the dictionaries lack or get wrong: display names, UN regions,
 capitals and demonyms. CAMEO country codes are ISO 3166 alpha-3 except those in CAMEO_TO_ISO3; historical
@@ -39,6 +40,13 @@ from etl.nlp.gazetteer import normalize  # noqa: E402
 DEFAULT_SHARED = REPO.parent / "shared"
 DEFAULT_OUTPUT = REPO / "etl" / "reference_data"
 PETRARCH = Path("reference/petrarch2")
+# The verb dictionary's noun synsets that name weapons ("+IMPROVISED_EXPLOSIVE_DEVICE"), and weapons news names
+# that they lack.
+WEAPON_SYNSETS = frozenset({"&WEAPON", "&WMD"})
+EXTRA_WEAPONS = (
+    "grenade|mortar|shell|landmine|explosive|explosive device|car bomb|suicide vest|drone|jet|warplane|gunship"
+    "|mortar round|artillery round"
+)
 
 # iso3|display name|UN region|capital spellings ("*" = not used as an alias: a common word or name)|demonyms
 COUNTRY_TABLE = """
@@ -283,9 +291,15 @@ EXTRA_PLACES = {
 # Agents and organisations news names often that the dictionaries lack ("officials", "G20"); codes as in
 # the dictionaries where they have one, else the bare CAMEO class.
 EXTRA_AGENTS = {
-    "GOV": "official|authorities|negotiator|emir|leader|government official",
-    "MIL": "forces|general|peacekeeper|armed forces",
-    "OPP": "opposition|opposition leader",
+    "GOV": "official|authorities|negotiator|emir|leader|government official|chief|delegation|country|nation|agency"
+    "|side|party",
+    "LAB": "union",
+    "MIL": "forces|general|peacekeeper|armed forces|unit|gunner",
+    "OPP": "opposition|opposition leader|group|confederation|association|coalition|alliance|organisation"
+    "|organization|movement",
+    "CRM": "attacker|assailant|thug|hacker",
+    "CVL": "mob|crowd|prisoner|inmate|detainee|inhabitant|elder|officer|driver|musician|critic|donor",
+    "COP": "guard",
 }
 EXTRA_ORGANIZATIONS = """
 un|United Nations|IGOUNO
@@ -645,6 +659,25 @@ def build_agents(shared: Path) -> list[tuple[str, str, str]]:
     return sorted((term, sector, code) for term, (sector, code) in agents.items())
 
 
+def build_weapons(shared: Path) -> list[tuple[str]]:
+    """The terms of the verb dictionary's weapon synsets, normalised; a synset runs from its `&NAME` line to a
+    line that is not a `+TERM`."""
+    terms: set[str] = set()
+    synset = None
+    for line in (shared / PETRARCH / "CAMEO.2.0.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("&"):
+            synset = line
+        elif line.startswith("+") and synset in WEAPON_SYNSETS:
+            term = normalize(line[1:].replace("_", " "))
+            if len(term) >= 3:
+                terms.add(term)
+        else:
+            synset = None
+    terms.update(EXTRA_WEAPONS.split("|"))
+    return sorted((term,) for term in terms)
+
+
 def write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[str]]) -> int:
     rows = list(rows)
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -677,6 +710,7 @@ def compile_reference(shared: Path, output: Path) -> dict[str, int]:
             ((r.alias, r.canonical_name, r.code, r.country, r.sector) for r in organizations),
         ),
         "agents.csv": write_csv(output / "agents.csv", ("term", "sector", "cameo_code"), build_agents(shared)),
+        "weapons.csv": write_csv(output / "weapons.csv", ("term",), build_weapons(shared)),
     }
     return counts
 

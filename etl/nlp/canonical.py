@@ -160,6 +160,16 @@ def known_entity(
     return _fuzzy(key, group, index, ambiguous_surnames)
 
 
+def known_place(name: str) -> KnownEntity | None:
+    """The place a whole name means in the alias table ("Dnieper") or the gazetteer ("Crimea"), or None."""
+    key = normalize(name)
+    if ("place", key) in _index().aliases:
+        return _index().aliases["place", key]
+    if is_place_name(name):
+        return KnownEntity(name, "GPE", country_of(name), None, None, False)
+    return None
+
+
 def _place_for_government(name: str, key: str, index: _Index) -> KnownEntity | None:
     """The place a capital or country tagged as an organisation names: the alias table's, else the gazetteer's."""
     if ("place", key) in index.aliases:

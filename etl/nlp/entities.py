@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.canonical import KnownEntity, known_entity
+from etl.nlp.canonical import KnownEntity, known_entity, known_place
 from etl.records import Entity, Mention
 
 # Named things only: dates, times and quantities are attributes of events and articles, not entities.
@@ -83,7 +83,8 @@ def _mention_spans(doc: Doc) -> list[_Span]:
         if ent.label_ not in ENTITY_LABELS:
             continue
         span = _trimmed(ent)
-        if span is None:
+        # A pronoun the model tagged ("He", "It") names no one by itself; the event coder resolves it.
+        if span is None or all(token.pos_ == "PRON" for token in span):
             continue
         sentence_index = bisect.bisect_right(sentence_starts, span.start) - 1
         # The model sometimes tags a nationality as a place; "Ukrainian" names people (NORP), not Ukraine.
@@ -162,6 +163,14 @@ def resolve_entities(doc: Doc) -> tuple[tuple[Entity, ...], tuple[Mention, ...]]
             context_country=title_country,
             document_countries=frozenset(document_countries),
         )
+        # A place the tables know is never a person or an organisation ("Crimea" tagged ORG, "Dnieper" PERSON),
+        # except a city as an organisation: a team is often named by its city ("Leeds").
+        if label in {"PERSON", "ORG"} and (known is None or known.type == label):
+            place = known_place(canonical)
+            if place is not None and not (label == "ORG" and _is_city(place)):
+                known = place
+                for member in members:
+                    labels[normalise_name(member.text)] = place.type
         entity = _entity(canonical, label, tuple(sorted(surface_forms)), known, title_country, title_sector)
         if entity.country and label != "PERSON":
             document_countries.add(entity.country)
@@ -233,6 +242,10 @@ def _entity(
         lon=city.lon if city else None,
         sector=gazetteer.sector_of(name) if label == "ORG" else None,  # "Ukrainian Army" -> MIL
     )
+
+
+def _is_city(place: KnownEntity) -> bool:
+    return place.country is not None and gazetteer.city_in(place.canonical_name, place.country) is not None
 
 
 def _names_country(name: str) -> bool:

@@ -17,6 +17,7 @@ from datetime import date
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
+from etl.nlp.agency import Agency, Mentions, agency, antecedent, mention_at
 from etl.nlp.confidence import TriggerKind, confidence, evidence_of
 from etl.nlp.event_dates import continues_previous_day, is_background, resolve_event_date
 from etl.nlp.lexicon import Lexicon, Trigger
@@ -43,6 +44,11 @@ FUTURE_MODALS = frozenset({"will", "would", "'ll", "wo", "shall"})
 EPISTEMIC_MODALS = frozenset({"may", "might", "could", "should"})
 PHRASE_DEPS = frozenset({"prt", "prep", "dobj", "advmod", "dative"})
 RECIPIENT_PREPS = ("against", "on", "with", "to", "at")
+PARTY_PREPS = frozenset({*RECIPIENT_PREPS, "for", "from", "over"})
+PLACE_TARGET_PREPS = frozenset({"in", "into", "to", "on"})
+# Material acts whose place is their target when no party is ("declared a ceasefire in Tripoli"); talks or
+# protests in a city are not aimed at it.
+PLACE_TARGETED_TYPES = frozenset({"ASSAULT", "COERCE", "RETREAT", "MOBILIZE", "AID", "SANCTION", "CONCEDE"})
 LOCATION_PREPS = frozenset({"in", "at", "near", "from", "into"})
 LOCATION_LABELS = frozenset({"GPE", "LOC", "FAC"})
 PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE"})
@@ -70,6 +76,20 @@ REPORTING_VERBS = frozenset(
 )
 REPORTED_CLAUSE_DEPS = frozenset({"ccomp", "conj", "xcomp"})
 PARTY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
+# Outcomes that befall people and things without anyone doing them (an earthquake kills, a tank explodes): coded
+# only with a stated perpetrator or weapon ("killed by a roadside bomb"); the attack that caused them is coded
+# on its own ("killed in an air strike", "wounded when gunmen opened fire").
+OUTCOME_LEMMAS = frozenset({"kill", "injure", "hurt", "wound", "damage", "destroy", "hit", "strike", "explode", "burn"})
+# Force used on weapons alone is a weapons find, not an attack on anyone ("destroyed a cache of IEDs").
+DISARMING_LEMMAS = frozenset({"destroy", "defuse", "dismantle", "find", "discover", "recover"})
+# Force is not used on a measure: "hit a record high", "broke the world record", "dominated the market".
+METRIC_NOUNS = frozenset({"record", "high", "low", "market", "share", "expectation", "forecast", "limit", "chart"})
+ARMED_SECTORS = frozenset({"MIL", "REB", "UAF", "SPY"})
+FORCE_SECTORS = ARMED_SECTORS | {"COP"}
+PERSONAL_PRONOUNS = frozenset({"i", "he", "she", "we", "you", "me", "him", "her", "us"})
+# A warning is a threat only of a hostile act, a refusal or armed force ("warned it would strike", "that police
+# will no longer tolerate rallies"), not of a forecast ("warned that profits would fall", "warning of delays").
+WARNING_LEMMAS = frozenset({"warn", "warning", "caution", "alert"})
 SOURCE_NOUNS = frozenset({"source", "witness", "report", "statement", "resident", "media", "diplomat", "analyst"})
 
 
@@ -91,6 +111,7 @@ def code_events(
     """The PLOVER events of a parsed document, one per trigger token, in text order."""
     events: list[Event] = []
     sentences = list(doc.sents)
+    mentions = Mentions(mentions)
     for sentence_index, sentence in enumerate(sentences):
         matches = {m.token.i: m for m in _triggers(sentence, lexicon)}
         # "ordered the mobilisation of reservists" is the mobilisation, by whoever ordered it (as CAMEO codes
@@ -101,6 +122,25 @@ def code_events(
             if m.token.pos_ == "NOUN" and m.token.dep_ == "dobj" and m.token.head.lemma_ in COMMAND_VERBS
         }
         matches = {i: m for i, m in matches.items() if i not in commands}
+        # A trigger nobody performs is no event; it is left out before the nesting below, so that an act it would
+        # have framed is coded on its own ("four were killed when gunmen attacked a post": the attack).
+        hostile = {i for i, m in matches.items() if m.trigger.event_type in HOSTILE_TYPES}
+        parties = {i: _parties(m, *_arguments(m), mentions, hostile) for i, m in matches.items()}
+        parties = {i: p for i, p in parties.items() if p is not None}
+        # Deaths and injuries nobody is said to cause are violence only in a sentence that names a weapon or an
+        # armed party, and no attack: "three soldiers were wounded when an IED went off", not "… when a tank
+        # exploded"; "… were killed when gunmen attacked a post" is the attack.
+        uncaused = {i for i, p in parties.items() if p.uncaused}
+        attacks = {i for i in parties.keys() - uncaused if matches[i].trigger.event_type == "ASSAULT"}
+        if uncaused and (attacks or not _violent(sentence, mentions)):
+            # The attack's victims are the outcome's: "two soldiers were killed when a roadside bomb exploded".
+            victims = next((parties[i].recipients for i in sorted(uncaused) if parties[i].recipients), [])
+            parties = {
+                i: replace(p, recipients=p.recipients or victims) if i in attacks else p
+                for i, p in parties.items()
+                if i not in uncaused
+            }
+        matches = {i: m for i, m in matches.items() if i in parties}
         outer = {i: _outer_trigger(m.token, matches) for i, m in matches.items()}
         intent_markers = {i for i, m in matches.items() if m.trigger.cameo_code == INTENT_CODE}
         # An intent verb with an intended act gives way to that act, coded as an intent ("decided to withdraw",
@@ -124,8 +164,14 @@ def code_events(
         if continued is not None and resolve_event_date(sentence, publication_date)[1] is None:
             previous_day = _day_named_before(sentences, sentence_index, publication_date)
         for match in sorted(coded, key=lambda m: m.token.i):
-            intended = outer[match.token.i] is not None or _announced_as_intent(match)
-            event = _event(match, intended, sentence, sentence_index, mentions, entities, publication_date)
+            i = match.token.i
+            intended = outer[i] is not None or _announced_as_intent(match)
+            actors, recipients = parties[i].actors, parties[i].recipients
+            event = _event(
+                match, intended, sentence, sentence_index, actors, recipients, mentions, entities, publication_date
+            )
+            if not _counts(event, match.token.pos_ == "NOUN"):
+                continue
             if previous_day is not None:
                 event = replace(event, event_date=previous_day, date_text=continued)
             events.append(_scored(event, match, publication_date))
@@ -345,7 +391,12 @@ def _arguments(match: TriggerMatch) -> tuple[list[Token], list[Token]]:
     possessors = [c for c in token.children if c.dep_ == "poss"]
     # "continued their hunger strike": a possessive pronoun is the light verb's subject, named there.
     actors = [c for c in possessors if c.pos_ != "PRON"]
-    actors += [c for c in token.children if c.dep_ == "amod" and c.ent_type_ in {"NORP", "GPE"}]
+    # "the Russian attack", "a rebel assault", "the police crackdown": the modifier names who acts.
+    actors += [
+        c
+        for c in token.children
+        if c.dep_ in {"amod", "compound"} and (c.ent_type_ in {"NORP", "GPE"} or gazetteer.is_agent_term(c.lemma_))
+    ]
     actors += _prep_objects(token, ("by",))
     recipients = _prep_objects(token, RECIPIENT_PREPS)
     verb = _governing_verb(token)
@@ -467,10 +518,11 @@ def _mention_for(span: Span, head: Token, mentions: Sequence[Mention]) -> Mentio
 
 
 def _participant(
-    role: str, token: Token, mentions: Sequence[Mention], entities: Mapping[str, Entity], place_country: str | None
+    role: str, token: Token, mentions: Mentions, entities: Mapping[str, Entity], place_country: str | None
 ) -> Participant:
     span = _noun_phrase(token)
-    mention = _mention_for(span, token, mentions)
+    # A pronoun is the entity it stands for ("he" the president named before), or none at all.
+    mention = antecedent(token, mentions) if token.pos_ == "PRON" else _mention_for(span, token, mentions)
     entity = entities.get(mention.entity_key) if mention else None
     # "Ethnic Albanians in south Serbia" are Serbia's: an ethnic label names a minority, not its kin state.
     ethnic = any(t.lower_ == "ethnic" for t in span)
@@ -580,16 +632,140 @@ def _hypothetical(match: TriggerMatch, intended: bool) -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """Who performs an event and whom it targets, once the actors that cannot act are set aside."""
+
+    actors: list[Token]
+    recipients: list[Token]
+    uncaused: bool = False  # a death, injury or damage with no perpetrator or weapon stated
+
+
+def _parties(
+    match: TriggerMatch, actors: list[Token], recipients: list[Token], mentions: Mentions, hostile: set[int]
+) -> Parties | None:
+    """The actors that are agents, with no actor for a clear act whose agent goes unstated ("was shelled", "a
+    roadside bomb killed five"); None when the trigger is no political event: its only actors cannot act ("a
+    strong earthquake killed eight"), a warning forecasts ("warned that sales would slow"), or force is used on
+    weapons alone ("seized guns", "destroyed IEDs")."""
+    if match.token.lemma_ in WARNING_LEMMAS and _forecast_only(match.token, hostile):
+        return None
+    # An attack that kills ("a roadside bombing killed one soldier") is, like a weapon, an unnamed attacker's,
+    # unless a party is named in it ("US drone attacks killed…").
+    kinds = [agency(a, mentions) for a in actors]
+    kinds = [Agency.WEAPON if a.i in hostile and k is Agency.NONE else k for a, k in zip(actors, kinds, strict=True)]
+    agents = [a for a, kind in zip(actors, kinds, strict=True) if kind is Agency.AGENT]
+    if not agents and actors and Agency.WEAPON not in kinds:
+        return None
+    if match.trigger.event_type in PLACE_TARGET_TYPES and any(r.lemma_ in METRIC_NOUNS for r in recipients):
+        return None
+    targets = [agency(r, mentions) for r in recipients]
+    if Agency.WEAPON in targets and Agency.AGENT not in targets:
+        # "fired missiles at a checkpoint": the weapon is the means, the target is the prepositional object.
+        if match.trigger.event_type == "COERCE" or match.token.lemma_ in DISARMING_LEMMAS:
+            return None
+        recipients = _prep_objects(match.token, RECIPIENT_PREPS)
+    elif recipients and Agency.AGENT not in targets:
+        # "suspended aid to Pakistan", "imposed sanctions on Turkey": the party named after the object is the target.
+        recipients = _party_objects([match.token, *recipients], mentions) or recipients
+    if not recipients:
+        recipients = _content_targets(match.token, match.trigger.event_type in PLACE_TARGETED_TYPES, mentions)
+    uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
+    return Parties(agents, recipients, uncaused)
+
+
+def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> list[Token]:
+    """The target of the act a speech act or an intent is about ("threatened to attack a US base", "refused to
+    lift the ban on SIMI"), else the place it is done to ("declared a ceasefire in Tripoli", "sent experts to
+    Alabama")."""
+    contents = [c for c in token.children if c.dep_ in {"xcomp", "ccomp"} and c.pos_ in {"VERB", "AUX"}]
+    for content in contents:
+        objects = [c for c in content.children if c.dep_ in {"dobj", "dative"}]
+        parties = _party_objects([content, *objects], mentions)
+        if parties or objects:
+            return parties or _with_conjuncts(objects[0])
+    heads = [token, *(c for c in token.children if c.dep_ == "dobj")] if place_targeted else []
+    for head in heads:
+        for prep in head.children:
+            if prep.dep_ == "prep" and prep.lower_ in PLACE_TARGET_PREPS:
+                for place in (o for o in prep.children if o.dep_ == "pobj"):
+                    mention = mention_at(place, mentions)
+                    if mention is not None and mention.label in LOCATION_LABELS:
+                        return [place]
+    return []
+
+
+def _party_objects(heads: list[Token], mentions: Mentions) -> list[Token]:
+    """The first party named as the object of a recipient preposition on any of `heads`, with its conjuncts."""
+    for head in heads:
+        for prep in head.children:
+            if prep.dep_ not in {"prep", "dative"} or prep.lower_ not in PARTY_PREPS:
+                continue
+            for pobj in prep.children:
+                if pobj.dep_ == "pobj" and agency(pobj, mentions) is Agency.AGENT:
+                    return _with_conjuncts(pobj)
+    return []
+
+
+def _violent(sentence: Span, mentions: Mentions) -> bool:
+    """The sentence names a weapon or an armed party (soldiers, militants, an armed group)."""
+    for token in sentence:
+        if token.pos_ not in {"NOUN", "PROPN"}:
+            continue
+        if gazetteer.sector_of(token.text) in ARMED_SECTORS or agency(token, mentions) is Agency.WEAPON:
+            return True
+    return False
+
+
+def _counts(event: Event, nominal: bool) -> bool:
+    """A noun names an event only with a party or a place ("the attack on Kherson", not "security alerts" or "a
+    crackdown"); and force is political: not a private person's act on another, unnamed by office or country
+    ("she beat a world-class field", "he shot the designer")."""
+    if (
+        nominal
+        and event.event_type != "PROTEST"  # protests are the public's: "rallies were held across the country"
+        and event.location_key is None
+        and not any(p.role != "source" for p in event.participants)
+    ):
+        return False
+    actors = [p for p in event.participants if p.role == "actor"]
+    private = [p for p in actors if p.country is None and p.sector is None and _personal(p)]
+    return not (event.event_type in PLACE_TARGET_TYPES and actors and len(private) == len(actors))
+
+
+def _personal(participant: Participant) -> bool:
+    """A person named or referred to, but not as an agent of anyone: a PERSON entity or a personal pronoun."""
+    if participant.entity_key is not None:
+        # spaCy tags armed groups as people too ("Boko Haram"): the organisations table knows them.
+        return participant.entity_key.startswith("PERSON:") and gazetteer.organization_of(participant.text) is None
+    return participant.text.lower() in PERSONAL_PRONOUNS
+
+
+def _forecast_only(warning: Token, hostile: set[int]) -> bool:
+    """A warning with a clause or an "of"/"about" phrase that names no hostile act ("warned that sales would slow")."""
+    contents = [
+        c
+        for c in warning.children
+        if c.dep_ in {"ccomp", "xcomp"} or (c.dep_ == "prep" and c.lower_ in {"of", "about", "over", "that"})
+    ]
+    return bool(contents) and not any(
+        t.i in hostile or t.dep_ == "neg" or gazetteer.sector_of(t.text) in FORCE_SECTORS
+        for c in contents
+        for t in c.subtree
+    )
+
+
 def _event(
     match: TriggerMatch,
     intended: bool,
     sentence: Span,
     sentence_index: int,
-    mentions: Sequence[Mention],
+    actors: list[Token],
+    recipients: list[Token],
+    mentions: Mentions,
     entities: Mapping[str, Entity],
     publication_date: date | None,
 ) -> Event:
-    actors, recipients = _arguments(match)
     predicate = match.token if match.token.pos_ == "VERB" else _governing_verb(match.token) or match.token
     event_date, date_text = resolve_event_date(sentence, publication_date, predicate)
     actor_ids = {a.i for a in actors}

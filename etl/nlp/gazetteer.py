@@ -11,6 +11,7 @@ import csv
 import hashlib
 import re
 import unicodedata
+from collections.abc import Container
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources.abc import Traversable
@@ -92,6 +93,7 @@ class _Tables:
     places: dict[str, str]  # alias -> iso3
     organizations: dict[str, Organization]
     agents: dict[str, str]  # term, singular and plural -> sector
+    weapons: frozenset[str]  # term, singular and plural
     cities: dict[tuple[str, str], City]  # (name key, iso3) -> city
     longest_alias: int  # tokens in the longest key of any table
     first_words: frozenset[str]  # the first token of every key of any table: where a key can start
@@ -134,18 +136,19 @@ def _tables() -> _Tables:
         agents.setdefault(row["term"], row["sector"])
         for plural in _plurals(row["term"]):
             agents.setdefault(plural, row["sector"])
+    weapons = frozenset(form for row in _read("weapons.csv") for form in (row["term"], *_plurals(row["term"])))
     cities = {
         (row["name_key"], row["iso3"]): City(int(row["geonames_id"]), float(row["lat"]), float(row["lon"]))
         for row in _read("place_coordinates.csv")
         if row["kind"] == "city"
     }
-    keys = [*country_aliases, *places, *organizations, *agents]
+    keys = [*country_aliases, *places, *organizations, *agents, *weapons]
     longest = max(key.count(" ") + 1 for key in keys)
     first_words = frozenset(key.partition(" ")[0] for key in keys)
-    return _Tables(countries, country_aliases, places, organizations, agents, cities, longest, first_words)
+    return _Tables(countries, country_aliases, places, organizations, agents, weapons, cities, longest, first_words)
 
 
-def _matches(tokens: list[Token], table: dict[str, object], *, proper: bool = True):
+def _matches(tokens: list[Token], table: Container[str], *, proper: bool = True):
     """Yield (start, end, key) of table keys found in the tokens, longest first, then leftmost.
 
     A proper name (`proper`: countries, places, organisations) must begin with a capital letter, so that
@@ -169,7 +172,7 @@ def _matches(tokens: list[Token], table: dict[str, object], *, proper: bool = Tr
             yield start, start + size, key
 
 
-def _first(tokens: list[Token], table: dict[str, object], *, proper: bool = True) -> str | None:
+def _first(tokens: list[Token], table: Container[str], *, proper: bool = True) -> str | None:
     return next((key for _, _, key in _matches(tokens, table, proper=proper)), None)
 
 
@@ -210,6 +213,32 @@ def sector_of(text: str) -> str | None:
         return tables.agents[term]
     organization = _first(tokens, tables.organizations)
     return tables.organizations[organization].sector if organization is not None else None
+
+
+def is_agent_term(word: str) -> bool:
+    """True when a single word is a generic agent of the agents table, short ones too ("man", "men")."""
+    return word.lower() in _tables().agents
+
+
+def names_weapon(text: str) -> bool:
+    """True when a phrase ends with a weapon's name ("a roadside bomb", "two rockets"; not "weapon depots")."""
+    return _ending(text, _tables().weapons) is not None
+
+
+def agent_sector(text: str) -> str | None:
+    """The sector of the generic agent a phrase ends with ("Ukrainian troops" MIL; not "military aid")."""
+    tables = _tables()
+    term = _ending(text, tables.agents)
+    return tables.agents[term] if term is not None else None
+
+
+def _ending(text: str, table: Container[str]) -> str | None:
+    """The longest key of `table` the phrase ends with."""
+    words = [token.norm for token in tokenize(text)]
+    for size in range(min(_tables().longest_alias, len(words)), 0, -1):
+        if (key := " ".join(words[-size:])) in table:
+            return key
+    return None
 
 
 def organization_of(text: str) -> tuple[str, str] | None:

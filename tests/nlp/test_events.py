@@ -327,7 +327,7 @@ def test_events_a_same_day_opening_continues_the_previous_sentences_date(
 
 
 def test_events_a_date_in_a_relative_clause_is_not_the_events(code: Callable[[str], list[Event]]) -> None:
-    event = _only(code("The withdrawal humiliates Ruritania, which lost the northern province in September."))
+    event = _only(code("The Borduvian withdrawal humiliates Ruritania, which lost the northern province in September."))
     assert (event.event_date, event.date_text) == (THURSDAY, None)
 
 
@@ -360,7 +360,7 @@ def test_events_possible_and_predicted_acts_are_hypothetical(code: Callable[[str
 def test_events_if_confirmed_an_act_in_subject_position_is_hypothetical_not_intended(
     code: Callable[[str], list[Event]],
 ) -> None:
-    event = _only(code("If confirmed, the withdrawal would be a severe setback for Ruritania."))
+    event = _only(code("If confirmed, the Borduvian withdrawal would be a severe setback for Ruritania."))
     assert (event.event_type, event.mode, event.hypothetical) == ("RETREAT", "withdraw", True)
 
 
