@@ -155,7 +155,7 @@ def test_schema_doc_example_queries_run_on_both_backends(engine: Engine):
     """The example under each view in docs/schema.md is valid SQL on SQLite and PostgreSQL."""
     schema_doc = (Path(__file__).resolve().parents[2] / "docs" / "schema.md").read_text(encoding="utf-8")
     examples = re.findall(r"```sql\n(.*?)```", schema_doc, flags=re.DOTALL)
-    assert len(examples) == 6
+    assert len(examples) == 7
     with engine.connect() as connection:
         for sql in examples:
             connection.execute(text(sql)).all()

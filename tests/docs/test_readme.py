@@ -33,10 +33,11 @@ def _russia_assaults_ukraine(rows: Sequence[dict[str, Any]]) -> bool:
     )
 
 
-def _russian_attacks_reported_twice(rows: Sequence[dict[str, Any]]) -> bool:
+def _zelensky_visit_reported_twice(rows: Sequence[dict[str, Any]]) -> bool:
     return all(row["num_articles"] > 1 for row in rows) and {
-        (row["event_type"], row["actor"], row["trigger_text"]) for row in rows
-    } == {("ASSAULT", "Russian", "struck"), ("ASSAULT", "Russian", "fired")}
+        ("CONSULT", "Volodymyr Zelensky", "visit"),
+        ("CONSULT", "Volodymyr Zelensky", "visited"),
+    } <= {(row["event_type"], row["actor"], row["trigger_text"]) for row in rows}
 
 
 def _putin_with_his_aliases(rows: Sequence[dict[str, Any]]) -> bool:
@@ -55,7 +56,7 @@ def _empty_and_broken_line_rejected(rows: Sequence[dict[str, Any]]) -> bool:
 # One real fact of each query's answer, in the README's order.
 FACTS: list[Callable[[Sequence[dict[str, Any]]], bool]] = [
     _russia_assaults_ukraine,
-    _russian_attacks_reported_twice,
+    _zelensky_visit_reported_twice,
     _putin_with_his_aliases,
     _empty_and_broken_line_rejected,
 ]
