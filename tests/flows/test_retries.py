@@ -17,6 +17,8 @@ from etl.models import RunRow
 from flows.nightly import nightly
 
 LOCK_HELD_SECONDS = 1.5
+# Longer than a loaded machine takes to start a flow, so the run meets the lock (under the whole suite it once did not).
+FAILING_LOCK_SECONDS = 15
 
 
 @pytest.fixture
@@ -72,7 +74,7 @@ def test_retries_without_delays_the_locked_database_fails_the_run_naming_the_ste
 ) -> None:
     _settings(monkeypatch, "[]")
     with (
-        write_lock_held_for(sqlite_db, LOCK_HELD_SECONDS),
+        write_lock_held_for(sqlite_db, FAILING_LOCK_SECONDS),
         pytest.raises(TransientDatabaseError, match=r"^close interrupted runs: database busy or unreachable"),
     ):
         nightly(input_dir=str(tmp_path), db_url=f"sqlite:///{sqlite_db}")
