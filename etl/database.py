@@ -30,6 +30,8 @@ T = TypeVar("T")
 DEFAULT_GROUPING = Grouping()
 # Values per `IN (…)` look-up: well under SQLite's limit of bound parameters, even for pairs.
 VALUES_PER_QUERY = 200
+# The execution option that marks a connection's transactions as writes (`write_transaction`).
+_WRITES = "newsetl_writes"
 _SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
 # A server that answers a connection with one of these refuses it for good (a wrong database, role or password): no
 # retry helps. psycopg raises them as OperationalError without an SQLSTATE, like a refused or dropped connection.
@@ -124,7 +126,17 @@ def _configure_sqlite_connection(dbapi_connection: SQLiteConnection, _record: An
 
 
 def _begin_sqlite_transaction(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(_WRITES) else "BEGIN")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that writes, committed when the block ends and rolled back if it raises. On SQLite it takes the
+    write lock as it begins (BEGIN IMMEDIATE), so it waits for another writer up to the busy timeout: begun as a
+    reader, it would fail at once as locked on its first write whenever another writer had committed since its
+    first read (SQLite cannot upgrade a snapshot another writer made stale, and does not wait for that)."""
+    with engine.connect().execution_options(**{_WRITES: True}) as connection, connection.begin():
+        yield connection
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -143,7 +155,7 @@ def upgrade(engine: Engine, grouping: Grouping = DEFAULT_GROUPING) -> None:
     The seeds load here rather than in a migration, as dbt loads them: a migration runs once, and an edited CSV
     must reach every database on its next `newsetl run` or `newsetl db upgrade`.
     """
-    with database_errors("upgrade the database"), engine.begin() as connection:
+    with database_errors("upgrade the database"), write_transaction(engine) as connection:
         config = alembic_config(connection)
         config.attributes["grouping"] = grouping
         command.upgrade(config, "head")

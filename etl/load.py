@@ -38,7 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from etl import event_clusters, near_duplicates
-from etl.database import DEFAULT_GROUPING, database_errors, pages
+from etl.database import DEFAULT_GROUPING, database_errors, pages, write_transaction
 from etl.errors import ArticleFailed, RejectedInput, article_stage, one_line
 from etl.models import (
     ArticleRow,
@@ -101,7 +101,7 @@ def run_parameters(engine: Engine, input_dir: Path, parameters: dict[str, Any]) 
 
 def start_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> int:
     """Record a new run as running; its id is stamped on every row the run writes."""
-    with database_errors("start run"), engine.begin() as connection:
+    with database_errors("start run"), write_transaction(engine) as connection:
         result = connection.execute(
             insert(RunRow).values(
                 flow=flow,
@@ -124,7 +124,7 @@ def start_run(engine: Engine, flow: str, parameters: dict[str, Any]) -> int:
 def fail_interrupted_runs(engine: Engine) -> list[int]:
     """Mark `failed` the runs still `running`: called by a run holding the run lock, which proves their
     process is gone (killed or crashed). Their finished_at stays null: when they stopped is unknown."""
-    with database_errors("close interrupted runs"), engine.begin() as connection:
+    with database_errors("close interrupted runs"), write_transaction(engine) as connection:
         interrupted = connection.scalars(
             update(RunRow)
             .where(RunRow.status == RunStatus.RUNNING)
@@ -136,7 +136,7 @@ def fail_interrupted_runs(engine: Engine) -> list[int]:
 
 def finish_run(engine: Engine, run_id: int, counts: RunCounts, status: str, error: str | None = None) -> None:
     """Close a run with its counts; without `error`, the errors collected in `counts` are stored."""
-    with database_errors(f"finish run {run_id}"), engine.begin() as connection:
+    with database_errors(f"finish run {run_id}"), write_transaction(engine) as connection:
         connection.execute(
             update(RunRow)
             .where(RunRow.id == run_id)
@@ -229,7 +229,7 @@ def record_files(target: Engine | Connection, run_id: int, files: Sequence[FileR
 
 def mark_missing(engine: Engine, path: str, run_id: int) -> None:
     """Remember that a file is gone from the input folder; its articles and their sources are kept."""
-    with database_errors(f"mark {path} missing"), engine.begin() as connection:
+    with database_errors(f"mark {path} missing"), write_transaction(engine) as connection:
         connection.execute(
             update(SourceFileRow)
             .where(SourceFileRow.path == path)
@@ -240,7 +240,7 @@ def mark_missing(engine: Engine, path: str, run_id: int) -> None:
 def retire_file(engine: Engine, path: str) -> int:
     """Forget a file that is gone, in one transaction: its article sources, then the articles no other file
     holds (their mentions and events cascade), then the file itself. Returns the number of articles deleted."""
-    with database_errors(f"retire {path}"), engine.begin() as connection:
+    with database_errors(f"retire {path}"), write_transaction(engine) as connection:
         event_clusters.lock(connection)
         held = connection.scalars(select(ArticleSourceRow.article_id).where(ArticleSourceRow.source_path == path))
         article_ids = sorted(set(held))
@@ -253,7 +253,7 @@ def retire_file(engine: Engine, path: str) -> int:
 
 
 def record_rejection(engine: Engine, run_id: int, rejection: Rejection) -> None:
-    with database_errors(f"record rejection of {rejection.source_path}"), engine.begin() as connection:
+    with database_errors(f"record rejection of {rejection.source_path}"), write_transaction(engine) as connection:
         _insert_rejection(connection, run_id, rejection)
 
 
@@ -276,7 +276,7 @@ def _rejection_row(run_id: int, rejection: Rejection) -> dict[str, Any]:
 def transaction(engine: Engine, step: str) -> Iterator[Connection]:
     """One transaction for many writes (committed when the block ends, rolled back if it raises); the
     functions below given its connection write in a savepoint of it, so each still succeeds or fails alone."""
-    with database_errors(step), engine.begin() as connection:
+    with database_errors(step), write_transaction(engine) as connection:
         yield connection
 
 
@@ -288,7 +288,7 @@ def _atomic(target: Engine | Connection, step: str) -> Iterator[Connection]:
             with target.begin_nested():
                 yield target
         else:
-            with target.begin() as connection:
+            with write_transaction(target) as connection:
                 yield connection
 
 
@@ -514,7 +514,7 @@ def replace_annotations(
 ) -> None:
     """Swap an article's mentions and events for a new annotation (re-processing with a newer pipeline); the
     clusters its old events left are recounted, its new events join clusters."""
-    with database_errors(f"replace annotations of article {article_id}"), engine.begin() as connection:
+    with database_errors(f"replace annotations of article {article_id}"), write_transaction(engine) as connection:
         event_clusters.lock(connection)
         left = event_clusters.of_articles(connection, [article_id])
         connection.execute(delete(MentionRow).where(MentionRow.article_id == article_id))

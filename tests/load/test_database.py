@@ -1,4 +1,7 @@
+import contextlib
 import importlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from etl.database import (
     head_revision,
     is_up_to_date,
     upgrade,
+    write_transaction,
 )
 from etl.errors import InputError
 from etl.integrity import check_database
@@ -222,4 +226,28 @@ def test_database_sqlite_transaction_covers_reads_before_writes(tmp_path: Path) 
         connection.execute(text("SELECT 1"))
         # The read that decides a write is inside the transaction, not before it.
         assert connection.connection.dbapi_connection.in_transaction
+    engine.dispose()
+
+
+def test_database_sqlite_writers_that_read_first_wait_for_each_other(tmp_path: Path) -> None:
+    # Begun as readers, the later of two such transactions fails at once as locked on its first write (its snapshot
+    # is stale); write transactions take the write lock as they begin, so each waits for the other.
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'news.db'}")
+    with write_transaction(engine) as connection:
+        connection.execute(text("CREATE TABLE counter (n INTEGER)"))
+        connection.execute(text("INSERT INTO counter VALUES (0)"))
+    both_read = threading.Barrier(2, timeout=5)
+
+    def increment() -> None:
+        with write_transaction(engine) as connection:
+            n = connection.scalar(text("SELECT n FROM counter"))
+            with contextlib.suppress(threading.BrokenBarrierError):  # the second waits for the first to commit
+                both_read.wait(timeout=0.5)
+            connection.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
+
+    with ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(increment) for _ in range(2)]:
+            done.result()
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT n FROM counter")) == 2
     engine.dispose()
