@@ -28,9 +28,10 @@ run: $(INSTALLED)
 	$(BIN)/newsetl run
 
 # One pytest-xdist worker more than the CPUs: the tests spend much of their time waiting on the processes they
-# start (newsetl runs, Prefect and PostgreSQL servers), so CPUs would otherwise idle.
+# start (newsetl runs, Prefect and PostgreSQL servers), so CPUs would otherwise idle. Tests marked with one
+# xdist_group share a worker, which makes their costly module fixture (a wheel, a loaded database) once.
 test: $(INSTALLED) lint os-packages
-	$(BIN)/pytest -n $$(( $$(nproc) + 1 ))
+	$(BIN)/pytest -n $$(( $$(nproc) + 1 )) --dist loadgroup
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ it. PostgreSQL refuses to run as root; as root its data folder is handed to the 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -24,6 +25,11 @@ from sqlalchemy import Engine
 
 from etl.database import create_engine_for, upgrade
 from flows.runtime import configure_prefect
+
+# Flows a test runs in its own process annotate there, with the model its pytest worker loaded once, rather than in
+# annotation workers that each load the model again for every run: on 2 cores those start-ups were much of the
+# suite's time. The tests of the worker path set NEWSETL_N_PROCESS themselves.
+os.environ.setdefault("NEWSETL_N_PROCESS", "1")
 
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 POSTGRES_SYSTEM_USER = "postgres"
@@ -137,14 +143,33 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
+def prefect_api_url(prefect_harness: None) -> str:
+    """The API of the session's Prefect backend, for `newsetl` run as a subprocess: pointed at it, a run does not
+    start a Prefect server of its own (seconds each, many times over)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
+
+
+@pytest.fixture(scope="session")
 def sample_db(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> str:
-    """A SQLite database with `seeds/articles` loaded by the nightly flow, as `make run` does; loaded once for the
-    session, for the docs pages and the report, which only read it."""
+    """A SQLite database with `seeds/articles` loaded by the nightly flow, as `make run` does; for the tests that only
+    read it. Loaded once for the whole session: the first pytest-xdist worker to ask loads it while the others wait."""
     from flows.nightly import nightly
 
-    db_url = f"sqlite:///{tmp_path_factory.mktemp('sample') / 'newsetl.db'}"
-    nightly(input_dir=str(Path(__file__).resolve().parents[1] / "seeds" / "articles"), db_url=db_url)
-    return db_url
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if "PYTEST_XDIST_WORKER" in os.environ else base  # the workers' common folder
+    database, loaded = shared / "sample" / "newsetl.db", shared / "sample" / "loaded"
+    database.parent.mkdir(exist_ok=True)
+    with (shared / "sample.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not loaded.exists():  # none yet, or a worker failed to load it: loaded again, idempotently
+            nightly(
+                input_dir=str(Path(__file__).resolve().parents[1] / "seeds" / "articles"),
+                db_url=f"sqlite:///{database}",
+            )
+            loaded.touch()
+    return f"sqlite:///{database}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

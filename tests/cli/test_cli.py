@@ -6,14 +6,13 @@ import csv
 import importlib.metadata
 import io
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from newsetl_process import NEWSETL, cli_env  # tests/newsetl_process.py
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
@@ -27,7 +26,6 @@ from newsetl.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds" / "articles"
-NEWSETL = Path(sys.executable).parent / "newsetl"
 REJECTED_SQL = "SELECT source_path, reason FROM rejected_files ORDER BY source_path"
 
 runner = CliRunner()
@@ -51,12 +49,6 @@ def _rejected_count(engine: Engine) -> int:
         return connection.execute(select(func.count()).select_from(RejectedFileRow)).scalar_one()
 
 
-def _clean_env(tmp_path: Path) -> dict[str, str]:
-    """The environment for a real `newsetl` process: no settings leaking in from this test session."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSETL_", "PREFECT_"))}
-    return {**env, "NEWSETL_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "120"}
-
-
 @pytest.mark.parametrize("command", [[], ["run"], ["backfill"], ["annotate"], ["query"], ["db"], ["db", "upgrade"]])
 def test_cli_help_ends_with_an_example(command: list[str]):
     result = runner.invoke(app, [*command, "--help"])
@@ -65,12 +57,13 @@ def test_cli_help_ends_with_an_example(command: list[str]):
 
 
 @pytest.mark.slow
-def test_cli_run_loads_the_samples_then_skips_them_all(tmp_path: Path):
+def test_cli_run_loads_the_samples_then_skips_them_all(tmp_path: Path, prefect_api_url: str):
     articles = shutil.copytree(SEEDS, tmp_path / "articles")
     files = [p for p in articles.rglob("*") if p.is_file() and not p.name.startswith(".")]
     command = [str(NEWSETL), "run", "--input", str(articles), "--db", f"sqlite:///{tmp_path / 'news.db'}"]
 
-    first = subprocess.run(command, cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True)
+    env = cli_env(tmp_path, prefect_api_url)
+    first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     assert "Traceback" not in first.stderr and "Error" not in first.stderr
     assert "files loaded" in first.stdout and "events loaded" in first.stdout
@@ -78,7 +71,7 @@ def test_cli_run_loads_the_samples_then_skips_them_all(tmp_path: Path):
     assert summary["files loaded"] + summary["files duplicate"] + summary["files rejected"] == len(files)
     assert summary["files rejected"] == 5 and summary["articles loaded"] > 0
 
-    second = subprocess.run(command, cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True)
+    second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert second.returncode == 0, second.stderr
     assert "Traceback" not in second.stderr
     assert _summary(second.stdout) == {
@@ -102,7 +95,7 @@ def _summary(stdout: str) -> dict[str, int]:
 def test_cli_run_on_a_missing_folder_is_one_error_line(tmp_path: Path):
     missing = tmp_path / "does" / "not" / "exist"
     command = [str(NEWSETL), "run", "--input", str(missing), "--db", f"sqlite:///{tmp_path / 'news.db'}"]
-    result = subprocess.run(command, cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True)
+    result = subprocess.run(command, cwd=tmp_path, env=cli_env(tmp_path), capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [f"Error: input folder does not exist: {missing}"]
     assert result.stdout == ""
@@ -202,7 +195,7 @@ UNWRITABLE_DB = "/proc/newsetl-test.db"
 
 def test_cli_run_on_a_database_in_an_unwritable_folder_is_one_error_line(tmp_path: Path):
     command = [str(NEWSETL), "run", "--input", str(SEEDS), "--db", f"sqlite:///{UNWRITABLE_DB}"]
-    result = subprocess.run(command, cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True)
+    result = subprocess.run(command, cwd=tmp_path, env=cli_env(tmp_path), capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"Error: cannot create the run lock file {UNWRITABLE_DB}.lock (No such file or directory): the database's "

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from newsetl_process import NEWSETL, cli_env  # tests/newsetl_process.py
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
@@ -22,28 +23,23 @@ from newsetl.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds" / "articles"
-NEWSETL = Path(sys.executable).parent / "newsetl"
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def in_process(prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run flows in this process on the session's Prefect backend, with no settings leaking in."""
-    for name in [name for name in os.environ if name.startswith("NEWSETL_")]:
+    """Run flows in this process on the session's Prefect backend, with no settings leaking in but the number of
+    annotation processes (tests/conftest.py)."""
+    for name in [name for name in os.environ if name.startswith("NEWSETL_") and name != "NEWSETL_N_PROCESS"]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("NEWSETL_DATA_DIR", str(tmp_path / "data"))
 
 
-def _clean_env(tmp_path: Path) -> dict[str, str]:
-    """The environment for a real `newsetl` process: no settings leaking in from this test session."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSETL_", "PREFECT_"))}
-    return {**env, "NEWSETL_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "120"}
-
-
-def _newsetl(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _newsetl(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     command = [str(NEWSETL), *args]
-    return subprocess.run(command, cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=600)
+    env = cli_env(tmp_path) if env is None else env
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
 
 
 def _url(engine: Engine) -> str:
@@ -106,15 +102,19 @@ def test_cli_run_with_rejected_files_exits_0(in_process: None, tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_cli_run_with_nothing_new_is_recorded_without_prefect(engine: Engine, tmp_path: Path) -> None:
+def test_cli_run_with_nothing_new_is_recorded_without_prefect(
+    engine: Engine, tmp_path: Path, prefect_api_url: str
+) -> None:
     articles = tmp_path / "articles"
     articles.mkdir()
     (articles / "talks.txt").write_text("Talks in Ankara\n\nTurkey hosted talks between the two delegations.\n")
-    loaded = _newsetl(tmp_path, "run", "--input", str(articles), "--db", _url(engine))
+    loaded = _newsetl(
+        tmp_path, "run", "--input", str(articles), "--db", _url(engine), env=cli_env(tmp_path, prefect_api_url)
+    )
     assert loaded.returncode == 0, loaded.stderr
 
     # No Prefect API answers on port 9 of the loopback: a run that used Prefect would fail to reach it.
-    unreachable = {**_clean_env(tmp_path), "PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    unreachable = cli_env(tmp_path, "http://127.0.0.1:9/api")
     command = [str(NEWSETL), "run", "--input", str(articles), "--db", _url(engine)]
     idle = subprocess.run(command, cwd=tmp_path, env=unreachable, capture_output=True, text=True, timeout=600)
     assert idle.returncode == 0, idle.stderr
@@ -148,11 +148,18 @@ def _prefect_servers_of(prefect_home: Path) -> list[int]:
 
 
 @pytest.mark.slow
-def test_cli_run_records_its_flow_run_on_the_prefect_server_it_starts_and_stops(engine: Engine, tmp_path: Path) -> None:
+def test_cli_run_records_its_flow_run_on_the_prefect_server_it_starts_and_stops(tmp_path: Path) -> None:
     """Without PREFECT_API_URL, `newsetl run` starts Prefect's temporary server itself (so that it starts while the
-    model loads): the flow and its tasks are recorded in Prefect's database under the data folder, as Prefect's own
-    temporary server records them, and the server is gone when the command ends."""
-    result = _newsetl(tmp_path, "run", "--input", str(SEEDS), "--db", f"sqlite:///{tmp_path / 'newsetl.db'}")
+    model loads, as do the annotation workers): the flow and its tasks are recorded in Prefect's database under the
+    data folder, as Prefect's own temporary server records them, and the server is gone when the command ends."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for name in ("2022-11-14-ankara-talks.txt", "2022-11-17-black-sea-grain-deal-extended.txt"):
+        shutil.copy(SEEDS / name, articles)
+    default_workers = cli_env(tmp_path, n_process="0")  # one per CPU, as by default
+    result = _newsetl(
+        tmp_path, "run", "--input", str(articles), "--db", f"sqlite:///{tmp_path / 'newsetl.db'}", env=default_workers
+    )
     assert result.returncode == 0, result.stderr
     prefect_home = tmp_path / "data" / "prefect"
     with sqlite3.connect(prefect_home / "prefect.db") as prefect_db:
@@ -170,7 +177,7 @@ def test_cli_run_killed_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
     prefect_home = tmp_path / "data" / "prefect"
     command = [str(NEWSETL), "run", "--input", str(SEEDS), "--db", f"sqlite:///{tmp_path / 'newsetl.db'}"]
     run = subprocess.Popen(
-        command, cwd=tmp_path, env=_clean_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, cwd=tmp_path, env=cli_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 120

@@ -66,7 +66,14 @@ def _postgres_copy(server_url: str, template: str | None = None) -> Iterator[str
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+# Each backend's tests run on one pytest-xdist worker (`--dist loadgroup`), which loads its template once.
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("sqlite", marks=pytest.mark.xdist_group("backfill-sqlite")),
+        pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.xdist_group("backfill-postgres")]),
+    ],
+)
 def loaded_template(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Path]]:

@@ -1,21 +1,14 @@
-"""The frame every flow runs in (flows/runs.py): the run lock, interrupted runs, and deleted source files."""
+"""The frame every flow runs in (flows/runs.py): the run lock, interrupted runs, and deleted source files. A run
+killed mid-load and completed by the next: tests/reliability/test_faults.py."""
 
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy import Engine, select
 
-from etl.database import create_engine_for
 from etl.errors import RunLocked
 from etl.load import INTERRUPTED_ERROR, start_run
-from etl.models import ArticleRow, ArticleSourceRow, Base, MentionRow, RunRow, SourceFileRow
+from etl.models import ArticleRow, ArticleSourceRow, MentionRow, RunRow, SourceFileRow
 from etl.runlock import run_lock
 from flows.backfill import backfill
 from flows.nightly import nightly
@@ -97,88 +90,6 @@ def test_runs_next_run_marks_a_run_left_running_as_interrupted(engine: Engine, t
     with engine.connect() as connection:
         rows = connection.execute(select(RunRow.id, RunRow.status, RunRow.error).order_by(RunRow.id)).all()
     assert [tuple(row) for row in rows] == [(dead, "failed", INTERRUPTED_ERROR), (dead + 1, "completed", None)]
-
-
-NEWSETL = Path(sys.executable).parent / "newsetl"
-SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "articles"
-
-
-def _articles(db_url: str) -> int:
-    """The articles stored so far; 0 while the run has not created the schema yet."""
-    probe = create_engine_for(db_url)
-    try:
-        with probe.connect() as connection:
-            return connection.execute(select(func.count()).select_from(ArticleRow)).scalar_one()
-    except (OperationalError, ProgrammingError):  # no schema yet (SQLite, PostgreSQL)
-        return 0
-    finally:
-        probe.dispose()
-
-
-def _row_counts(engine: Engine) -> dict[str, int]:
-    with engine.connect() as connection:
-        return {
-            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
-            for table in Base.metadata.sorted_tables
-            if table.name != "runs"
-        }
-
-
-@pytest.fixture(scope="module")
-def clean_run_counts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
-    """Row counts after one uninterrupted run over the sample articles."""
-    folder = tmp_path_factory.mktemp("clean")
-    db_url = f"sqlite:///{folder / 'clean.db'}"
-    nightly(input_dir=str(shutil.copytree(SEEDS, folder / "articles")), db_url=db_url)
-    engine = create_engine_for(db_url)
-    counts = _row_counts(engine)
-    engine.dispose()
-    return counts
-
-
-@pytest.mark.slow
-def test_runs_a_killed_run_is_completed_by_the_next_one(
-    engine: Engine, tmp_path: Path, clean_run_counts: dict[str, int]
-) -> None:
-    db_url = engine.url.render_as_string(hide_password=False)
-    articles = shutil.copytree(SEEDS, tmp_path / "articles")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSETL_", "PREFECT_"))}
-    env |= {"NEWSETL_DATA_DIR": str(tmp_path / "data"), "NEWSETL_BATCH_SIZE": "2"}  # small batches: a real mid-run
-    run = subprocess.Popen(
-        [str(NEWSETL), "run", "--input", str(articles), "--db", db_url],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: the kill takes Prefect's server process along
-    )
-    try:
-        deadline = time.monotonic() + 300
-        while _articles(db_url) < 3:
-            assert run.poll() is None, f"the run ended ({run.returncode}) before it could be killed"
-            assert time.monotonic() < deadline, "the run loaded nothing in 5 minutes"
-            time.sleep(0.1)
-    finally:
-        os.killpg(run.pid, signal.SIGKILL)
-        run.wait(timeout=60)
-    assert run.returncode == -signal.SIGKILL
-    killed_articles = _articles(db_url)
-    assert 3 <= killed_articles < clean_run_counts["articles"]
-    killed_run = _runs(engine)[-1]
-    assert killed_run[1] == "running"
-
-    resumed = nightly(input_dir=str(articles), db_url=db_url)
-
-    assert resumed.articles == clean_run_counts["articles"] - killed_articles
-    assert _row_counts(engine) == clean_run_counts
-    with engine.connect() as connection:
-        runs = connection.execute(select(RunRow.id, RunRow.status, RunRow.error).order_by(RunRow.id)).all()
-        sources = connection.execute(select(ArticleSourceRow.source_path, ArticleSourceRow.record_index)).all()
-    assert [tuple(row) for row in runs] == [
-        (killed_run[0], "failed", INTERRUPTED_ERROR),
-        (killed_run[0] + 1, "completed", None),
-    ]
-    assert len(sources) == len(set(sources))  # every file (and record) holds its article exactly once
 
 
 @pytest.mark.slow

@@ -27,12 +27,3 @@ def corpus(tmp_path: Path) -> Path:
     for name, body in ARTICLES.items():
         (folder / name).write_text(f"{body.split('.')[0]}\n\n{body}\n", encoding="utf-8")
     return folder
-
-
-@pytest.fixture(scope="session")
-def prefect_api_url(prefect_harness: None) -> str:
-    """The API of the session's Prefect backend, for `newsetl` run as a subprocess: pointed at it, a run does not
-    start a Prefect server of its own (seconds each, many times over in the fault tests)."""
-    from prefect.settings import PREFECT_API_URL
-
-    return PREFECT_API_URL.value()

@@ -11,9 +11,10 @@ from typing import Any
 import dask
 import injected_faults  # tests/injected_faults.py
 import pytest
+from newsetl_process import cli_env  # tests/newsetl_process.py
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DataError
-from test_faults import cli_env, db_check, snapshot
+from test_faults import db_check, snapshot
 
 import etl.clean
 import etl.extract

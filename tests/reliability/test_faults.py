@@ -13,7 +13,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
+from newsetl_process import NEWSETL, cli_env  # tests/newsetl_process.py
 from sqlalchemy import Boolean, Date, Float, text
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
@@ -35,7 +35,6 @@ from newsetl.cli import app
 if TYPE_CHECKING:
     from conftest import PostgresServer  # tests/conftest.py
 
-NEWSETL = Path(sys.executable).parent / "newsetl"
 SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "articles"  # what `sample_db` loaded, uninterrupted
 
 # Every stored row by its natural keys (no ids, no run ids): two databases holding the same data compare equal,
@@ -117,17 +116,6 @@ def db_check(db_url: str) -> tuple[int, list[str]]:
     return result.exit_code, [line for line in lines if line != "database is consistent"]
 
 
-def cli_env(tmp_path: Path, prefect_api_url: str, **settings: str) -> dict[str, str]:
-    """The environment of a `newsetl` subprocess: no settings from this one, Prefect's state under `tmp_path`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSETL_", "PREFECT_"))}
-    return env | {
-        "NEWSETL_DATA_DIR": str(tmp_path / "data"),
-        "NEWSETL_N_PROCESS": "1",  # no annotation workers to start per run: the machine's cores are shared
-        "PREFECT_API_URL": prefect_api_url,
-        **{f"NEWSETL_{name.upper()}": value for name, value in settings.items()},
-    }
-
-
 def start_run(input_dir: Path, db_url: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [str(NEWSETL), "run", "--input", str(input_dir), "--db", db_url],
@@ -199,7 +187,7 @@ def _kill_during_load(
     return False, _counts(db_url)[1]
 
 
-KILLS = {"sqlite": 10, "postgresql": 3}  # each costs a `newsetl run` start-up: fewer on the slower backend
+KILLS = {"sqlite": 5, "postgresql": 3}  # each costs a `newsetl run` start-up: fewer on the slower backend
 DOWN_SECONDS = 2
 BATCH_SIZE = 2
 
