@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -154,12 +154,16 @@ def _prefect_for_run() -> Iterator[Callable[[], None]]:
     """Prefect for one flow run: its server started at once (unless `PREFECT_API_URL` names one), then Prefect
     imported with its console quiet about errors the command reports itself. Yields a function that waits until
     the server answers, to call just before the flow; the server stops when the block exits."""
-    from flows.runtime import run_prefect_server
-
-    timeout = float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
-    with run_prefect_server(Path(os.environ["PREFECT_HOME"]), timeout) as wait_until_ready:
+    with _local_prefect_server(serving=False) as wait_until_ready:
         _console_without_tracebacks_of(NewsetlError)
         yield wait_until_ready
+
+
+def _local_prefect_server(serving: bool) -> AbstractContextManager[Callable[[], None]]:
+    from flows.runtime import local_prefect_server
+
+    timeout = float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
+    return local_prefect_server(Path(os.environ["PREFECT_HOME"]), timeout, serving=serving)
 
 
 class _NoTraceback(logging.Filter):
@@ -198,8 +202,8 @@ def _head_start(settings: Settings, annotator: Annotator) -> None:
 def _nightly_if_idle(settings: Settings, retire_missing: bool) -> RunCounts | None:
     """The counts of a nightly run recorded without Prefect when the input folder has nothing new, changed or gone
     (Prefect's start-up would be most of its time); None when there is work."""
-    from etl.load import run_parameters
     from etl.pipeline import record_run_if_idle
+    from etl.load import run_parameters
 
     def if_idle(engine: Engine) -> RunCounts | None:
         parameters = run_parameters(engine, settings.input_dir, {"retire_missing": retire_missing})
@@ -436,10 +440,7 @@ def serve(
 
     Example: `newsetl serve --cron "30 2 * * *" --timezone Europe/Berlin --input /srv/wire/articles`
     """
-    from contextlib import nullcontext
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from flows.runtime import free_loopback_port, local_prefect_server, loopback_api_url
 
     settings = resolve_settings(input_dir=input_dir, db_url=db)
     try:
@@ -447,24 +448,25 @@ def serve(
     except (ZoneInfoNotFoundError, ValueError):
         raise _fail(NewsetlError(f"--timezone {timezone!r} is not an IANA time zone such as Europe/Berlin")) from None
     _prepare_flow(settings)
-    if os.environ.get("PREFECT_API_URL"):
-        server, scheduler = nullcontext(), f"the Prefect server at {os.environ['PREFECT_API_URL']}"
-    else:  # Prefect reads PREFECT_API_URL when first imported, so it is set before
-        port = free_loopback_port()
-        os.environ["PREFECT_API_URL"] = loopback_api_url(port)
-        server = local_prefect_server(Path(os.environ["PREFECT_HOME"]), port)
-        scheduler = f"a local Prefect server, UI at {loopback_api_url(port).removesuffix('/api')}"
-    _console_without_tracebacks_of(NewsetlError)
-    from prefect.schedules import Cron
-
+    given_api_url = os.environ.get("PREFECT_API_URL")
     try:
-        Cron(cron, timezone=timezone)
-    except ValueError as exc:
-        raise _fail(NewsetlError(f"--cron: {exc}")) from None
-    from flows.serve import serve_nightly
+        with _local_prefect_server(serving=True) as prefect_ready:
+            _console_without_tracebacks_of(NewsetlError)
+            from prefect.schedules import Cron
 
-    try:
-        with server:
+            try:
+                Cron(cron, timezone=timezone)
+            except ValueError as exc:
+                raise NewsetlError(f"--cron: {exc}") from None
+            from flows.serve import serve_nightly
+
+            prefect_ready()
+            api_url = os.environ["PREFECT_API_URL"]
+            scheduler = (
+                f"the Prefect server at {api_url}"
+                if given_api_url
+                else f"a local Prefect server, UI at {api_url.removesuffix('/api')}"
+            )
             stdout.print(
                 f"serving the nightly flow on cron {cron!r} ({timezone}) over {settings.input_dir}, scheduled by "
                 f"{scheduler}; stop with Ctrl-C",
