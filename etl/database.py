@@ -139,6 +139,35 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+@contextmanager
+def transaction(engine: Engine, step: str) -> Iterator[Connection]:
+    """One transaction for many writes (committed when the block ends, rolled back if it raises); the
+    functions below given its connection write in a savepoint of it, so each still succeeds or fails alone."""
+    with database_errors(step), write_transaction(engine) as connection:
+        yield connection
+
+
+@contextmanager
+def atomic(target: Engine | Connection, step: str) -> Iterator[Connection]:
+    """A transaction of its own on an engine, or a savepoint inside the transaction of a given connection."""
+    with database_errors(step):
+        if isinstance(target, Connection):
+            with target.begin_nested():
+                yield target
+        else:
+            with write_transaction(target) as connection:
+                yield connection
+
+
+@contextmanager
+def connected(target: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(target, Connection):
+        yield target
+    else:
+        with target.connect() as connection:
+            yield connection
+
+
 def alembic_config(connection: Connection) -> Config:
     """Alembic's configuration for newsetl's migrations, running on `connection` (no alembic.ini needed)."""
     config = Config()

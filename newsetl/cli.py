@@ -203,7 +203,7 @@ def _nightly_if_idle(settings: Settings, retire_missing: bool) -> RunCounts | No
     """The counts of a nightly run recorded without Prefect when the input folder has nothing new, changed or gone
     (Prefect's start-up would be most of its time); None when there is work."""
     from etl.pipeline import record_run_if_idle
-    from etl.load import run_parameters
+    from etl.run_ledger import run_parameters
 
     def if_idle(engine: Engine) -> RunCounts | None:
         parameters = run_parameters(engine, settings.input_dir, {"retire_missing": retire_missing})

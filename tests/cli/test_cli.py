@@ -18,11 +18,12 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from etl.database import head_revision
-from etl.load import record_rejection, start_run
+from etl.file_ledger import record_rejection
 from etl.models import RejectedFileRow
 from etl.nlp import annotate as nlp_annotate
 from etl.nlp.confidence import MIN_CONFIDENCE
 from etl.records import Rejection
+from etl.run_ledger import start_run
 from newsetl.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]

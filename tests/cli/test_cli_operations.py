@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from etl.load import finish_run, record_file, start_run
+from etl.file_ledger import record_file
 from etl.models import RunRow
 from etl.records import FileStatus, Rejection, RunCounts, SourceFile
+from etl.run_ledger import finish_run, start_run
 from etl.runlock import run_lock
 from flows.runtime import free_loopback_port
 from newsetl import cli

@@ -14,8 +14,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from etl.database import create_engine_for
 from etl.errors import RunLocked
-from etl.load import INTERRUPTED_ERROR, start_run
 from etl.models import ArticleRow, ArticleSourceRow, Base, MentionRow, RunRow, SourceFileRow
+from etl.run_ledger import INTERRUPTED_ERROR, start_run
 from etl.runlock import run_lock
 from flows.backfill import backfill
 from flows.nightly import nightly
