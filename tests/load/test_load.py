@@ -652,8 +652,9 @@ def test_load_articles_stores_what_loading_one_by_one_stores(engine: Engine, sec
         except RejectedInput as exc:
             expected.append(exc.reason)
 
+    batch_run = start_run(engine, "nightly", {})  # before the batch's transaction, which holds SQLite's write lock
     with transaction(engine, "load") as connection:
-        outcomes = load_articles(connection, start_run(engine, "nightly", {}), [(item, VERSION) for item in items])
+        outcomes = load_articles(connection, batch_run, [(item, VERSION) for item in items])
 
     got = [outcome.reason if isinstance(outcome, RejectedInput) else outcome for outcome in outcomes]
     assert got == expected
