@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 
 from etl.database import database_errors
 from etl.models import ArticleRow
@@ -15,14 +15,21 @@ from etl.records import Article, DateSource
 ARTICLES_PER_QUERY = 200
 
 
-def _article_conditions(
-    since: date | None, until: date | None, not_version: str | None, updated_before_run: int | None
-) -> list[Any]:
+def published_in(since: date | None, until: date | None) -> list[ColumnElement[bool]]:
+    """Conditions keeping the articles published on or after `since` and on or before `until` (UTC days); an open
+    end sets none, and with either set an article without a publication date is left out."""
     conditions = []
     if since is not None:
         conditions.append(ArticleRow.published_at >= datetime.combine(since, time.min, UTC))
     if until is not None:
         conditions.append(ArticleRow.published_at < datetime.combine(until + timedelta(days=1), time.min, UTC))
+    return conditions
+
+
+def _article_conditions(
+    since: date | None, until: date | None, not_version: str | None, updated_before_run: int | None
+) -> list[ColumnElement[bool]]:
+    conditions = published_in(since, until)
     if not_version is not None:
         conditions.append(ArticleRow.pipeline_version != not_version)
     if updated_before_run is not None:
