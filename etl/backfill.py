@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from etl.errors import InputError
-from etl.load import count_articles_in_range, unfinished_run
 from etl.nlp.annotate import pipeline_version
 from etl.pipeline import DateRange, plan_files
+from etl.run_ledger import unfinished_run
 from etl.settings import Settings
+from etl.stored_articles import count_articles_in_range
 
 FLOW = "backfill"
 

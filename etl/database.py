@@ -87,10 +87,11 @@ def create_engine_for(url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOU
 
     On SQLite a write waits up to `sqlite_busy_timeout_ms` for another writer before failing as locked.
     """
-    parsed = _parse_url(url)
+    parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        database = sqlite_file(parsed)
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
         event.listen(engine, "connect", partial(_configure_sqlite_connection, busy_timeout_ms=sqlite_busy_timeout_ms))
         event.listen(engine, "begin", _begin_sqlite_transaction)
@@ -98,7 +99,8 @@ def create_engine_for(url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOU
     return create_engine(parsed, pool_pre_ping=True)
 
 
-def _parse_url(url: str) -> URL:
+def parse_url(url: str) -> URL:
+    """A database URL newsetl supports, `postgresql://` taken to mean psycopg; InputError saying why not otherwise."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -111,6 +113,21 @@ def _parse_url(url: str) -> URL:
         f"database URL {parsed.render_as_string(hide_password=True)!r} is not supported: "
         "use sqlite:///path/to/file.db or postgresql+psycopg://user@host/dbname"
     )
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names; None for PostgreSQL and for an in-memory SQLite database."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def existing_sqlite_file(url: URL) -> Path | None:
+    """`sqlite_file(url)`, which must exist: InputError otherwise, rather than a new, empty database."""
+    database = sqlite_file(url)
+    if database is not None and not database.is_file():
+        raise InputError(f"database file {database} does not exist: run `newsetl run` to create it")
+    return database
 
 
 def _configure_sqlite_connection(dbapi_connection: SQLiteConnection, _record: Any, busy_timeout_ms: int) -> None:
@@ -137,6 +154,35 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     first read (SQLite cannot upgrade a snapshot another writer made stale, and does not wait for that)."""
     with engine.connect().execution_options(**{_WRITES: True}) as connection, connection.begin():
         yield connection
+
+
+@contextmanager
+def transaction(engine: Engine, step: str) -> Iterator[Connection]:
+    """One transaction for many writes (committed when the block ends, rolled back if it raises); the
+    functions below given its connection write in a savepoint of it, so each still succeeds or fails alone."""
+    with database_errors(step), write_transaction(engine) as connection:
+        yield connection
+
+
+@contextmanager
+def atomic(target: Engine | Connection, step: str) -> Iterator[Connection]:
+    """A transaction of its own on an engine, or a savepoint inside the transaction of a given connection."""
+    with database_errors(step):
+        if isinstance(target, Connection):
+            with target.begin_nested():
+                yield target
+        else:
+            with write_transaction(target) as connection:
+                yield connection
+
+
+@contextmanager
+def connected(target: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(target, Connection):
+        yield target
+    else:
+        with target.connect() as connection:
+            yield connection
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -182,11 +228,7 @@ def is_up_to_date(engine: Engine) -> bool:
 def open_existing_database(db_url: str) -> Engine:
     """An engine on a newsetl database at the newest schema, for commands that only read: refuses (InputError) a
     database that does not exist or whose schema is older, rather than creating or migrating it."""
-    url = _parse_url(db_url)
-    database = url.database
-    # Checked before an engine exists: connecting would create the file (and its folder).
-    if url.get_backend_name() == "sqlite" and database and database != ":memory:" and not Path(database).is_file():
-        raise InputError(f"database file {database} does not exist: run `newsetl run` to create it")
+    existing_sqlite_file(parse_url(db_url))  # before an engine exists: connecting would create the file (and folder)
     engine = create_engine_for(db_url)
     revision, head = current_revision(engine), head_revision()
     if revision == head:

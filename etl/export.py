@@ -7,7 +7,7 @@ import csv
 import importlib.util
 import json
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +19,7 @@ from sqlalchemy import Engine, MetaData, Select, Table, select
 from etl.errors import InputError
 from etl.models import ArticleRow, EventRow
 from etl.query import QueryStream
+from etl.stored_articles import published_in
 
 # Tables and views `export` writes. Entities, reference tables and run records are written whole; the rest hold
 # only the rows of articles published in the requested range.
@@ -129,11 +130,7 @@ def export_tables(
 
 
 def _rows_in_range(table: Table, since: date | None, until: date | None) -> Select[Any]:
-    articles = select(ArticleRow.id)
-    if since is not None:
-        articles = articles.where(ArticleRow.published_at >= datetime.combine(since, time()))
-    if until is not None:
-        articles = articles.where(ArticleRow.published_at < datetime.combine(until + timedelta(days=1), time()))
+    articles = select(ArticleRow.id).where(*published_in(since, until))
     query = select(table)
     if (since is None and until is None) or table.name in WHOLE:
         return query

@@ -1,6 +1,7 @@
 """The database schema as SQLAlchemy 2 declarative models, portable across SQLite and PostgreSQL.
 
-`etl/load.py` writes these tables with Core statements; Alembic's migrations in `migrations/` create them,
+The load stage (`etl/run_ledger.py`, `file_ledger.py`, `article_store.py`, `annotation_store.py`) writes these
+tables with Core statements; Alembic's migrations in `migrations/` create them,
 and a test runs `alembic check` so the two never drift. `docs/schema.md` explains every column.
 """
 

@@ -19,27 +19,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
+from etl.article_store import load_articles, load_stored_content, replace_annotations, stored_content
 from etl.clean import clean_document
-from etl.database import DEFAULT_GROUPING, create_engine_for, upgrade
+from etl.database import DEFAULT_GROUPING, create_engine_for, transaction, upgrade
 from etl.errors import ArticleFailed, RejectedInput, TransientDatabaseError, article_stage
 from etl.extract import discover, parse_file, read_source, storable_path
+from etl.file_ledger import FileRecord, known_files, mark_missing, record_files, retire_file
 from etl.language import LanguagePolicy
-from etl.load import (
-    FileRecord,
-    fail_interrupted_runs,
-    finish_run,
-    known_files,
-    load_articles,
-    load_stored_content,
-    mark_missing,
-    record_files,
-    replace_annotations,
-    retire_file,
-    start_run,
-    stored_content,
-    transaction,
-)
-from etl.load import articles_in_range as stored_articles_in_range
 from etl.nlp.annotate import Annotator, Outcome
 from etl.nlp.lexicon import load_lexicon
 from etl.records import (
@@ -52,8 +38,10 @@ from etl.records import (
     RunCounts,
     SourceFile,
 )
+from etl.run_ledger import fail_interrupted_runs, finish_run, start_run
 from etl.runlock import run_lock
 from etl.settings import SQLITE_BUSY_TIMEOUT_MS, Settings
+from etl.stored_articles import articles_in_range as stored_articles_in_range
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from etl.database import existing_sqlite_file, parse_url
 from etl.errors import InputError, NewsetlError
 
 
@@ -23,21 +22,17 @@ class QueryResult:
 
 def _read_only_url(db_url: str) -> tuple[str, dict[str, Any]]:
     """A URL and connect arguments that make the database itself refuse writes."""
-    url = make_url(db_url)
+    url = parse_url(db_url)
     if url.get_backend_name() == "sqlite":
-        if not url.database or url.database == ":memory:":
+        # Read-only mode cannot create the file; SQLite would only say "unable to open database file".
+        database = existing_sqlite_file(url)
+        if database is None:
             raise InputError("query needs a database file, not an in-memory SQLite database")
-        if not Path(url.database).is_file():
-            # Read-only mode cannot create the file; SQLite would only say "unable to open database file".
-            raise InputError(f"database file {url.database} does not exist: run `newsetl run` to create it")
-        return f"sqlite:///file:{url.database}?mode=ro&uri=true", {}
-    if url.get_backend_name() == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-        # Every statement prepared (extended protocol): one statement per query, so a "SET TRANSACTION READ
-        # WRITE; DELETE …; COMMIT" string cannot leave the read-only transaction.
-        connect_args = {"options": "-c default_transaction_read_only=on", "prepare_threshold": 0}
-        return url.render_as_string(hide_password=False), connect_args
-    raise InputError(f"unsupported database URL '{url.render_as_string()}': use sqlite:/// or postgresql://")
+        return f"sqlite:///file:{database}?mode=ro&uri=true", {}
+    # Every statement prepared (extended protocol): one statement per query, so a "SET TRANSACTION READ
+    # WRITE; DELETE …; COMMIT" string cannot leave the read-only transaction.
+    connect_args = {"options": "-c default_transaction_read_only=on", "prepare_threshold": 0}
+    return url.render_as_string(hide_password=False), connect_args
 
 
 # Rows fetched from the database at a time when a result is streamed to a file.

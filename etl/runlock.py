@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from etl.database import database_errors
+from etl.database import database_errors, sqlite_file
 from etl.errors import InputError, RunLocked, RunLockLost, TransientDatabaseError
 from etl.models import RunRow, RunStatus
 
@@ -51,10 +51,10 @@ def run_lock(engine: Engine) -> Iterator[HeldLock]:
     if engine.dialect.name == "postgresql":
         with _advisory_lock(engine) as lock:
             yield lock
-    elif engine.url.database in (None, "", ":memory:"):
+    elif (database := sqlite_file(engine.url)) is None:
         yield HeldLock()  # an in-memory database is private to its connection: nothing else can run on it
     else:
-        with _lock_file(engine, Path(f"{engine.url.database}.lock")):
+        with _lock_file(engine, Path(f"{database}.lock")):
             yield HeldLock()
 
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from etl.article_store import stored_content
 from etl.database import create_engine_for
-from etl.load import stored_content
 from etl.pipeline import Annotations, DateRange, PendingFile, ReadFile, annotate_files, load_files, read_files
 from etl.records import RunCounts
 from etl.settings import Settings

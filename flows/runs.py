@@ -12,10 +12,10 @@ from prefect.futures import as_completed
 from sqlalchemy import Engine
 
 from etl.errors import NewsetlError, RunLockLost
-from etl.load import run_parameters
 from etl.nlp.annotate import Annotator
 from etl.pipeline import DateRange, PendingFile, Progress, annotator_for, batches, read_ahead, rejected_whole
 from etl.records import RunCounts
+from etl.run_ledger import run_parameters
 from etl.runlock import HeldLock, run_lock
 from etl.settings import Settings
 from etl.summary import batch_log_line, run_summary_markdown

@@ -44,52 +44,45 @@ def configure_prefect(data_dir: Path) -> None:
 
 
 @contextmanager
-def local_prefect_server(prefect_home: Path, port: int, startup_timeout: float = 120.0) -> Iterator[None]:
-    """Run a Prefect server (API, scheduler and UI) on `port` of the loopback interface, with its state under
-    `prefect_home`, until the block exits, however it exits; its API is at `loopback_api_url(port)`.
+def local_prefect_server(prefect_home: Path, startup_timeout: float, *, serving: bool) -> Iterator[Callable[[], None]]:
+    """Point `PREFECT_API_URL` at a Prefect server of this process's own until the block exits, however it exits;
+    call before Prefect is imported, which reads that setting once. Yields a function that waits until the server
+    answers. With `PREFECT_API_URL` already set, that server is used and nothing is started.
 
-    Prefect's ephemeral server, started per process, runs no scheduler: scheduled runs need a lasting one.
-    """
-    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), "--ui"]
-    with _server(command, {}, prefect_home) as (server, log_path):
-        _wait_until_healthy(server, loopback_api_url(port), startup_timeout, log_path)
-        yield
-
-
-@contextmanager
-def run_prefect_server(prefect_home: Path, startup_timeout: float = 120.0) -> Iterator[Callable[[], None]]:
-    """For one run: start the server Prefect itself starts when no `PREFECT_API_URL` is set (its temporary
-    server: the API and the services that record flow and task runs, no UI or scheduler), but at once and in the
-    background, and point `PREFECT_API_URL` at it; call before Prefect is imported. Yields a function that waits
-    until the server answers; the server stops when the block exits. With `PREFECT_API_URL` already set, that
-    server is used and nothing is started.
-
-    Prefect would start its server only when the flow is called, and wait for it (about 4 CPU seconds of imports
-    and migrations); started here, it starts while this process imports its modules and the annotation workers
-    load the model.
+    `prefect server start` on a free loopback port, its state under `prefect_home`; with `serving`, its UI and
+    scheduler too (Prefect's temporary server, which it starts itself per process, runs no scheduler). It starts at
+    once and in the background: for a run, while this process imports its modules and the annotation workers load
+    the model.
     """
     if os.environ.get("PREFECT_API_URL"):
         yield lambda: None
         return
     port = free_loopback_port()
     api_url = loopback_api_url(port)
-    # The command and settings of Prefect's SubprocessASGIServer (prefect/server/api/server.py), which its
-    # `create_app` reads to run as an ephemeral server.
-    command = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
-    ephemeral = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--ui", "--scheduler"] if serving else ["--no-ui", "--no-scheduler", "--no-late-runs"]
     os.environ["PREFECT_API_URL"] = api_url
     try:
-        with _server(command, ephemeral, prefect_home) as (server, log_path):
-            yield lambda: _wait_until_healthy(server, api_url, startup_timeout, log_path)
+        with _server(command, prefect_home) as (server, log_path):
+            try:
+                yield lambda: _wait_until_healthy(server, api_url, startup_timeout, log_path)
+            finally:
+                _send_queued_logs()
     finally:
         del os.environ["PREFECT_API_URL"]
 
 
+def _send_queued_logs() -> None:
+    """Prefect's API log handler sends its records from a background queue, the last ones when the process exits:
+    by then the server is gone, and "--- Error logging to API --- All connection attempts failed" would follow
+    the command's own `Error:` line. They are sent now, while the server still answers."""
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+
+
 @contextmanager
-def _server(
-    command: list[str], env: dict[str, str], prefect_home: Path
-) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+def _server(command: list[str], prefect_home: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     """A server process with its state under `prefect_home` and its output in `server.log` there, stopped when
     the block exits, and by the kernel if this process dies without stopping it (killed)."""
     prefect_home.mkdir(parents=True, exist_ok=True)
@@ -97,11 +90,11 @@ def _server(
     with log_path.open("ab") as log:
         server = subprocess.Popen(
             command,
-            env={**os.environ, **env, "PREFECT_HOME": str(prefect_home.resolve())},
+            env={**os.environ, "PREFECT_HOME": str(prefect_home.resolve())},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, which holds its uvicorn workers too
+            start_new_session=True,  # its own process group, which holds any process it starts too
             preexec_fn=_stop_with_parent if sys.platform == "linux" else None,
         )
     try:

@@ -1,4 +1,5 @@
-"""Prefect tasks: each wraps one `etl.pipeline` or `etl.load` step and retries transient database errors.
+"""Prefect tasks: each wraps one `etl.pipeline`, `etl.run_ledger` or `etl.backfill` step and retries transient
+database errors.
 
 Tasks pass engines and records in-process (those that run on a Dask worker get the settings, which hold the
 database URL, and build their own engine), so nothing is cached or persisted (cache_policy NONE): every run
@@ -17,7 +18,7 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 from prefect.tasks import Task
 
-from etl import backfill, load, pipeline
+from etl import backfill, pipeline, run_ledger
 from etl.errors import TransientDatabaseError
 from flows import cluster
 
@@ -29,7 +30,7 @@ def _is_transient(_task: Task, _run: TaskRun, state: State) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseSteps:
-    """The pipeline's steps as Prefect tasks, named as in `etl.pipeline`, `etl.load`, `etl.backfill` and
+    """The pipeline's steps as Prefect tasks, named as in `etl.pipeline`, `etl.run_ledger`, `etl.backfill` and
     `flows.cluster` (the steps a Dask worker runs)."""
 
     open_database: Task[..., Any]
@@ -70,9 +71,9 @@ def database_steps(retry_delays: Sequence[float], before_writing: Callable[[], N
 
     return DatabaseSteps(
         open_database=step(pipeline.open_database),
-        fail_interrupted_runs=step(load.fail_interrupted_runs, writes=True),
-        start_run=step(load.start_run, writes=True),
-        finish_run=step(load.finish_run, writes=True),
+        fail_interrupted_runs=step(run_ledger.fail_interrupted_runs, writes=True),
+        start_run=step(run_ledger.start_run, writes=True),
+        finish_run=step(run_ledger.finish_run, writes=True),
         plan_files=step(pipeline.plan_files),
         load_files=step(pipeline.load_files, writes=True),
         process_files_on_worker=step(cluster.process_files_on_worker),

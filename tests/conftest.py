@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -24,7 +23,7 @@ import pytest
 from sqlalchemy import Engine
 
 from etl.database import create_engine_for, upgrade
-from flows.runtime import configure_prefect
+from flows.runtime import configure_prefect, free_loopback_port
 
 # Flows a test runs in its own process annotate there, with the model its pytest worker loaded once, rather than in
 # annotation workers that each load the model again for every run: on 2 cores those start-ups were much of the
@@ -33,12 +32,6 @@ os.environ.setdefault("NEWSETL_N_PROCESS", "1")
 
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 POSTGRES_SYSTEM_USER = "postgres"
-
-
-def _free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _run_as_server_user(args: list[str], cwd: Path) -> None:
@@ -99,7 +92,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     root = Path(tempfile.mkdtemp(prefix="newsetl-postgres-"))
     if os.geteuid() == 0:
         shutil.chown(root, user=POSTGRES_SYSTEM_USER)
-    server = PostgresServer(root, _free_loopback_port())
+    server = PostgresServer(root, free_loopback_port())
     try:
         _run_as_server_user(
             [str(POSTGRES_BIN / "initdb"), "-D", str(server.data_dir), "-A", "trust", "-U", "postgres", "-E", "UTF8",

@@ -25,12 +25,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SHARED = REPO.parent / "shared"
+from compile_reference import DEFAULT_OUTPUT, DEFAULT_SHARED
+
 CAMEO2PLOVER = Path("data/plover/CAMEO2PLOVER-2021.txt")
 VERB_DICTIONARY = Path("reference/petrarch2/CAMEO.2.0.txt")
-ADDITIONS = REPO / "etl/reference_data/plover_lexicon_newsetl.csv"
-OUTPUT = REPO / "etl/reference_data/plover_lexicon.csv"
+ADDITIONS = DEFAULT_OUTPUT / "plover_lexicon_newsetl.csv"
+OUTPUT = DEFAULT_OUTPUT / "plover_lexicon.csv"
 COLUMNS = ("trigger", "pos", "event_type", "mode", "cameo_code", "source")
 
 PLOVER_TYPES = frozenset(

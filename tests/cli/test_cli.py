@@ -17,11 +17,12 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from etl.database import head_revision
-from etl.load import record_rejection, start_run
+from etl.file_ledger import record_rejection
 from etl.models import RejectedFileRow
 from etl.nlp import annotate as nlp_annotate
 from etl.nlp.confidence import MIN_CONFIDENCE
 from etl.records import Rejection
+from etl.run_ledger import start_run
 from newsetl.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,6 +188,21 @@ def test_cli_query_on_a_missing_sqlite_file_says_so(tmp_path: Path):
     assert result.exit_code == 1
     assert result.stderr == f"Error: database file {missing} does not exist: run `newsetl run` to create it\n"
     assert not missing.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://user@localhost/newsetl", "database URL 'mysql://user@localhost/newsetl' is not supported"),
+        ("not a url", "database URL 'not a url' is not a SQLAlchemy URL"),
+    ],
+)
+def test_cli_query_on_a_database_url_newsetl_does_not_support_is_one_error_line(url: str, message: str):
+    """`query` parses its URL as every command does (etl.database.parse_url)."""
+    result = runner.invoke(app, ["query", "SELECT 1", "--db", url])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {message}")
+    assert len(result.stderr.splitlines()) == 1
 
 
 # /proc refuses new files even to root, for whom a folder's permissions would not.

@@ -14,10 +14,12 @@ from newsetl_process import NEWSETL, cli_env  # tests/newsetl_process.py
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from etl.load import finish_run, record_file, start_run
+from etl.file_ledger import record_file
 from etl.models import RunRow
 from etl.records import FileStatus, Rejection, RunCounts, SourceFile
+from etl.run_ledger import finish_run, start_run
 from etl.runlock import run_lock
+from flows.runtime import free_loopback_port
 from newsetl import cli
 from newsetl.cli import app
 
@@ -142,7 +144,7 @@ def _prefect_servers_of(prefect_home: Path) -> list[int]:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except (OSError, ValueError):  # not a process, or gone
             continue
-        if b"prefect.server.api.server:create_app" in command and f"PREFECT_HOME={prefect_home}".encode() in environ:
+        if b"-m\0prefect\0server\0start\0" in command and f"PREFECT_HOME={prefect_home}".encode() in environ:
             pids.append(int(entry.name))
     return pids
 
@@ -170,6 +172,23 @@ def test_cli_run_records_its_flow_run_on_the_prefect_server_it_starts_and_stops(
     assert flow_runs == [("COMPLETED", "newsetl-nightly")]
     assert task_runs > 0
     assert _prefect_servers_of(prefect_home) == []
+
+
+@pytest.mark.slow
+def test_cli_run_failed_in_its_flow_ends_with_its_error_line(tmp_path: Path) -> None:
+    """Prefect's API log handler sends the failed run's log records before the command stops its Prefect server:
+    nothing about logging to an API that has gone follows the `Error:` line."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "talks.txt").write_text("Talks in Ankara\n\nTurkey hosted talks between the two delegations.\n")
+    unreachable = f"postgresql+psycopg://newsetl@127.0.0.1:{free_loopback_port()}/news"
+    command = [str(NEWSETL), "run", "--input", str(articles), "--db", unreachable]
+    env = cli_env(tmp_path, retry_delays="[]")  # an unreachable database fails the flow at once
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[-1].startswith("Error: upgrade the database: database busy or unreachable")
+    assert "Error logging to API" not in result.stderr
+    assert _prefect_servers_of(tmp_path / "data" / "prefect") == []
 
 
 @pytest.mark.slow

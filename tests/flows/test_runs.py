@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from etl.errors import RunLocked
-from etl.load import INTERRUPTED_ERROR, start_run
 from etl.models import ArticleRow, ArticleSourceRow, MentionRow, RunRow, SourceFileRow
+from etl.run_ledger import INTERRUPTED_ERROR, start_run
 from etl.runlock import run_lock
 from flows.backfill import backfill
 from flows.nightly import nightly

@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from etl.database import create_engine_for, upgrade
+from etl.article_store import load_articles, replace_annotations
+from etl.database import create_engine_for, transaction, upgrade
+from etl.file_ledger import retire_file
 from etl.integrity import check_database
-from etl.load import load_articles, replace_annotations, retire_file, start_run, transaction
 from etl.models import ArticleRow, EventClusterRow, EventRow
 from etl.records import (
     AnnotatedArticle,
@@ -23,6 +24,7 @@ from etl.records import (
     Grouping,
     Participant,
 )
+from etl.run_ledger import start_run
 
 RUSSIA = Entity("GPE:russia", "Russia", "GPE", country="RUS")
 UKRAINE = Entity("GPE:ukraine", "Ukraine", "GPE", country="UKR")

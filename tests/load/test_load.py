@@ -11,22 +11,11 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from etl import load
-from etl.database import create_engine_for, upgrade
+from etl import stored_articles
+from etl.article_store import load_article, load_articles, load_stored_content, replace_annotations
+from etl.database import create_engine_for, transaction, upgrade
 from etl.errors import RejectedInput, TransientDatabaseError
-from etl.load import (
-    KnownFile,
-    articles_in_range,
-    finish_run,
-    known_files,
-    load_article,
-    load_articles,
-    record_file,
-    record_rejection,
-    replace_annotations,
-    start_run,
-    transaction,
-)
+from etl.file_ledger import KnownFile, known_files, record_file, record_rejection
 from etl.models import (
     ArticleRow,
     ArticleSourceRow,
@@ -53,6 +42,8 @@ from etl.records import (
     RunCounts,
     SourceFile,
 )
+from etl.run_ledger import finish_run, start_run
+from etl.stored_articles import articles_in_range
 
 PUBLISHED_AT = datetime(2022, 11, 10, 7, 30, tzinfo=UTC)
 VERSION = "newsetl-0.1.0+en_core_web_sm-3.8.0"
@@ -437,7 +428,7 @@ def test_load_replace_annotations_swaps_mentions_and_events(engine: Engine, run_
 
 
 def test_load_articles_in_range_streams_by_id(engine: Engine, run_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(load, "ARTICLES_PER_QUERY", 2)
+    monkeypatch.setattr(stored_articles, "ARTICLES_PER_QUERY", 2)
     days = [date(2022, 11, day) for day in (9, 10, 11, 12, 13)]
     for day in days:
         published = datetime(day.year, day.month, day.day, 23, 59, tzinfo=UTC)
@@ -570,7 +561,7 @@ def test_load_a_rejected_article_rolls_back_alone_inside_a_batch_transaction(eng
     stray = Mention(0, 9, "Ukrainian", "NORP", 0, "NORP:ukrainian")
     broken = AnnotatedArticle(make_article("/in/broken.txt", "Other words."), Annotation((), (stray,)))
 
-    with load.transaction(engine, "load a batch") as connection:
+    with transaction(engine, "load a batch") as connection:
         with pytest.raises(RejectedInput):
             load_article(connection, run_id, broken, VERSION)
         assert load_article(connection, run_id, item, VERSION) is FileStatus.LOADED
@@ -582,12 +573,12 @@ def test_load_a_rejected_article_rolls_back_alone_inside_a_batch_transaction(eng
 def test_load_stored_content_records_a_known_article_without_its_annotation(engine: Engine, run_id: int) -> None:
     item = kyiv_item()
     copy = dataclasses.replace(item.article, source_path="/in/copy.txt")
-    assert load.load_stored_content(engine, item.article) is None  # not stored: to be annotated
+    assert load_stored_content(engine, item.article) is None  # not stored: to be annotated
     assert count_rows(engine)["article_sources"] == 0
     load_article(engine, run_id, item, VERSION)
 
-    assert load.load_stored_content(engine, item.article) is FileStatus.SKIPPED
-    assert load.load_stored_content(engine, copy) is FileStatus.DUPLICATE
+    assert load_stored_content(engine, item.article) is FileStatus.SKIPPED
+    assert load_stored_content(engine, copy) is FileStatus.DUPLICATE
     assert count_rows(engine)["article_sources"] == 2
 
 
@@ -661,8 +652,9 @@ def test_load_articles_stores_what_loading_one_by_one_stores(engine: Engine, sec
         except RejectedInput as exc:
             expected.append(exc.reason)
 
+    batch_run = start_run(engine, "nightly", {})  # before the batch's transaction, which holds SQLite's write lock
     with transaction(engine, "load") as connection:
-        outcomes = load_articles(connection, start_run(engine, "nightly", {}), [(item, VERSION) for item in items])
+        outcomes = load_articles(connection, batch_run, [(item, VERSION) for item in items])
 
     got = [outcome.reason if isinstance(outcome, RejectedInput) else outcome for outcome in outcomes]
     assert got == expected

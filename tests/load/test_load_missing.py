@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
-from etl.load import known_files, load_article, mark_missing, record_file, retire_file, start_run
+from etl.article_store import load_article
+from etl.file_ledger import known_files, mark_missing, record_file, retire_file
 from etl.models import ArticleRow, ArticleSourceRow, EventParticipantRow, EventRow, MentionRow, SourceFileRow
 from etl.records import (
     AnnotatedArticle,
@@ -19,6 +20,7 @@ from etl.records import (
     Participant,
     SourceFile,
 )
+from etl.run_ledger import start_run
 
 VERSION = "test-pipeline"
 BODY = "Russia shelled Kherson on Wednesday."

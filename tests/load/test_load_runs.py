@@ -4,9 +4,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from etl.load import INTERRUPTED_ERROR, fail_interrupted_runs, finish_run, record_file, start_run
+from etl.file_ledger import record_file
 from etl.models import RejectedFileRow, RunRow, SourceFileRow
 from etl.records import FileStatus, Rejection, RunCounts, SourceFile
+from etl.run_ledger import INTERRUPTED_ERROR, fail_interrupted_runs, finish_run, start_run
 
 
 def test_load_fail_interrupted_runs_closes_only_runs_still_running(engine: Engine) -> None:

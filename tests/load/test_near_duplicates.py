@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, insert, select
 
-from etl.load import retire_file
+from etl.file_ledger import retire_file
 from etl.models import ArticleBandRow, ArticleRow, ArticleSignatureRow, ArticleSourceRow, RunRow, SourceFileRow
 from etl.near_duplicates import NUM_PERM, band_keys, link_near_duplicates, signature, similarity
 from etl.records import NEAR_DUPLICATE_THRESHOLD

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from etl.database import create_engine_for
 from etl.errors import RunLocked, RunLockLost
-from etl.load import start_run
+from etl.run_ledger import start_run
 from etl.runlock import ADVISORY_LOCK_KEY, run_lock
 
 HOLD_LOCK = textwrap.dedent(

@@ -8,7 +8,8 @@ from typing import cast
 
 from sqlalchemy import Engine
 
-from etl.load import record_file, start_run, transaction
+from etl.database import transaction
+from etl.file_ledger import record_file
 from etl.nlp.annotate import Annotator
 from etl.pipeline import (
     Annotations,
@@ -20,6 +21,7 @@ from etl.pipeline import (
     read_files,
 )
 from etl.records import Annotation, FileStatus, SourceFile
+from etl.run_ledger import start_run
 from etl.settings import Settings
 
 

@@ -16,9 +16,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DataError
 from test_faults import db_check, snapshot
 
+import etl.annotation_store
+import etl.article_store
 import etl.clean
 import etl.extract
-import etl.load
 import etl.nlp.annotate
 import etl.nlp.event_dates
 import etl.nlp.model
@@ -51,7 +52,8 @@ STAGE_FAULTS = {
     ),
     "dating.txt": ("Russian forces attacked Kharkiv on Sunday.", etl.nlp.event_dates, "_parse", "Sunday", "dating"),
     "rows.txt": (
-        "The mayor of Warsaw welcomed refugees from Odesa.", etl.load, "_annotation_rows", "Warsaw", "building rows"
+        "The mayor of Warsaw welcomed refugees from Odesa.", etl.annotation_store, "annotation_rows", "Warsaw",
+        "building rows",
     ),
 }  # fmt: skip
 
@@ -68,7 +70,7 @@ def _raising_on(function: Any, trigger: str, stage: str) -> Any:
 
 
 def _refused_by_the_database(function: Any, trigger: str) -> Any:
-    """`etl.load._article_row`, except that the database refuses the article whose body mentions `trigger`."""
+    """`etl.article_store._article_row`, except that the database refuses the article whose body mentions `trigger`."""
 
     def refused(run_id: int, article: Article, *args: Any) -> Any:
         if trigger in article.body:
@@ -95,7 +97,9 @@ def test_article_faults_a_fault_at_any_stage_rejects_its_article_alone_and_the_n
     (folder / "loading.txt").write_text("Loading\n\nThe mayor of Vilnius opened the summit.\n", encoding="utf-8")
     for _, module, attribute, trigger, stage in STAGE_FAULTS.values():
         monkeypatch.setattr(module, attribute, _raising_on(getattr(module, attribute), trigger, stage))
-    monkeypatch.setattr(etl.load, "_article_row", _refused_by_the_database(etl.load._article_row, "Vilnius"))
+    monkeypatch.setattr(
+        etl.article_store, "_article_row", _refused_by_the_database(etl.article_store._article_row, "Vilnius")
+    )
     monkeypatch.setenv("NEWSETL_N_PROCESS", "1")  # annotated in this process, where the faults are
     db_url = engine.url.render_as_string(hide_password=False)
     caplog.set_level(logging.DEBUG, logger="etl.pipeline")

@@ -27,8 +27,8 @@ from typer.testing import CliRunner
 
 from etl.database import create_engine_for
 from etl.errors import RunLocked
-from etl.load import INTERRUPTED_ERROR
 from etl.models import UTCDateTime
+from etl.run_ledger import INTERRUPTED_ERROR
 from etl.runlock import ADVISORY_LOCK_KEY, raise_if_locked
 from newsetl.cli import app
 

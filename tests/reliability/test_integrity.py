@@ -8,7 +8,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from etl.integrity import check_database
-from etl.load import start_run
+from etl.run_ledger import start_run
 from flows.nightly import nightly
 from newsetl.cli import app
 

@@ -7,8 +7,9 @@ from sqlalchemy import Engine
 
 from etl.database import create_engine_for
 from etl.errors import InputError
-from etl.load import fail_interrupted_runs, finish_run, record_file, start_run
+from etl.file_ledger import record_file
 from etl.records import FileStatus, Rejection, RunCounts, SourceFile
+from etl.run_ledger import fail_interrupted_runs, finish_run, start_run
 from etl.status import PendingFiles, database_status
 
 
