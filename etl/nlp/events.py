@@ -91,6 +91,18 @@ PERSONAL_PRONOUNS = frozenset({"i", "he", "she", "we", "you", "me", "him", "her"
 # will no longer tolerate rallies"), not of a forecast ("warned that profits would fall", "warning of delays").
 WARNING_LEMMAS = frozenset({"warn", "warning", "caution", "alert"})
 SOURCE_NOUNS = frozenset({"source", "witness", "report", "statement", "resident", "media", "diplomat", "analyst"})
+# An act in the complement of these verbs is wished for, weighed or asked for, not done: "hoped to resume
+# flights", "is considering sending aid", "wants the peacekeepers to leave", "a statement urging Iran to comply".
+# When the verb is a trigger itself ("urged"), the nesting of triggers codes it; these also hold when it is not.
+UNASSERTING_LEMMAS = frozenset(
+    {"hope", "wish", "want", "consider", "contemplate", "mull", "ponder", "urge", "ask", "appeal", "demand", "call"}
+)
+# CAMEO codes a claim of responsibility (015) as a statement, not the act claimed: "claimed responsibility for
+# the attack", "claimed (that) they had attacked the base", "claimed to have seized weapons". A claim about
+# another party's act ("claimed that gunmen abducted eight") reports it, as "said" does.
+CLAIM_LEMMAS = frozenset({"claim"})
+RESPONSIBILITY_NOUNS = frozenset({"responsibility", "credit"})
+VOWELS = frozenset("aeiouy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +212,36 @@ def _triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch]:
         if pos == "AUX" or token.dep_ in BACKGROUND_DEPS or _in_participle_clause(token) or _passive_prediction(token):
             continue
         match = _verb_trigger(token, lexicon) if pos == "VERB" else _noun_trigger(token, lexicon)
-        if match is not None:
+        if match is not None and not _unasserted(token):
             yield match
+
+
+def _unasserted(token: Token) -> bool:
+    """The trigger's act is wished for, weighed, asked for or claimed by its own actor: not reported as done."""
+    current = token
+    while current.head.i != current.i:
+        dep, child, current = current.dep_, current, current.head
+        if dep == "conj":  # a conjunct stands where its first conjunct stands
+            continue
+        if dep not in CONTENT_DEPS:
+            return False
+        if current.pos_ == "NOUN" and current.lemma_ in RESPONSIBILITY_NOUNS and dep == "prep":
+            return True
+        if current.pos_ in {"VERB", "AUX"}:
+            lemmas = _verb_lemmas(current)
+            # "hoped to resume talks", "hoped for a truce"
+            wished = dep in {"xcomp", "ccomp", "dobj"} or (dep == "prep" and child.lower_ == "for")
+            if wished and not UNASSERTING_LEMMAS.isdisjoint(lemmas):
+                return True
+            if dep in {"xcomp", "ccomp"} and not CLAIM_LEMMAS.isdisjoint(lemmas):
+                return _own_act(child)
+    return False
+
+
+def _own_act(clause: Token) -> bool:
+    """A claimed clause is the claimant's own act when its subject is the claimant's ("to have seized") or a pronoun."""
+    subjects = [c for c in clause.children if c.dep_ in {"nsubj", "nsubjpass"}]
+    return not subjects or all(s.pos_ == "PRON" for s in subjects)
 
 
 def _passive_prediction(token: Token) -> bool:
@@ -214,7 +254,8 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
     # A phrase is more specific than its verb: "withdraw ambassador" is SANCTION where "withdraw" is RETREAT,
     # "call off a strike" is CONCEDE where "call off" is SANCTION.
     particles = [c for c in verb.children if c.dep_ == "prt"]
-    heads = [f"{verb.lemma_} {p.lower_}" for p in particles[:1]] + [verb.lemma_]
+    lemmas = _verb_lemmas(verb)
+    heads = [f"{lemma} {p.lower_}" for lemma in lemmas for p in particles[:1]] + list(lemmas)
     for child in sorted(verb.children, key=lambda c: (c.dep_ != "dobj", c.i)):
         if child.dep_ not in PHRASE_DEPS or (child.dep_ == "prep" and child.i < verb.i):
             continue
@@ -225,8 +266,15 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
                 trigger = lexicon.phrase(head, obj.lemma_, "VERB") or lexicon.phrase(head, obj.lower_, "VERB")
                 if trigger is not None:
                     return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
-    trigger = lexicon.word(verb.lemma_, "VERB")
+    trigger = next((t for lemma in lemmas if (t := lexicon.word(lemma, "VERB"))), None)
     return TriggerMatch(verb, doc[verb.i : verb.i + 1], trigger) if trigger else None
+
+
+def _verb_lemmas(verb: Token) -> tuple[str, ...]:
+    """The verb's lemma, then the lemma with the final "e" the small model's lemmatizer cuts from a verb whose
+    stem is a word too: "fines", "fined", "fining" are lemmatized "fin" (not "fine"), "rapes" "rap", "hopes" "hop"."""
+    lemma = verb.lemma_.lower()
+    return (lemma, f"{lemma}e") if lemma[-1:] not in VOWELS and verb.lower_.startswith(lemma) else (lemma,)
 
 
 def _obligation_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
