@@ -17,7 +17,7 @@ from datetime import date
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import Agency, Mentions, agency, antecedent, mention_at
+from etl.nlp.agency import Agency, Mentions, agency, antecedent, head_phrase, mention_at
 from etl.nlp.confidence import TriggerKind, confidence, evidence_of
 from etl.nlp.event_dates import continues_previous_day, is_background, resolve_event_date
 from etl.nlp.lexicon import Lexicon, Trigger
@@ -90,6 +90,7 @@ PERSONAL_PRONOUNS = frozenset({"i", "he", "she", "we", "you", "me", "him", "her"
 # A warning is a threat only of a hostile act, a refusal or armed force ("warned it would strike", "that police
 # will no longer tolerate rallies"), not of a forecast ("warned that profits would fall", "warning of delays").
 WARNING_LEMMAS = frozenset({"warn", "warning", "caution", "alert"})
+COMPULSION_LEMMAS = frozenset({"force", "compel", "oblige"})
 SOURCE_NOUNS = frozenset({"source", "witness", "report", "statement", "resident", "media", "diplomat", "analyst"})
 # An act in the complement of these verbs is wished for, weighed or asked for, not done: "hoped to resume
 # flights", "is considering sending aid", "wants the peacekeepers to leave", "a statement urging Iran to comply".
@@ -718,6 +719,19 @@ def _parties(
         recipients = _party_objects([match.token, *recipients], mentions) or recipients
     if not recipients:
         recipients = _content_targets(match.token, match.trigger.event_type in PLACE_TARGETED_TYPES, mentions)
+    # "was forced to close", "were obliged to pull out": circumstances compel, and the act compelled is coded.
+    if not actors and match.token.lemma_ in COMPULSION_LEMMAS and any(c.dep_ == "xcomp" for c in match.token.children):
+        return None
+    # With no actor, the target or the sentence's weapons say an act is political: "Kherson was shelled", "five
+    # were arrested", "tear gas was fired", not "our assets were seized", "access is restricted", "the website is
+    # contained in a spam e-mail". Protests are the public's: "rallies were held across the country".
+    if (
+        not actors
+        and match.trigger.event_type != "PROTEST"
+        and not any(_party_or_place(r, mentions) for r in recipients)
+        and not _violent(match.token.sent, mentions)
+    ):
+        return None
     uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
     return Parties(agents, recipients, uncaused)
 
@@ -741,6 +755,15 @@ def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> 
                     if mention is not None and mention.label in LOCATION_LABELS:
                         return [place]
     return []
+
+
+def _party_or_place(token: Token, mentions: Mentions) -> bool:
+    """The token names a party, people counted ("five were arrested"), a place, or what force is used on ("the
+    port", "a convoy")."""
+    if token.pos_ == "NUM" or agency(token, mentions) is Agency.AGENT:
+        return True
+    mention = mention_at(token, mentions)
+    return (mention is not None and mention.label in LOCATION_LABELS) or gazetteer.names_target(head_phrase(token)[1])
 
 
 def _party_objects(heads: list[Token], mentions: Mentions) -> list[Token]:
