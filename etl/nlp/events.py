@@ -732,6 +732,15 @@ def _parties(
         and not _violent(match.token.sent, mentions)
     ):
         return None
+    # Force on what is neither a party, a place nor a target, in a sentence naming no weapon or armed party, is a
+    # figure of speech: "airlines attacked the legislation", "she hit the front", "scientists overcame a problem".
+    if (
+        match.trigger.event_type == "ASSAULT"
+        and recipients
+        and not any(_party_or_place(r, mentions) for r in recipients)
+        and not _violent(match.token.sent, mentions)
+    ):
+        return None
     uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
     return Parties(agents, recipients, uncaused)
 
