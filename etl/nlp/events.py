@@ -717,6 +717,8 @@ def _parties(
     elif recipients and Agency.AGENT not in targets:
         # "suspended aid to Pakistan", "imposed sanctions on Turkey": the party named after the object is the target.
         recipients = _party_objects([match.token, *recipients], mentions) or recipients
+    if not recipients:  # "stormed a police headquarters", "expelled two diplomats": a party or target in the phrase
+        recipients = [o for o in _phrase_objects(match) if _party_or_place(o, mentions)]
     if not recipients:
         recipients = _content_targets(match.token, match.trigger.event_type in PLACE_TARGETED_TYPES, mentions)
     # "was forced to close", "were obliged to pull out": circumstances compel, and the act compelled is coded.
@@ -743,6 +745,16 @@ def _parties(
         return None
     uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
     return Parties(agents, recipients, uncaused)
+
+
+def _phrase_objects(match: TriggerMatch) -> list[Token]:
+    """The objects of a verb that are words of its lexicon phrase ("stormed a police headquarters"), but not the
+    actor's own ("strengthened its forces")."""
+    verb = match.token
+    if verb.pos_ != "VERB":
+        return []
+    objects = [t for t in match.span if t.dep_ == "dobj" and t.head.i == verb.i]
+    return [o for o in objects if not any(c.dep_ == "poss" and c.pos_ == "PRON" for c in o.children)]
 
 
 def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> list[Token]:
