@@ -10,9 +10,10 @@ coded by the outer one only, as PLOVER codes the speech act, not the act spoken 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cache, partial
 
 from spacy.tokens import Doc, Span, Token
 
@@ -138,14 +139,16 @@ def code_events(
         # A trigger nobody performs is no event; it is left out before the nesting below, so that an act it would
         # have framed is coded on its own ("four were killed when gunmen attacked a post": the attack).
         hostile = {i for i, m in matches.items() if m.trigger.event_type in HOSTILE_TYPES}
-        parties = {i: _parties(m, *_arguments(m), mentions, hostile) for i, m in matches.items()}
+        # Whether the sentence names a weapon or an armed party: asked about several triggers, found once.
+        violent = cache(partial(_violent, sentence, mentions))
+        parties = {i: _parties(m, *_arguments(m), mentions, hostile, violent) for i, m in matches.items()}
         parties = {i: p for i, p in parties.items() if p is not None}
         # Deaths and injuries nobody is said to cause are violence only in a sentence that names a weapon or an
         # armed party, and no attack: "three soldiers were wounded when an IED went off", not "… when a tank
         # exploded"; "… were killed when gunmen attacked a post" is the attack.
         uncaused = {i for i, p in parties.items() if p.uncaused}
         attacks = {i for i in parties.keys() - uncaused if matches[i].trigger.event_type == "ASSAULT"}
-        if uncaused and (attacks or not _violent(sentence, mentions)):
+        if uncaused and (attacks or not violent()):
             # The attack's victims are the outcome's: "two soldiers were killed when a roadside bomb exploded".
             victims = next((parties[i].recipients for i in sorted(uncaused) if parties[i].recipients), [])
             parties = {
@@ -691,7 +694,12 @@ class Parties:
 
 
 def _parties(
-    match: TriggerMatch, actors: list[Token], recipients: list[Token], mentions: Mentions, hostile: set[int]
+    match: TriggerMatch,
+    actors: list[Token],
+    recipients: list[Token],
+    mentions: Mentions,
+    hostile: set[int],
+    violent: Callable[[], bool],
 ) -> Parties | None:
     """The actors that are agents, with no actor for a clear act whose agent goes unstated ("was shelled", "a
     roadside bomb killed five"); None when the trigger is no political event: its only actors cannot act ("a
@@ -731,7 +739,7 @@ def _parties(
         not actors
         and match.trigger.event_type != "PROTEST"
         and not any(_party_or_place(r, mentions) for r in recipients)
-        and not _violent(match.token.sent, mentions)
+        and not violent()
     ):
         return None
     # Force on what is neither a party, a place nor a target, in a sentence naming no weapon or armed party, is a
@@ -740,7 +748,7 @@ def _parties(
         match.trigger.event_type == "ASSAULT"
         and recipients
         and not any(_party_or_place(r, mentions) for r in recipients)
-        and not _violent(match.token.sent, mentions)
+        and not violent()
     ):
         return None
     uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS

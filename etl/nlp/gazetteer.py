@@ -97,7 +97,7 @@ class _Tables:
     targets: frozenset[str]  # term, singular and plural
     cities: dict[tuple[str, str], City]  # (name key, iso3) -> city
     longest_alias: int  # tokens in the longest key of any table
-    first_words: frozenset[str]  # the first token of every key of any table: where a key can start
+    first_words: frozenset[str]  # the first token of every key but targets: where a key can start
 
 
 def _read(name: str) -> list[dict[str, str]]:
@@ -146,8 +146,10 @@ def _tables() -> _Tables:
         for row in _read("place_coordinates.csv")
         if row["kind"] == "city"
     }
-    keys = [*country_aliases, *places, *organizations, *agents, *weapons, *targets]
-    longest = max(key.count(" ") + 1 for key in keys)
+    keys = [*country_aliases, *places, *organizations, *agents, *weapons]
+    # Targets are only matched at a phrase's end: their first words ("house", "area") would make most nouns a
+    # place where a key may start.
+    longest = max(key.count(" ") + 1 for key in (*keys, *targets))
     first_words = frozenset(key.partition(" ")[0] for key in keys)
     return _Tables(
         countries, country_aliases, places, organizations, agents, weapons, targets, cities, longest, first_words
