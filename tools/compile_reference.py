@@ -6,7 +6,8 @@ Inputs, read by path and never copied into the repository (MIT, Open Event Data 
     with role codes (`[ISRMIL]`) and date ranges;
   * Phoenix.International.actors.txt (IGOs and NGOs) and Phoenix.MilNonState.actors.txt (armed groups);
   * Phoenix.agents.txt: generic agents ("police", "troops", "foreign minister") under CAMEO sector codes;
-  * CAMEO.2.0.txt's weapon synsets (`&WEAPON`, `&WMD`): what an unnamed attacker fights with.
+  * CAMEO.2.0.txt's weapon synsets (`&WEAPON`, `&WMD`): what an unnamed attacker fights with; and its
+    `&TOWN`, `&STRONGHOLD`, `&AIRCRAFT`, `&CAR` synsets: what force is used on.
 
 The hand-written table below gives what the dictionaries lack or get wrong: display names, UN regions,
 capitals and demonyms. CAMEO country codes are ISO 3166 alpha-3 except those in CAMEO_TO_ISO3; historical
@@ -46,6 +47,17 @@ WEAPON_SYNSETS = frozenset({"&WEAPON", "&WMD"})
 EXTRA_WEAPONS = (
     "grenade|mortar|shell|landmine|explosive|explosive device|car bomb|suicide vest|drone|jet|warplane|gunship"
     "|mortar round|artillery round"
+)
+# The synsets of what force is used on, settlements, strongholds, aircraft and vehicles, and the buildings and
+# positions news names as targets that they lack.
+TARGET_SYNSETS = frozenset({"&TOWN", "&STRONGHOLD", "&AIRCRAFT", "&CAR"})
+EXTRA_TARGETS = (
+    "port|harbour|embassy|consulate|base|air base|convoy|patrol|checkpoint|post|police station|station|barracks"
+    "|camp|position|school|hospital|clinic|church|mosque|temple|shrine|building|house|home|office|compound|facility"
+    "|installation|bridge|airport|prison|jail|ship|vessel|boat|tanker|train|bus|pipeline|refinery|power station"
+    "|district|neighbourhood|neighborhood|area|region|province|territory|border|frontier|capital|street|square"
+    "|hotel|bank|shop|store|restaurant|cafe|university|college|museum|farm|road|highway|mine|tower|dam|plant"
+    "|factory|warehouse|depot|courthouse|parliament|palace|residence|ministry|polling station|tent|shelter|stadium"
 )
 
 # iso3|display name|UN region|capital spellings ("*" = not used as an alias: a common word or name)|demonyms
@@ -659,22 +671,22 @@ def build_agents(shared: Path) -> list[tuple[str, str, str]]:
     return sorted((term, sector, code) for term, (sector, code) in agents.items())
 
 
-def build_weapons(shared: Path) -> list[tuple[str]]:
-    """The terms of the verb dictionary's weapon synsets, normalised; a synset runs from its `&NAME` line to a
-    line that is not a `+TERM`."""
+def build_synset_terms(shared: Path, synsets: frozenset[str], extras: str) -> list[tuple[str]]:
+    """The terms of some of the verb dictionary's synsets, normalised, with `extras` ("a|b"); a synset runs from
+    its `&NAME` line to a line that is not a `+TERM`."""
     terms: set[str] = set()
     synset = None
     for line in (shared / PETRARCH / "CAMEO.2.0.txt").read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
         if line.startswith("&"):
             synset = line
-        elif line.startswith("+") and synset in WEAPON_SYNSETS:
+        elif line.startswith("+") and synset in synsets:
             term = normalize(line[1:].replace("_", " "))
             if len(term) >= 3:
                 terms.add(term)
         else:
             synset = None
-    terms.update(EXTRA_WEAPONS.split("|"))
+    terms.update(extras.split("|"))
     return sorted((term,) for term in terms)
 
 
@@ -710,7 +722,12 @@ def compile_reference(shared: Path, output: Path) -> dict[str, int]:
             ((r.alias, r.canonical_name, r.code, r.country, r.sector) for r in organizations),
         ),
         "agents.csv": write_csv(output / "agents.csv", ("term", "sector", "cameo_code"), build_agents(shared)),
-        "weapons.csv": write_csv(output / "weapons.csv", ("term",), build_weapons(shared)),
+        "weapons.csv": write_csv(
+            output / "weapons.csv", ("term",), build_synset_terms(shared, WEAPON_SYNSETS, EXTRA_WEAPONS)
+        ),
+        "targets.csv": write_csv(
+            output / "targets.csv", ("term",), build_synset_terms(shared, TARGET_SYNSETS, EXTRA_TARGETS)
+        ),
     }
     return counts
 

@@ -10,14 +10,15 @@ coded by the outer one only, as PLOVER codes the speech act, not the act spoken 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cache, partial
 
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import Agency, Mentions, agency, antecedent, mention_at
+from etl.nlp.agency import Agency, Mentions, agency, antecedent, head_phrase, mention_at
 from etl.nlp.confidence import TriggerKind, confidence, evidence_of
 from etl.nlp.event_dates import continues_previous_day, is_background, resolve_event_date
 from etl.nlp.lexicon import Lexicon, Trigger
@@ -90,7 +91,20 @@ PERSONAL_PRONOUNS = frozenset({"i", "he", "she", "we", "you", "me", "him", "her"
 # A warning is a threat only of a hostile act, a refusal or armed force ("warned it would strike", "that police
 # will no longer tolerate rallies"), not of a forecast ("warned that profits would fall", "warning of delays").
 WARNING_LEMMAS = frozenset({"warn", "warning", "caution", "alert"})
+COMPULSION_LEMMAS = frozenset({"force", "compel", "oblige"})
 SOURCE_NOUNS = frozenset({"source", "witness", "report", "statement", "resident", "media", "diplomat", "analyst"})
+# An act in the complement of these verbs is wished for, weighed or asked for, not done: "hoped to resume
+# flights", "is considering sending aid", "wants the peacekeepers to leave", "a statement urging Iran to comply".
+# When the verb is a trigger itself ("urged"), the nesting of triggers codes it; these also hold when it is not.
+UNASSERTING_LEMMAS = frozenset(
+    {"hope", "wish", "want", "consider", "contemplate", "mull", "ponder", "urge", "ask", "appeal", "demand", "call"}
+)
+# CAMEO codes a claim of responsibility (015) as a statement, not the act claimed: "claimed responsibility for
+# the attack", "claimed (that) they had attacked the base", "claimed to have seized weapons". A claim about
+# another party's act ("claimed that gunmen abducted eight") reports it, as "said" does.
+CLAIM_LEMMAS = frozenset({"claim"})
+RESPONSIBILITY_NOUNS = frozenset({"responsibility", "credit"})
+VOWELS = frozenset("aeiouy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +139,16 @@ def code_events(
         # A trigger nobody performs is no event; it is left out before the nesting below, so that an act it would
         # have framed is coded on its own ("four were killed when gunmen attacked a post": the attack).
         hostile = {i for i, m in matches.items() if m.trigger.event_type in HOSTILE_TYPES}
-        parties = {i: _parties(m, *_arguments(m), mentions, hostile) for i, m in matches.items()}
+        # Whether the sentence names a weapon or an armed party: asked about several triggers, found once.
+        violent = cache(partial(_violent, sentence, mentions))
+        parties = {i: _parties(m, *_arguments(m), mentions, hostile, violent) for i, m in matches.items()}
         parties = {i: p for i, p in parties.items() if p is not None}
         # Deaths and injuries nobody is said to cause are violence only in a sentence that names a weapon or an
         # armed party, and no attack: "three soldiers were wounded when an IED went off", not "… when a tank
         # exploded"; "… were killed when gunmen attacked a post" is the attack.
         uncaused = {i for i, p in parties.items() if p.uncaused}
         attacks = {i for i in parties.keys() - uncaused if matches[i].trigger.event_type == "ASSAULT"}
-        if uncaused and (attacks or not _violent(sentence, mentions)):
+        if uncaused and (attacks or not violent()):
             # The attack's victims are the outcome's: "two soldiers were killed when a roadside bomb exploded".
             victims = next((parties[i].recipients for i in sorted(uncaused) if parties[i].recipients), [])
             parties = {
@@ -200,8 +216,36 @@ def _triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch]:
         if pos == "AUX" or token.dep_ in BACKGROUND_DEPS or _in_participle_clause(token) or _passive_prediction(token):
             continue
         match = _verb_trigger(token, lexicon) if pos == "VERB" else _noun_trigger(token, lexicon)
-        if match is not None:
+        if match is not None and not _unasserted(token):
             yield match
+
+
+def _unasserted(token: Token) -> bool:
+    """The trigger's act is wished for, weighed, asked for or claimed by its own actor: not reported as done."""
+    current = token
+    while current.head.i != current.i:
+        dep, child, current = current.dep_, current, current.head
+        if dep == "conj":  # a conjunct stands where its first conjunct stands
+            continue
+        if dep not in CONTENT_DEPS:
+            return False
+        if current.pos_ == "NOUN" and current.lemma_ in RESPONSIBILITY_NOUNS and dep == "prep":
+            return True
+        if current.pos_ in {"VERB", "AUX"}:
+            lemmas = _verb_lemmas(current)
+            # "hoped to resume talks", "hoped for a truce"
+            wished = dep in {"xcomp", "ccomp", "dobj"} or (dep == "prep" and child.lower_ == "for")
+            if wished and not UNASSERTING_LEMMAS.isdisjoint(lemmas):
+                return True
+            if dep in {"xcomp", "ccomp"} and not CLAIM_LEMMAS.isdisjoint(lemmas):
+                return _own_act(child)
+    return False
+
+
+def _own_act(clause: Token) -> bool:
+    """A claimed clause is the claimant's own act when its subject is the claimant's ("to have seized") or a pronoun."""
+    subjects = [c for c in clause.children if c.dep_ in {"nsubj", "nsubjpass"}]
+    return not subjects or all(s.pos_ == "PRON" for s in subjects)
 
 
 def _passive_prediction(token: Token) -> bool:
@@ -214,7 +258,8 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
     # A phrase is more specific than its verb: "withdraw ambassador" is SANCTION where "withdraw" is RETREAT,
     # "call off a strike" is CONCEDE where "call off" is SANCTION.
     particles = [c for c in verb.children if c.dep_ == "prt"]
-    heads = [f"{verb.lemma_} {p.lower_}" for p in particles[:1]] + [verb.lemma_]
+    lemmas = _verb_lemmas(verb)
+    heads = [f"{lemma} {p.lower_}" for lemma in lemmas for p in particles[:1]] + list(lemmas)
     for child in sorted(verb.children, key=lambda c: (c.dep_ != "dobj", c.i)):
         if child.dep_ not in PHRASE_DEPS or (child.dep_ == "prep" and child.i < verb.i):
             continue
@@ -225,8 +270,15 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
                 trigger = lexicon.phrase(head, obj.lemma_, "VERB") or lexicon.phrase(head, obj.lower_, "VERB")
                 if trigger is not None:
                     return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
-    trigger = lexicon.word(verb.lemma_, "VERB")
+    trigger = next((t for lemma in lemmas if (t := lexicon.word(lemma, "VERB"))), None)
     return TriggerMatch(verb, doc[verb.i : verb.i + 1], trigger) if trigger else None
+
+
+def _verb_lemmas(verb: Token) -> tuple[str, ...]:
+    """The verb's lemma, then the lemma with the final "e" the small model's lemmatizer cuts from a verb whose
+    stem is a word too: "fines", "fined", "fining" are lemmatized "fin" (not "fine"), "rapes" "rap", "hopes" "hop"."""
+    lemma = verb.lemma_.lower()
+    return (lemma, f"{lemma}e") if lemma[-1:] not in VOWELS and verb.lower_.startswith(lemma) else (lemma,)
 
 
 def _obligation_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
@@ -642,7 +694,12 @@ class Parties:
 
 
 def _parties(
-    match: TriggerMatch, actors: list[Token], recipients: list[Token], mentions: Mentions, hostile: set[int]
+    match: TriggerMatch,
+    actors: list[Token],
+    recipients: list[Token],
+    mentions: Mentions,
+    hostile: set[int],
+    violent: Callable[[], bool],
 ) -> Parties | None:
     """The actors that are agents, with no actor for a clear act whose agent goes unstated ("was shelled", "a
     roadside bomb killed five"); None when the trigger is no political event: its only actors cannot act ("a
@@ -668,10 +725,44 @@ def _parties(
     elif recipients and Agency.AGENT not in targets:
         # "suspended aid to Pakistan", "imposed sanctions on Turkey": the party named after the object is the target.
         recipients = _party_objects([match.token, *recipients], mentions) or recipients
+    if not recipients:  # "stormed a police headquarters", "expelled two diplomats": a party or target in the phrase
+        recipients = [o for o in _phrase_objects(match) if _party_or_place(o, mentions)]
     if not recipients:
         recipients = _content_targets(match.token, match.trigger.event_type in PLACE_TARGETED_TYPES, mentions)
+    # "was forced to close", "were obliged to pull out": circumstances compel, and the act compelled is coded.
+    if not actors and match.token.lemma_ in COMPULSION_LEMMAS and any(c.dep_ == "xcomp" for c in match.token.children):
+        return None
+    # With no actor, the target or the sentence's weapons say an act is political: "Kherson was shelled", "five
+    # were arrested", "tear gas was fired", not "our assets were seized", "access is restricted", "the website is
+    # contained in a spam e-mail". Protests are the public's: "rallies were held across the country".
+    if (
+        not actors
+        and match.trigger.event_type != "PROTEST"
+        and not any(_party_or_place(r, mentions) for r in recipients)
+        and not violent()
+    ):
+        return None
+    # Force on what is neither a party, a place nor a target, in a sentence naming no weapon or armed party, is a
+    # figure of speech: "airlines attacked the legislation", "she hit the front", "scientists overcame a problem".
+    if (
+        match.trigger.event_type == "ASSAULT"
+        and recipients
+        and not any(_party_or_place(r, mentions) for r in recipients)
+        and not violent()
+    ):
+        return None
     uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
     return Parties(agents, recipients, uncaused)
+
+
+def _phrase_objects(match: TriggerMatch) -> list[Token]:
+    """The objects of a verb that are words of its lexicon phrase ("stormed a police headquarters"), but not the
+    actor's own ("strengthened its forces")."""
+    verb = match.token
+    if verb.pos_ != "VERB":
+        return []
+    objects = [t for t in match.span if t.dep_ == "dobj" and t.head.i == verb.i]
+    return [o for o in objects if not any(c.dep_ == "poss" and c.pos_ == "PRON" for c in o.children)]
 
 
 def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> list[Token]:
@@ -693,6 +784,15 @@ def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> 
                     if mention is not None and mention.label in LOCATION_LABELS:
                         return [place]
     return []
+
+
+def _party_or_place(token: Token, mentions: Mentions) -> bool:
+    """The token names a party, people counted ("five were arrested"), a place, or what force is used on ("the
+    port", "a convoy")."""
+    if token.pos_ == "NUM" or agency(token, mentions) is Agency.AGENT:
+        return True
+    mention = mention_at(token, mentions)
+    return (mention is not None and mention.label in LOCATION_LABELS) or gazetteer.names_target(head_phrase(token)[1])
 
 
 def _party_objects(heads: list[Token], mentions: Mentions) -> list[Token]:

@@ -94,9 +94,10 @@ class _Tables:
     organizations: dict[str, Organization]
     agents: dict[str, str]  # term, singular and plural -> sector
     weapons: frozenset[str]  # term, singular and plural
+    targets: frozenset[str]  # term, singular and plural
     cities: dict[tuple[str, str], City]  # (name key, iso3) -> city
     longest_alias: int  # tokens in the longest key of any table
-    first_words: frozenset[str]  # the first token of every key of any table: where a key can start
+    first_words: frozenset[str]  # the first token of every key but targets: where a key can start
 
 
 def _read(name: str) -> list[dict[str, str]]:
@@ -136,16 +137,23 @@ def _tables() -> _Tables:
         agents.setdefault(row["term"], row["sector"])
         for plural in _plurals(row["term"]):
             agents.setdefault(plural, row["sector"])
-    weapons = frozenset(form for row in _read("weapons.csv") for form in (row["term"], *_plurals(row["term"])))
+    weapons, targets = (
+        frozenset(form for row in _read(name) for form in (row["term"], *_plurals(row["term"])))
+        for name in ("weapons.csv", "targets.csv")
+    )
     cities = {
         (row["name_key"], row["iso3"]): City(int(row["geonames_id"]), float(row["lat"]), float(row["lon"]))
         for row in _read("place_coordinates.csv")
         if row["kind"] == "city"
     }
     keys = [*country_aliases, *places, *organizations, *agents, *weapons]
-    longest = max(key.count(" ") + 1 for key in keys)
+    # Targets are only matched at a phrase's end: their first words ("house", "area") would make most nouns a
+    # place where a key may start.
+    longest = max(key.count(" ") + 1 for key in (*keys, *targets))
     first_words = frozenset(key.partition(" ")[0] for key in keys)
-    return _Tables(countries, country_aliases, places, organizations, agents, weapons, cities, longest, first_words)
+    return _Tables(
+        countries, country_aliases, places, organizations, agents, weapons, targets, cities, longest, first_words
+    )
 
 
 def _matches(tokens: list[Token], table: Container[str], *, proper: bool = True):
@@ -223,6 +231,12 @@ def is_agent_term(word: str) -> bool:
 def names_weapon(text: str) -> bool:
     """True when a phrase ends with a weapon's name ("a roadside bomb", "two rockets"; not "weapon depots")."""
     return _ending(text, _tables().weapons) is not None
+
+
+def names_target(text: str) -> bool:
+    """True when a phrase ends with what force is used on: a settlement, a stronghold, a building, a vehicle
+    ("the port", "an army convoy"; not "the legislation")."""
+    return _ending(text, _tables().targets) is not None
 
 
 def agent_sector(text: str) -> str | None:

@@ -24,7 +24,15 @@ from etl.resources import REFERENCE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-TABLES = ("countries.csv", "country_aliases.csv", "places.csv", "organizations.csv", "agents.csv", "weapons.csv")
+TABLES = (
+    "countries.csv",
+    "country_aliases.csv",
+    "places.csv",
+    "organizations.csv",
+    "agents.csv",
+    "weapons.csv",
+    "targets.csv",
+)
 
 
 @pytest.mark.parametrize(
