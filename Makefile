@@ -16,10 +16,11 @@ TEST_OS_PACKAGES = $(if $(wildcard /usr/lib/postgresql/15/bin/initdb),,postgresq
 
 # The locked set by hash with the pip python3 -m venv brings, then newsetl alone. The lock holds every dependency, so
 # pip needs to resolve none (pip 23 also refuses, in hash mode, a dependency with an extra: prefect's
-# sqlalchemy[asyncio]); pip check fails when pyproject.toml asks for a package the lock lacks.
+# sqlalchemy[asyncio]); pip check fails when pyproject.toml asks for a package the lock lacks. Nothing is compiled to
+# bytecode at install: Python compiles the modules it imports on first use, a small part of the set.
 $(INSTALLED): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-compile --require-hashes -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m pip check || { echo "$(LOCK) lacks what pyproject.toml asks for: run make lock" >&2; exit 1; }
 	touch $(INSTALLED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -104,7 +105,7 @@ def test_run_reported_tokens_per_s_reads_the_yardstick_line() -> None:
 
 
 @pytest.mark.slow
-def test_run_benchmarks_a_tiny_corpus_end_to_end(corpus: Path, tmp_path: Path) -> None:
+def test_run_benchmarks_a_tiny_corpus_end_to_end(corpus: Path, tmp_path: Path, prefect_api_url: str) -> None:
     if not YARDSTICKS.is_dir():  # the yardstick scripts live in ../shared, beside the checkout (as in CI)
         pytest.skip(f"the yardsticks in {YARDSTICKS} are not here")
     report_file = tmp_path / "bench.json"
@@ -117,6 +118,7 @@ def test_run_benchmarks_a_tiny_corpus_end_to_end(corpus: Path, tmp_path: Path) -
         text=True,
         timeout=600,
         check=False,
+        env={**os.environ, "PREFECT_API_URL": prefect_api_url},  # the runs use the session's Prefect server
     )
 
     assert completed.returncode == 0, completed.stdout + completed.stderr

@@ -14,6 +14,7 @@ from newsetl_process import NEWSETL, cli_env  # tests/newsetl_process.py
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
+from etl.database import create_engine_for
 from etl.file_ledger import record_file
 from etl.models import RunRow
 from etl.records import FileStatus, Rejection, RunCounts, SourceFile
@@ -30,12 +31,13 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def in_process(prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def in_process(prefect_api_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run flows in this process on the session's Prefect backend, with no settings leaking in but the number of
     annotation processes (tests/conftest.py)."""
     for name in [name for name in os.environ if name.startswith("NEWSETL_") and name != "NEWSETL_N_PROCESS"]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("NEWSETL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PREFECT_API_URL", prefect_api_url)  # a run does not start a Prefect server of its own
 
 
 def _newsetl(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -104,9 +106,8 @@ def test_cli_run_with_rejected_files_exits_0(in_process: None, tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_cli_run_with_nothing_new_is_recorded_without_prefect(
-    engine: Engine, tmp_path: Path, prefect_api_url: str
-) -> None:
+def test_cli_run_with_nothing_new_is_recorded_without_prefect(tmp_path: Path, prefect_api_url: str) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'newsetl.db'}")  # recording a run is tested on both backends
     articles = tmp_path / "articles"
     articles.mkdir()
     (articles / "talks.txt").write_text("Talks in Ankara\n\nTurkey hosted talks between the two delegations.\n")

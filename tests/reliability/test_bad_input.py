@@ -306,8 +306,9 @@ def test_bad_input_a_file_name_that_is_not_utf8_loads_under_an_escaped_path_and_
 
 @pytest.mark.slow
 def test_bad_input_a_2mb_single_paragraph_is_rejected_in_seconds_and_the_rest_loads(
-    db_url: str, corpus: Path, tmp_path: Path, prefect_api_url: str
+    corpus: Path, tmp_path: Path, prefect_api_url: str
 ) -> None:
+    db_url = f"sqlite:///{tmp_path / 'newsetl.db'}"  # rejected before anything reaches the database
     # A log pasted into a .txt: one paragraph of 2,000,000 characters. spaCy refused it ([E088]), failing the run.
     body = ((long_paragraph(200_000) + " ") * 10)[:2_000_000]
     (corpus / "pasted-log.txt").write_text(f"Pasted log\n\n{body}", encoding="utf-8")

@@ -187,7 +187,7 @@ def _kill_during_load(
     return False, _counts(db_url)[1]
 
 
-KILLS = {"sqlite": 5, "postgresql": 3}  # each costs a `newsetl run` start-up: fewer on the slower backend
+KILLS = {"sqlite": 3, "postgresql": 2}  # each costs a `newsetl run` start-up
 DOWN_SECONDS = 2
 BATCH_SIZE = 2
 
