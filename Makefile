@@ -17,7 +17,7 @@ TEST_OS_PACKAGES = $(if $(wildcard /usr/lib/postgresql/15/bin/initdb),,postgresq
 # The locked set by hash with the pip python3 -m venv brings, then newsetl alone. The lock holds every dependency, so
 # pip needs to resolve none (pip 23 also refuses, in hash mode, a dependency with an extra: prefect's
 # sqlalchemy[asyncio]); pip check fails when pyproject.toml asks for a package the lock lacks. Compiled to bytecode at
-# install: where PYTHONDONTWRITEBYTECODE is set (as on the CI machines) nothing compiled later is kept, and every
+# install: where PYTHONDONTWRITEBYTECODE is set (as on these machines) nothing compiled later is kept, and every
 # process would compile what it imports again (nine CPU-minutes more over the test suite).
 $(INSTALLED): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
