@@ -140,9 +140,8 @@ def test_article_faults_a_fault_at_any_stage_rejects_its_article_alone_and_the_n
 
 @pytest.mark.slow
 def test_article_faults_a_killed_annotation_worker_costs_only_the_article_that_killed_it(
-    corpus: Path, tmp_path: Path, prefect_api_url: str
+    db_url: str, corpus: Path, tmp_path: Path, prefect_api_url: str
 ) -> None:
-    db_url = f"sqlite:///{tmp_path / 'newsetl.db'}"  # the workers annotate; what the database does is tested apart
     (corpus / "killer.txt").write_text(f"Killer\n\n{injected_faults.KILL_MARK}: the worker dies here.\n")
     (corpus / "raiser.txt").write_text(f"Raiser\n\n{injected_faults.RAISE_MARK}: the annotation raises here.\n")
     # Two workers, three articles per worker batch: the killed worker holds two good articles besides.
