@@ -24,10 +24,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, distinct, exists, func, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, distinct, exists, func, insert, select, update
 from sqlalchemy import delete as sql_delete
 
 from etl.database import pages
@@ -236,41 +237,64 @@ def _of_original(clusters: Sequence[_Cluster], event: EventToCluster) -> _Cluste
 
 
 def _matching(connection: Connection, event: EventToCluster, day: date | None, cluster_days: int) -> _Cluster | None:
-    cluster = EventClusterRow
-    conditions: list[Any] = [
-        cluster.event_type == event.event_type,
-        _equals(cluster.actor_entity_id, event.actor_id),
-        _equals(cluster.recipient_entity_id, event.recipient_id),
-    ]
-    if event.recipient_id is None:
-        conditions.append(_equals(cluster.location_entity_id, event.location_id))
-    if day is None:
-        conditions.append(cluster.event_date.is_(None))
-    else:
-        window = timedelta(days=cluster_days - 1)
-        conditions.append(cluster.event_date.between(day - window, day + window))
-    row = connection.execute(_CLUSTER.where(*conditions).order_by(cluster.id).limit(1)).first()
+    statement = _matching_statement(
+        event.actor_id is None, event.recipient_id is None, event.location_id is None, day is None
+    )
+    window = timedelta(days=cluster_days - 1)
+    row = connection.execute(
+        statement,
+        {
+            "event_type": event.event_type,
+            "actor_id": event.actor_id,
+            "recipient_id": event.recipient_id,
+            "location_id": event.location_id,
+            "first_day": day and day - window,
+            "last_day": day and day + window,
+        },
+    ).first()
     return None if row is None else _Cluster(*row)
 
 
-def _equals(column: Any, value: int | None) -> Any:
-    return column.is_(None) if value is None else column == value
+@cache
+def _matching_statement(no_actor: bool, no_recipient: bool, no_location: bool, undated: bool) -> Select[Any]:
+    """The query for the first cluster an event of this shape joins, built once per shape: an absent party
+    matches a cluster without one; with no recipient, the location must match too."""
+    cluster = EventClusterRow
+
+    def equals(column: Any, absent: bool, name: str) -> Any:
+        return column.is_(None) if absent else column == bindparam(name)
+
+    conditions: list[Any] = [
+        cluster.event_type == bindparam("event_type"),
+        equals(cluster.actor_entity_id, no_actor, "actor_id"),
+        equals(cluster.recipient_entity_id, no_recipient, "recipient_id"),
+    ]
+    if no_recipient:
+        conditions.append(equals(cluster.location_entity_id, no_location, "location_id"))
+    if undated:
+        conditions.append(cluster.event_date.is_(None))
+    else:
+        conditions.append(cluster.event_date.between(bindparam("first_day"), bindparam("last_day")))
+    return _CLUSTER.where(*conditions).order_by(cluster.id).limit(1)
+
+
+# Built once: constructing the statement per new cluster cost more than executing it.
+_INSERT_CLUSTER = insert(EventClusterRow).returning(EventClusterRow.id)
 
 
 def _new(connection: Connection, event: EventToCluster, day: date | None) -> _Cluster:
     cluster_id = connection.scalar(
-        insert(EventClusterRow)
-        .values(
-            event_type=event.event_type,
-            mode=event.mode,
-            actor_entity_id=event.actor_id,
-            recipient_entity_id=event.recipient_id,
-            location_entity_id=event.location_id,
-            event_date=day,
-            num_articles=0,
-            num_sources=0,
-            num_mentions=0,
-        )
-        .returning(EventClusterRow.id)
+        _INSERT_CLUSTER,
+        {
+            "event_type": event.event_type,
+            "mode": event.mode,
+            "actor_entity_id": event.actor_id,
+            "recipient_entity_id": event.recipient_id,
+            "location_entity_id": event.location_id,
+            "event_date": day,
+            "num_articles": 0,
+            "num_sources": 0,
+            "num_mentions": 0,
+        },
     )
     return _Cluster(cluster_id, event.event_type, event.actor_id, event.recipient_id, event.location_id)
