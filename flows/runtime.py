@@ -45,31 +45,37 @@ def configure_prefect(data_dir: Path) -> None:
 
 @contextmanager
 def local_prefect_server(prefect_home: Path, startup_timeout: float, *, serving: bool) -> Iterator[Callable[[], None]]:
-    """Point `PREFECT_API_URL` at a Prefect server of this process's own until the block exits, however it exits;
-    call before Prefect is imported, which reads that setting once. Yields a function that waits until the server
-    answers. With `PREFECT_API_URL` already set, that server is used and nothing is started.
+    """Point `PREFECT_API_URL` at a Prefect server of this process's own (`prefect_server`) until the block exits,
+    however it exits; call before Prefect is imported, which reads that setting once. Yields a function that waits
+    until the server answers. With `PREFECT_API_URL` already set, that server is used and nothing is started.
 
-    `prefect server start` on a free loopback port, its state under `prefect_home`; with `serving`, its UI and
-    scheduler too (Prefect's temporary server, which it starts itself per process, runs no scheduler). It starts at
-    once and in the background: for a run, while this process imports its modules and the annotation workers load
-    the model.
+    The server starts at once and in the background: for a run, while this process imports its modules and the
+    annotation workers load the model.
     """
     if os.environ.get("PREFECT_API_URL"):
         yield lambda: None
         return
+    with prefect_server(prefect_home, serving=serving) as (api_url, server, log_path):
+        os.environ["PREFECT_API_URL"] = api_url
+        try:
+            yield lambda: wait_until_healthy(api_url, startup_timeout, server, log_path)
+        finally:
+            try:
+                _send_queued_logs()
+            finally:
+                del os.environ["PREFECT_API_URL"]
+
+
+@contextmanager
+def prefect_server(prefect_home: Path, *, serving: bool) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    """`prefect server start` on a free loopback port, its state under `prefect_home`, stopped when the block exits:
+    yields its API URL, its process and its log. With `serving`, its UI and scheduler too (Prefect's temporary
+    server, which it starts itself per process, runs no scheduler)."""
     port = free_loopback_port()
-    api_url = loopback_api_url(port)
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--ui", "--scheduler"] if serving else ["--no-ui", "--no-scheduler", "--no-late-runs"]
-    os.environ["PREFECT_API_URL"] = api_url
-    try:
-        with _server(command, prefect_home) as (server, log_path):
-            try:
-                yield lambda: _wait_until_healthy(server, api_url, startup_timeout, log_path)
-            finally:
-                _send_queued_logs()
-    finally:
-        del os.environ["PREFECT_API_URL"]
+    with _server(command, prefect_home) as (server, log_path):
+        yield loopback_api_url(port), server, log_path
 
 
 def _send_queued_logs() -> None:
@@ -119,11 +125,15 @@ def free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_until_healthy(server: subprocess.Popen[bytes], api_url: str, timeout: float, log_path: Path) -> None:
+def wait_until_healthy(
+    api_url: str, timeout: float, server: subprocess.Popen[bytes] | None = None, log_path: Path | None = None
+) -> None:
+    """Wait until the Prefect server at `api_url` answers; fail early if `server`, its process, has exited."""
+    log = f"; see {log_path}" if log_path else ""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise PrefectServerError(f"the Prefect server exited with status {server.returncode}; see {log_path}")
+        if server is not None and server.poll() is not None:
+            raise PrefectServerError(f"the Prefect server exited with status {server.returncode}{log}")
         try:
             with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
                 if response.status == 200:
@@ -131,7 +141,7 @@ def _wait_until_healthy(server: subprocess.Popen[bytes], api_url: str, timeout: 
         except OSError:
             pass  # not listening yet
         time.sleep(0.5)
-    raise PrefectServerError(f"the Prefect server did not answer within {timeout:.0f} s; see {log_path}")
+    raise PrefectServerError(f"the Prefect server did not answer within {timeout:.0f} s{log}")
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:

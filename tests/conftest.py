@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import Engine
 
 from etl.database import create_engine_for, upgrade
-from flows.runtime import configure_prefect, free_loopback_port
+from flows.runtime import configure_prefect, free_loopback_port, prefect_server, wait_until_healthy
 
 # Flows a test runs in its own process annotate there, with the model its pytest worker loaded once, rather than in
 # annotation workers that each load the model again for every run: on 2 cores those start-ups were much of the
@@ -121,17 +121,41 @@ def own_postgres_server() -> Iterator[PostgresServer]:
         yield server
 
 
+# Under pytest-xdist the controller starts one Prefect server for all its workers, which find its URL here: each
+# server start costs about 20 CPU-seconds (Prefect's imports and its database's migrations) on 2 shared cores.
+SHARED_PREFECT_API_URL = "TESTS_SHARED_PREFECT_API_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In pytest-xdist's controller, start the workers' Prefect server: in the background, while they start."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        servers = ExitStack()
+        data_dir = Path(tempfile.mkdtemp(prefix="newsetl-tests-"))
+        servers.callback(shutil.rmtree, data_dir, ignore_errors=True)
+        workers_environment = dict(os.environ)  # each worker configures Prefect for its own data folder
+        configure_prefect(data_dir)  # the server's settings: no telemetry, no UI, warnings only
+        api_url, _, _ = servers.enter_context(prefect_server(Path(os.environ["PREFECT_HOME"]), serving=False))
+        os.environ.clear()
+        os.environ.update(workers_environment, **{SHARED_PREFECT_API_URL: api_url})
+        config.add_cleanup(servers.close)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """One throwaway Prefect backend for every test that runs a flow (Prefect's own testing guide)."""
+    """One throwaway Prefect backend for every test that runs a flow: the server the xdist controller started, or
+    else Prefect's test harness (its testing guide)."""
     configure_prefect(tmp_path_factory.mktemp("prefect-data"))
+    from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    # The harness's own 30 s start-up timeout is missed on a busy 2-core machine (`make test` runs a pytest-xdist
-    # worker more than the CPUs); newsetl's runs wait as long as this.
-    with prefect_test_harness(
-        server_startup_timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
-    ):
+    startup_timeout = int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
+    if api_url := os.environ.get(SHARED_PREFECT_API_URL):
+        wait_until_healthy(api_url, startup_timeout)
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            yield
+        return
+    # The harness's own 30 s start-up timeout is missed on a busy 2-core machine; newsetl's runs wait as long as this.
+    with prefect_test_harness(server_startup_timeout=startup_timeout):
         yield
 
 
