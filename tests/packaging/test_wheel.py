@@ -76,10 +76,13 @@ def _environment() -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith(leaking)}, "COLUMNS": "120"}
 
 
-def _newsetl(bin_dir: Path, cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _newsetl(
+    bin_dir: Path, cwd: Path, *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     command = [str(bin_dir / "newsetl"), *args]
-    env = _environment()
-    return subprocess.run(command, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        command, cwd=cwd, env=_environment() | env, input=stdin, capture_output=True, text=True, timeout=600
+    )
 
 
 def _loaded(db_url: str) -> dict[str, object]:
@@ -101,7 +104,7 @@ def _loaded(db_url: str) -> dict[str, object]:
 
 @pytest.mark.slow
 def test_wheel_runs_the_samples_from_an_empty_folder_as_the_editable_install_does(
-    wheel_bin: Path, sample_db: str, tmp_path: Path
+    wheel_bin: Path, sample_db: str, tmp_path: Path, prefect_api_url: str
 ) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -116,7 +119,10 @@ def test_wheel_runs_the_samples_from_an_empty_folder_as_the_editable_install_doe
     db_url = f"sqlite:///{tmp_path / 'wheel.db'}"
     upgrade = _newsetl(wheel_bin, empty, "db", "upgrade", "--db", db_url)
     assert upgrade.returncode == 0 and upgrade.stdout.startswith("database at revision"), upgrade.stderr
-    run = _newsetl(wheel_bin, empty, "run", "--input", str(SEEDS), "--db", db_url)
+    # The run on the session's Prefect server, annotating in its own process: the wheel's serve test below starts a
+    # Prefect server and annotation workers of its own, as a user's run does.
+    session = {"PREFECT_API_URL": prefect_api_url, "NEWSETL_N_PROCESS": "1"}
+    run = _newsetl(wheel_bin, empty, "run", "--input", str(SEEDS), "--db", db_url, **session)
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
     assert _loaded(db_url) == _loaded(sample_db)
 
