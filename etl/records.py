@@ -74,7 +74,6 @@ class FileExtract:
     """What one file yielded: its documents, and its rejections (the whole file, or single bad records)."""
 
     source: SourceFile
-    file_sha256: str  # of the raw bytes: a file whose size or mtime moved but whose hash did not is unchanged
     documents: tuple[RawDocument, ...] = ()
     rejections: tuple[Rejection, ...] = ()
 
