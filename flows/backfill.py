@@ -5,8 +5,7 @@ from datetime import date
 from prefect import flow, unmapped
 
 from etl.backfill import backfill_parameters, chunk_ranges, parse_day
-from etl.pipeline import DateRange
-from etl.records import RunCounts
+from etl.records import DateRange, RunCounts
 from etl.settings import resolve_settings
 from flows.runs import lent_to_run, load_input_folder, recorded_run
 

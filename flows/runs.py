@@ -13,9 +13,10 @@ from prefect.futures import as_completed
 from sqlalchemy import Engine
 
 from etl.errors import NewsetlError, RunLockLost
+from etl.input_files import PendingFile, rejected_whole
 from etl.nlp.annotate import Annotator
-from etl.pipeline import DateRange, PendingFile, Progress, annotator_for, batches, read_ahead, rejected_whole
-from etl.records import RunCounts
+from etl.pipeline import Progress, annotator_for, batches, read_ahead
+from etl.records import DateRange, RunCounts
 from etl.run_ledger import run_parameters
 from etl.runlock import HeldLock, run_lock
 from etl.settings import Settings

@@ -119,7 +119,7 @@ def backfill(
 def _backfill_plan(settings: Settings, since: date, until: date, reprocess: bool, force: bool) -> None:
     from etl.backfill import plan_backfill
     from etl.database import open_existing_database
-    from etl.pipeline import DateRange
+    from etl.records import DateRange
 
     try:
         engine = open_existing_database(settings.db_url)
