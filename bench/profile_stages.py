@@ -61,6 +61,7 @@ STAGE_BY_PATH = [
     ("alembic", "load"),
     ("sqlite3", "load"),
     ("etl/pipeline.py", "pipeline glue"),
+    ("etl/input_files.py", "pipeline glue"),
     ("spacy", "spaCy model"),
     ("thinc", "spaCy model"),
     ("numpy", "spaCy model"),

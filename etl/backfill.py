@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from etl.errors import InputError
+from etl.input_files import plan_files
 from etl.nlp.annotate import pipeline_version
-from etl.pipeline import DateRange, plan_files
+from etl.records import DateRange
 from etl.run_ledger import unfinished_run
 from etl.settings import Settings
 from etl.stored_articles import count_articles_in_range

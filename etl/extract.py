@@ -6,7 +6,6 @@ bad record of a multi-record file (JSON array, JSON lines) becomes a `Rejection`
 """
 
 import codecs
-import hashlib
 import json
 import os
 import stat
@@ -133,8 +132,8 @@ def _too_large(size: int, max_file_bytes: int) -> str:
 
 
 def parse_file(source: SourceFile, data: bytes) -> FileExtract:
-    """The documents in one file's bytes, and rejections for what cannot be loaded. Never raises."""
-    file_sha256 = hashlib.sha256(data).hexdigest()
+    """The documents in one file's bytes, and rejections for what cannot be loaded. Never raises. The bytes' hash is
+    the reader's, which compares it with the last loaded one before parsing (`etl.pipeline`)."""
     try:
         suffix = PurePosixPath(source.path).suffix.lower()
         if suffix not in _FORMAT_BY_SUFFIX:
@@ -150,10 +149,9 @@ def parse_file(source: SourceFile, data: bytes) -> FileExtract:
         else:
             results = [_text_document(source, text)]
     except RejectedInput as rejected:
-        return FileExtract(source, file_sha256, rejections=(Rejection(source.path, rejected.reason),))
+        return FileExtract(source, rejections=(Rejection(source.path, rejected.reason),))
     return FileExtract(
         source,
-        file_sha256,
         documents=tuple(result for result in results if isinstance(result, RawDocument)),
         rejections=tuple(result for result in results if isinstance(result, Rejection)),
     )

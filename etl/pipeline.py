@@ -1,17 +1,17 @@
-"""The one module that chains the stages: files → raw documents → articles → annotations → rows.
+"""Annotating and loading the batches of files `etl.input_files` read: stored content recorded as it is, the rest
+annotated (in this process, by workers reading ahead, or on a cluster's workers) and loaded; and re-annotation.
 
-Each public function is one step a flow (or a test) can call on its own; none of them knows about Prefect.
+With `etl.input_files`, the steps that chain the stages: files → raw documents → articles → annotations → rows. Each
+public function is one step a flow (or a test) can call on its own; none of them knows about Prefect.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
@@ -20,23 +20,21 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from etl.article_store import load_articles, load_stored_content, replace_annotations, stored_content
-from etl.clean import clean_document
 from etl.database import DEFAULT_GROUPING, create_engine_for, transaction, upgrade
-from etl.errors import ArticleFailed, RejectedInput, TransientDatabaseError, article_stage
-from etl.extract import discover, parse_file, read_source, storable_path
-from etl.file_ledger import FileRecord, known_files, mark_missing, record_files, retire_file
-from etl.language import LanguagePolicy
+from etl.errors import RejectedInput, TransientDatabaseError
+from etl.file_ledger import FileRecord, mark_missing, record_files, retire_file
+from etl.input_files import PendingFile, ReadFile, plan_files, read_files, rejection
 from etl.nlp.annotate import Annotator, Outcome
 from etl.nlp.lexicon import load_lexicon
 from etl.records import (
     AnnotatedArticle,
     Annotation,
     Article,
+    DateRange,
     FileStatus,
     Grouping,
     Rejection,
     RunCounts,
-    SourceFile,
 )
 from etl.run_ledger import fail_interrupted_runs, finish_run, start_run
 from etl.runlock import run_lock
@@ -50,42 +48,6 @@ LOAD_CHUNK_ARTICLES = 32
 
 
 @dataclass(frozen=True, slots=True)
-class DateRange:
-    """An inclusive range of publication dates; an open end is unbounded."""
-
-    since: date | None = None
-    until: date | None = None
-
-    def contains(self, published_at: datetime | None) -> bool:
-        if published_at is None:
-            return self.since is None and self.until is None
-        day = published_at.date()
-        return (self.since is None or day >= self.since) and (self.until is None or day <= self.until)
-
-
-@dataclass(frozen=True, slots=True)
-class PendingFile:
-    """A file whose path, size or mtime differs from what the database last saw, or that could not be read."""
-
-    source: SourceFile
-    known_sha256: str | None  # None for a file never seen before
-    # Same size and mtime as when its bytes could not be read: tried again, but if it still cannot be read it is
-    # skipped as unchanged, not rejected anew, so that runs over an unchanged folder add no rows.
-    unreadable_before: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ReadFile:
-    """A pending file as read and cleaned; `sha256` None when its bytes equal the last loaded ones."""
-
-    pending: PendingFile
-    sha256: str | None
-    articles: tuple[Article, ...]
-    rejections: tuple[Rejection, ...]
-    seconds: float  # time to read and clean it
-
-
-@dataclass(frozen=True, slots=True)
 class Annotations:
     """Annotations made away from the database (on a worker of a cluster), by content hash, with the version
     of the pipeline that made them."""
@@ -96,13 +58,6 @@ class Annotations:
 
 # Called with (files done, files to read) as a run goes; the CLI shows it as a progress bar.
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class FilePlan:
-    pending: tuple[PendingFile, ...]
-    unchanged: int
-    missing: tuple[str, ...] = ()  # paths the database knows that are gone from the input folder
 
 
 def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -125,28 +80,6 @@ def open_database(
     engine = create_engine_for(db_url, sqlite_busy_timeout_ms)
     upgrade(engine, grouping)
     return engine
-
-
-def plan_files(engine: Engine, input_dir: Path) -> FilePlan:
-    """Split the input folder into unchanged files (same path, size and mtime) and files to read, and list the
-    known files that are gone from it. A file that was missing and is back is read again, and so is one whose bytes
-    could not be read last time (permission denied, vanished, over the size limit), since no change shows in its
-    size or mtime when the cause is fixed."""
-    known = known_files(engine)
-    pending, unchanged = [], 0
-    for source in discover(input_dir):
-        seen = known.pop(source.path, None)
-        same_identity = seen is not None and (seen.size, seen.mtime_ns) == (source.size, source.mtime_ns)
-        if same_identity and seen.status is not FileStatus.MISSING and seen.file_sha256:
-            unchanged += 1
-        else:
-            # An empty hash: its bytes could not be read (denied, vanished, too large...): try again.
-            unreadable = same_identity and seen.status is FileStatus.REJECTED and not seen.file_sha256
-            pending.append(PendingFile(source, seen.file_sha256 if seen else None, unreadable))
-    # Only files under this input folder: a run over another folder does not make the first one's files missing.
-    root = storable_path(Path(os.path.abspath(input_dir)).as_posix()).rstrip("/") + "/"  # as `discover` spells paths
-    missing = tuple(sorted(path for path in known if path.startswith(root)))
-    return FilePlan(tuple(pending), unchanged, missing)
 
 
 def annotator_for(settings: Settings) -> Annotator:
@@ -209,45 +142,6 @@ def _texts_to_annotate(engine: Engine, read: Sequence[ReadFile]) -> list[tuple[s
     except TransientDatabaseError:  # a head start only: the load, retried, annotates what it must itself
         return []
     return [(a.body, _day(a.published_at)) for a in articles if a.content_sha256 not in stored]
-
-
-def read_files(files: Sequence[PendingFile], settings: Settings, date_range: DateRange | None = None) -> list[ReadFile]:
-    """Read and clean a batch of files, without the database; files outside `date_range` are left out."""
-    read = []
-    languages = language_policy(settings)
-    for pending in files:
-        started = time.perf_counter()
-        outcome = _read_articles(pending, settings, languages)
-        seconds = time.perf_counter() - started
-        if outcome is None:  # same bytes as last time: only the mtime moved
-            read.append(ReadFile(pending, None, (), (), seconds))
-            continue
-        sha256, file_articles, file_rejections = outcome
-        if date_range is not None:
-            file_articles = [a for a in file_articles if date_range.contains(a.published_at)]
-            if not file_articles and not file_rejections:
-                continue
-        read.append(ReadFile(pending, sha256, tuple(file_articles), tuple(file_rejections), seconds))
-    return read
-
-
-def rejected_whole(
-    files: Sequence[PendingFile], settings: Settings, reason: str, date_range: DateRange | None = None
-) -> list[ReadFile]:
-    """These files read again, each article of them rejected with `reason`: what a batch that cannot be annotated
-    (its workers died) is recorded as by `load_files`, with the files' hashes, so that the next run skips them
-    until they change. Rejections made while reading are kept."""
-    return [
-        replace(
-            file,
-            articles=(),
-            rejections=(
-                *file.rejections,
-                *(Rejection(a.source_path, reason, a.record_index, a.content_sha256) for a in file.articles),
-            ),
-        )
-        for file in read_files(files, settings, date_range)
-    ]
 
 
 def annotate_files(read: Sequence[ReadFile], settings: Settings, stored: Collection[str] = ()) -> Annotations:
@@ -314,7 +208,7 @@ def load_files(
                 path = article.source_path
                 status = outcome if isinstance(outcome, RejectedInput) else next(loaded)
                 if isinstance(status, RejectedInput):  # this article only: nothing of it was written
-                    rejections[path].append(_rejection(path, article.record_index, article.content_sha256, status))
+                    rejections[path].append(rejection(path, article.record_index, article.content_sha256, status))
                     status = FileStatus.REJECTED
                 statuses[path].append(status)
                 counts.file_seconds[path] += (finished - started) / len(chunk)
@@ -381,46 +275,6 @@ def reprocess_articles(
             counts.mentions += len(annotation.mentions)
             counts.events += len(annotation.events)
     return counts
-
-
-def language_policy(settings: Settings) -> LanguagePolicy:
-    """The languages a run loads, from its settings."""
-    return LanguagePolicy(settings.accepted_languages, settings.other_languages, settings.language_min_confidence)
-
-
-def _read_articles(
-    pending: PendingFile, settings: Settings, languages: LanguagePolicy
-) -> tuple[str, list[Article], list[Rejection]] | None:
-    """A file's hash, articles and rejections; None when its bytes equal the last loaded version, or when it still
-    cannot be read as before. A file that extraction fails on unforeseen is rejected whole, an article that
-    cleaning fails on alone (`article_stage`)."""
-    source = pending.source
-    try:
-        data = read_source(source, settings.max_file_bytes)
-    except RejectedInput as exc:
-        return None if pending.unreadable_before else ("", [], [Rejection(source.path, exc.reason)])
-    sha256 = hashlib.sha256(data).hexdigest()
-    if sha256 == pending.known_sha256:
-        return None
-    try:
-        with article_stage("extraction"):
-            extract = parse_file(source, data)
-    except RejectedInput as exc:
-        return sha256, [], [_rejection(source.path, 0, sha256, exc)]
-    articles, rejections = [], list(extract.rejections)
-    for document in extract.documents:
-        try:
-            articles.append(clean_document(document, languages, settings.max_article_chars))
-        except RejectedInput as exc:
-            rejections.append(_rejection(source.path, document.record_index, sha256, exc))
-    return sha256, articles, rejections
-
-
-def _rejection(path: str, record_index: int, content_sha256: str | None, exc: RejectedInput) -> Rejection:
-    """The rejection of one file or record; the traceback of a failure nobody foresaw goes to the log (debug)."""
-    if isinstance(exc, ArticleFailed):
-        logger.debug("%s#%d rejected: %s\n%s", path, record_index, exc.reason, exc.details)
-    return Rejection(path, exc.reason, record_index, content_sha256)
 
 
 def _annotated(articles: Iterable[Article], annotator: Annotator) -> Iterator[tuple[Article, Outcome]]:

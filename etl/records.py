@@ -70,11 +70,24 @@ class Rejection:
 
 
 @dataclass(frozen=True, slots=True)
+class DateRange:
+    """An inclusive range of publication dates; an open end is unbounded."""
+
+    since: date | None = None
+    until: date | None = None
+
+    def contains(self, published_at: datetime | None) -> bool:
+        if published_at is None:
+            return self.since is None and self.until is None
+        day = published_at.date()
+        return (self.since is None or day >= self.since) and (self.until is None or day <= self.until)
+
+
+@dataclass(frozen=True, slots=True)
 class FileExtract:
     """What one file yielded: its documents, and its rejections (the whole file, or single bad records)."""
 
     source: SourceFile
-    file_sha256: str  # of the raw bytes: a file whose size or mtime moved but whose hash did not is unchanged
     documents: tuple[RawDocument, ...] = ()
     rejections: tuple[Rejection, ...] = ()
 

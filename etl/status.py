@@ -11,8 +11,8 @@ from sqlalchemy import Engine, select
 
 from etl.database import open_existing_database
 from etl.errors import InputError
+from etl.input_files import plan_files
 from etl.models import RejectedFileRow, RunRow
-from etl.pipeline import plan_files
 from etl.records import Rejection, RunCounts
 
 

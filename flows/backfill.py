@@ -5,14 +5,12 @@ from datetime import date
 from prefect import flow, unmapped
 
 from etl.backfill import backfill_parameters, chunk_ranges, parse_day
-from etl.pipeline import DateRange, Progress
-from etl.records import RunCounts
+from etl.records import DateRange, RunCounts
 from etl.settings import resolve_settings
-from flows.runs import load_input_folder, recorded_run
+from flows.runs import lent_to_run, load_input_folder, recorded_run
 
 
-# validate_parameters=False: `progress` is an in-process callback object, not a JSON parameter.
-@flow(name="newsetl-backfill", persist_result=False, validate_parameters=False)
+@flow(name="newsetl-backfill", persist_result=False)
 def backfill(
     since: date | str | None = None,
     until: date | str | None = None,
@@ -20,7 +18,6 @@ def backfill(
     db_url: str | None = None,
     reprocess: bool = False,
     force: bool = False,
-    progress: Progress | None = None,
 ) -> RunCounts:
     """Load new and changed files whose articles fall in [since, until] (ISO dates or dates); with `reprocess`,
     also re-annotate the stored articles of that range that an older pipeline version annotated, replacing their
@@ -29,8 +26,9 @@ def backfill(
     settings = resolve_settings(input_dir=input_dir, db_url=db_url)
     date_range = DateRange(parse_day("since", since), parse_day("until", until))
     reprocess = reprocess or force
+    lent = lent_to_run()
     with recorded_run(settings, "backfill", backfill_parameters(date_range, reprocess, force)) as run:
-        load_input_folder(run, date_range, progress)
+        load_input_folder(run, date_range, lent.progress if lent else None)
         if reprocess:
             before = run.steps.forced_since_run(run.engine, date_range, force, run.id)
             chunks = chunk_ranges(date_range, settings.backfill_chunk_days)

@@ -15,8 +15,9 @@ from sqlalchemy import Engine
 
 from etl.article_store import stored_content
 from etl.database import create_engine_for
-from etl.pipeline import Annotations, DateRange, PendingFile, ReadFile, annotate_files, load_files, read_files
-from etl.records import RunCounts
+from etl.input_files import PendingFile, ReadFile, read_files
+from etl.pipeline import Annotations, annotate_files, load_files
+from etl.records import DateRange, RunCounts
 from etl.settings import Settings
 
 if TYPE_CHECKING:

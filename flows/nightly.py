@@ -1,30 +1,31 @@
 """The nightly flow: load what is new or changed in the input folder."""
 
+from contextlib import nullcontext
+
 from prefect import flow
 
-from etl.nlp.annotate import Annotator
-from etl.pipeline import Progress
 from etl.records import RunCounts
+from etl.run_start import nightly_if_idle, refuse_if_locked, started_annotator
 from etl.settings import resolve_settings
-from flows.runs import load_input_folder, recorded_run
+from flows.runs import lent_to_run, load_input_folder, recorded_run
 
 
-# validate_parameters=False: `progress` is an in-process callback object, not a JSON parameter.
-@flow(name="newsetl-nightly", persist_result=False, validate_parameters=False)
+@flow(name="newsetl-nightly", persist_result=False)
 def nightly(
     input_dir: str | None = None,
     db_url: str | None = None,
     retire_missing: bool = False,
-    progress: Progress | None = None,
     executor: str | None = None,
     dask_address: str | None = None,
     dask_workers: int | None = None,
-    annotator: Annotator | None = None,
 ) -> RunCounts:
     """Incremental run: files unchanged since the last run are skipped without being read. Files gone from the
     input folder are counted as deleted and kept; with `retire_missing`, the articles only they held are deleted.
-    With `executor` "dask", batches run on the Dask cluster at `dask_address`, or a local one of `dask_workers`;
-    with the local one, `annotator` (an in-process object, like `progress`) annotates if given."""
+    With `executor` "dask", batches run on the Dask cluster at `dask_address`, or a local one of `dask_workers`.
+
+    It starts as `etl.run_start` says: refused on a locked database, recorded at once when the folder is idle, the
+    annotation workers started before the run's own steps. `newsetl run` takes those steps before it starts Prefect
+    and lends the flow its started annotator and progress bar (`flows.local_run.run_nightly`)."""
     settings = resolve_settings(
         input_dir=input_dir,
         db_url=db_url,
@@ -32,6 +33,15 @@ def nightly(
         dask_address=dask_address,
         dask_workers=dask_workers,
     )
-    with recorded_run(settings, "nightly", {"retire_missing": retire_missing}) as run:
+    lent = lent_to_run()
+    if lent is None:  # started by Prefect, or called as a function: its first steps are taken here
+        refuse_if_locked(settings)
+        if (idle := nightly_if_idle(settings, retire_missing)) is not None:
+            return idle
+    with (
+        nullcontext(lent.annotator) if lent else started_annotator(settings) as annotator,
+        recorded_run(settings, "nightly", {"retire_missing": retire_missing}) as run,
+    ):
+        progress = lent.progress if lent else None
         load_input_folder(run, progress=progress, retire_missing=retire_missing, annotator=annotator)
     return run.counts

@@ -3,6 +3,7 @@
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,15 +13,44 @@ from prefect.futures import as_completed
 from sqlalchemy import Engine
 
 from etl.errors import NewsetlError, RunLockLost
+from etl.input_files import PendingFile, rejected_whole
 from etl.nlp.annotate import Annotator
-from etl.pipeline import DateRange, PendingFile, Progress, annotator_for, batches, read_ahead, rejected_whole
-from etl.records import RunCounts
+from etl.pipeline import Progress, annotator_for, batches, read_ahead
+from etl.records import DateRange, RunCounts
 from etl.run_ledger import run_parameters
 from etl.runlock import HeldLock, run_lock
 from etl.settings import Settings
 from etl.summary import batch_log_line, run_summary_markdown
 from flows.cluster import dask_task_runner
 from flows.tasks import DatabaseSteps, database_steps
+
+
+@dataclass(frozen=True, slots=True)
+class Lent:
+    """What a flow's caller in this process lends the run: live objects, not flow parameters, which Prefect validates,
+    records on its API and sends with the flow run's context to Dask workers."""
+
+    progress: Progress | None = None
+    annotator: Annotator | None = None  # started, maybe handed the first batch (`etl.run_start`); its lender closes it
+
+
+_lent: ContextVar[Lent | None] = ContextVar("newsetl_lent", default=None)
+
+
+@contextmanager
+def lending(lent: Lent) -> Iterator[None]:
+    """`lent` to the flows called in this block, in this thread (Prefect runs a flow in its caller's thread)."""
+    token = _lent.set(lent)
+    try:
+        yield
+    finally:
+        _lent.reset(token)
+
+
+def lent_to_run() -> Lent | None:
+    """What the caller lends this flow run; None when Prefect started it (`newsetl serve`, a deployment) or its
+    caller lends nothing."""
+    return _lent.get()
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 from prefect.tasks import Task
 
-from etl import backfill, pipeline, run_ledger
+from etl import backfill, input_files, pipeline, run_ledger
 from etl.errors import TransientDatabaseError
 from flows import cluster
 
@@ -74,7 +74,7 @@ def database_steps(retry_delays: Sequence[float], before_writing: Callable[[], N
         fail_interrupted_runs=step(run_ledger.fail_interrupted_runs, writes=True),
         start_run=step(run_ledger.start_run, writes=True),
         finish_run=step(run_ledger.finish_run, writes=True),
-        plan_files=step(pipeline.plan_files),
+        plan_files=step(input_files.plan_files),
         load_files=step(pipeline.load_files, writes=True),
         process_files_on_worker=step(cluster.process_files_on_worker),
         annotate_files_on_worker=step(cluster.annotate_files_on_worker),

@@ -13,14 +13,6 @@ from etl.errors import NewsetlError
 from etl.settings import Settings, resolve_settings
 from newsetl.options import DbOption, InputOption
 from newsetl.rendering import fail, failed_run, file_progress, print_backfill_plan, print_counts, stdout
-from newsetl.run_setup import (
-    console_without_tracebacks_of,
-    head_start,
-    nightly_if_idle,
-    prefect_for_run,
-    prefect_server,
-    prepare_flow,
-)
 
 
 class Executor(StrEnum):
@@ -66,32 +58,11 @@ def run(
     settings = resolve_settings(
         input_dir=input_dir, db_url=db, executor=executor, dask_address=address, dask_workers=workers
     )
-    prepare_flow(settings)
-    counts = nightly_if_idle(settings, retire_missing)
-    if counts is not None:
-        print_counts(f"newsetl run: {settings.input_dir}", counts)
-        return
-    from etl.pipeline import annotator_for
+    from flows.launch import run_nightly
 
     try:
-        with prefect_for_run() as prefect_ready, file_progress() as progress, annotator_for(settings) as annotator:
-            local = settings.executor == "local"
-            if local:
-                annotator.start()  # its workers load the model while Prefect's server starts and Prefect is imported
-                head_start(settings, annotator)
-            from flows.nightly import nightly
-
-            prefect_ready()
-            counts = nightly(
-                input_dir=str(settings.input_dir),
-                db_url=settings.db_url,
-                retire_missing=retire_missing,
-                progress=progress,
-                executor=settings.executor,
-                dask_address=settings.dask_address,
-                dask_workers=settings.dask_workers,
-                annotator=annotator if local else None,
-            )
+        with file_progress() as progress:
+            counts = run_nightly(settings, retire_missing, progress)
     except NewsetlError as exc:
         raise fail(exc) from exc
     except Exception as exc:
@@ -133,21 +104,11 @@ def backfill(
     if dry_run:
         _backfill_plan(settings, since.date(), until.date(), reprocess or force, force)
         return
-    prepare_flow(settings)
-    try:
-        with prefect_for_run() as prefect_ready, file_progress() as progress:
-            from flows.backfill import backfill as backfill_flow
+    from flows.launch import run_backfill
 
-            prefect_ready()
-            counts = backfill_flow(
-                since=since.date(),
-                until=until.date(),
-                input_dir=str(settings.input_dir),
-                db_url=settings.db_url,
-                reprocess=reprocess,
-                force=force,
-                progress=progress,
-            )
+    try:
+        with file_progress() as progress:
+            counts = run_backfill(settings, since.date(), until.date(), reprocess, force, progress)
     except NewsetlError as exc:
         raise fail(exc) from exc
     except Exception as exc:
@@ -158,7 +119,7 @@ def backfill(
 def _backfill_plan(settings: Settings, since: date, until: date, reprocess: bool, force: bool) -> None:
     from etl.backfill import plan_backfill
     from etl.database import open_existing_database
-    from etl.pipeline import DateRange
+    from etl.records import DateRange
 
     try:
         engine = open_existing_database(settings.db_url)
@@ -192,7 +153,16 @@ def serve(
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise fail(NewsetlError(f"--timezone {timezone!r} is not an IANA time zone such as Europe/Berlin")) from None
-    prepare_flow(settings)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from flows.launch import console_without_tracebacks_of, prefect_server, prepare_flow
+
+    try:
+        prepare_flow(settings)
+    except NewsetlError as exc:
+        raise fail(exc) from exc
+    except SQLAlchemyError as exc:  # e.g. a server refusing the connection: no such database
+        raise failed_run(exc) from exc
     given_api_url = os.environ.get("PREFECT_API_URL")
     try:
         with prefect_server(serving=True) as prefect_ready:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import MofNCompleteColumn, Progress
+from rich.progress import MofNCompleteColumn, Progress, TaskID
 from rich.table import Column, Table
 
 from etl.errors import NewsetlError, RunLocked
@@ -49,26 +49,24 @@ def failed_run(exc: Exception) -> typer.Exit:
 
 @contextmanager
 def file_progress() -> Iterator[Callable[[int, int], None]]:
-    """A Rich progress bar over the files a run reads, on stderr so that stdout stays the summary."""
+    """A Rich progress bar over the files a run reads, on stderr so that stdout stays the summary; shown from its
+    first update, so that a run refused or found idle before it reads shows none."""
     columns = (*Progress.get_default_columns(), MofNCompleteColumn())
-    with Progress(*columns, console=stderr, transient=True) as progress:
-        task = progress.add_task("reading files", total=None)
-        yield _ProgressBar(lambda done, total: progress.update(task, completed=done, total=total))
+    progress = Progress(*columns, console=stderr, transient=True)
+    task: TaskID | None = None
 
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            progress.start()
+            task = progress.add_task("reading files", total=None)
+        progress.update(task, completed=done, total=total)
 
-class _ProgressBar:
-    """Moves the run's progress bar. A flow's parameters travel with its tasks to Dask workers (Prefect sends
-    the flow run's context), where a copy has no bar to move: it is sent without it and does nothing."""
-
-    def __init__(self, update: Callable[[int, int], None] | None) -> None:
-        self._update = update
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._update is not None:
-            self._update(done, total)
-
-    def __reduce__(self) -> tuple[type[_ProgressBar], tuple[None]]:
-        return _ProgressBar, (None,)
+    try:
+        yield update
+    finally:
+        if task is not None:
+            progress.stop()
 
 
 def print_counts(title: str, counts: RunCounts) -> None:

@@ -20,7 +20,7 @@ from etl.backfill import chunk_ranges, parse_day, plan_backfill
 from etl.database import create_engine_for
 from etl.errors import InputError
 from etl.models import ArticleRow, Base, EventRow, MentionRow, RunRow, SourceFileRow
-from etl.pipeline import DateRange
+from etl.records import DateRange
 from etl.settings import Settings
 from flows.backfill import backfill
 from flows.nightly import nightly

@@ -1,4 +1,5 @@
-"""Planning a run over the input folder (etl/pipeline.py): what is new, changed, unchanged and gone; reading ahead."""
+"""Planning a run over the input folder (etl/input_files.py): what is new, changed, unchanged and gone; reading
+ahead (etl/pipeline.py)."""
 
 import os
 from collections.abc import Iterable
@@ -10,16 +11,9 @@ from sqlalchemy import Engine
 
 from etl.database import transaction
 from etl.file_ledger import record_file
+from etl.input_files import plan_files, read_files
 from etl.nlp.annotate import Annotator
-from etl.pipeline import (
-    Annotations,
-    annotate_first_batch,
-    batches,
-    load_files,
-    plan_files,
-    read_ahead,
-    read_files,
-)
+from etl.pipeline import Annotations, annotate_first_batch, batches, load_files, read_ahead
 from etl.records import Annotation, FileStatus, SourceFile
 from etl.run_ledger import start_run
 from etl.settings import Settings

@@ -102,7 +102,7 @@ def test_article_faults_a_fault_at_any_stage_rejects_its_article_alone_and_the_n
     )
     monkeypatch.setenv("NEWSETL_N_PROCESS", "1")  # annotated in this process, where the faults are
     db_url = engine.url.render_as_string(hide_password=False)
-    caplog.set_level(logging.DEBUG, logger="etl.pipeline")
+    caplog.set_level(logging.DEBUG, logger="etl")
 
     first = nightly(input_dir=str(folder), db_url=db_url)
 
