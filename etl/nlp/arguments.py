@@ -20,6 +20,8 @@ REPORTING_VERBS = frozenset(WORDS["reporting_verb"])
 REPORTED_CLAUSE_DEPS = frozenset({"ccomp", "conj", "xcomp"})
 PARTY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
 SOURCE_NOUNS = frozenset(WORDS["source_noun"])
+ARMED_SECTORS = frozenset({"MIL", "REB", "UAF", "SPY"})
+AMOUNT_LABELS = frozenset({"MONEY", "PERCENT", "QUANTITY", "CARDINAL", "DATE", "TIME"})
 
 
 def arguments(match: TriggerMatch) -> tuple[list[Token], list[Token]]:
@@ -30,9 +32,10 @@ def arguments(match: TriggerMatch) -> tuple[list[Token], list[Token]]:
     if token.pos_ == "VERB":
         actors, recipients = _verb_arguments(token)
         in_trigger = {t.i for t in match.span}
-        recipients = [r for r in recipients if r.i not in in_trigger]
+        # An indirect object stands inside the phrase only by its place: "gave Tanzania a grant".
+        recipients = [r for r in recipients if r.i not in in_trigger or r.dep_ == "dative"]
         if not recipients:  # "launched an attack on the port": the object is part of the trigger
-            recipients = [r for t in match.span for r in prep_objects(t, RECIPIENT_PREPS)][:1]
+            recipients = _phrase_targets(match)
         return actors, with_all_conjuncts(recipients)
     possessors = [c for c in token.children if c.dep_ == "poss"]
     # "continued their hunger strike": a possessive pronoun is the light verb's subject, named there.
@@ -67,8 +70,28 @@ def _obligation_arguments(verb: Token) -> tuple[list[Token], list[Token]]:
     return speakers, with_all_conjuncts(obliged)
 
 
+def _phrase_targets(match: TriggerMatch) -> list[Token]:
+    """The target named inside a verb-phrase trigger: the object of a recipient preposition on its words or on the
+    nouns its prepositions take ("launched an attack on the port", "called for sanctions against the junta",
+    "launched an investigation into the firm"), else the "of" object of its nominal act ("lifted the blockade of
+    the port"), unless that names armed forces: "the withdrawal of troops" moves them, it is not aimed at them."""
+    words = [*match.span, *(o for t in match.span if t.dep_ == "prep" for o in t.children if o.dep_ == "pobj")]
+    found = [r for t in words for r in prep_objects(t, RECIPIENT_PREPS)][:1]
+    if found:
+        return found
+    acts = [t for t in words if t.pos_ == "NOUN" and t.i != match.token.i]
+    objects = [o for t in acts for o in prep_objects(t, ("of",))][:1]
+    return [
+        o
+        for o in objects
+        if o.pos_ != "NUM"
+        and o.ent_type_ not in AMOUNT_LABELS
+        and gazetteer.sector_of(noun_phrase(o).text) not in ARMED_SECTORS
+    ]
+
+
 def _verb_arguments(verb: Token) -> tuple[list[Token], list[Token]]:
-    passive_subjects = [c for c in verb.children if c.dep_ == "nsubjpass"]
+    passive_subjects = _passive_subjects(verb)
     if passive_subjects:
         agents = [pobj for c in verb.children if c.dep_ == "agent" for pobj in c.children if pobj.dep_ == "pobj"]
         return with_all_conjuncts(agents), with_all_conjuncts(passive_subjects)
@@ -76,6 +99,19 @@ def _verb_arguments(verb: Token) -> tuple[list[Token], list[Token]]:
     recipients = [c for c in verb.children if c.dep_ in {"dobj", "dative"}]
     recipients = recipients or prep_objects(verb, RECIPIENT_PREPS)
     return actors, with_all_conjuncts(recipients)
+
+
+def _passive_subjects(verb: Token) -> list[Token]:
+    """The verb's passive subjects; a passive participle with none of its own has those of the passive verb it is
+    conjoined to: in "he was dragged away and attacked by a mob" he is the one attacked, the mob attacks."""
+    current = verb
+    while True:
+        subjects = [c for c in current.children if c.dep_ == "nsubjpass"]
+        if subjects or current.dep_ != "conj" or current.tag_ != "VBN" or current.head.i == current.i:
+            return subjects
+        if any(c.dep_ in {"nsubj", "csubj"} for c in current.children):
+            return []
+        current = current.head
 
 
 def _subjects(verb: Token) -> list[Token]:

@@ -10,7 +10,7 @@ from spacy.tokens import Span, Token
 
 from etl.nlp import gazetteer
 from etl.nlp.agency import Agency, Mentions, agency, head_phrase, mention_at
-from etl.nlp.arguments import RECIPIENT_PREPS
+from etl.nlp.arguments import ARMED_SECTORS, RECIPIENT_PREPS
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.participants import LOCATION_LABELS, PLACE_TARGET_TYPES
 from etl.nlp.syntax import prep_objects, with_conjuncts
@@ -30,7 +30,6 @@ OUTCOME_LEMMAS = frozenset(WORDS["outcome_verb"])
 DISARMING_LEMMAS = frozenset(WORDS["disarming_verb"])
 # Force is not used on a measure: "hit a record high", "broke the world record", "dominated the market".
 METRIC_NOUNS = frozenset(WORDS["metric_noun"])
-ARMED_SECTORS = frozenset({"MIL", "REB", "UAF", "SPY"})
 FORCE_SECTORS = ARMED_SECTORS | {"COP"}
 # A warning is a threat only of a hostile act, a refusal or armed force ("warned it would strike", "that police
 # will no longer tolerate rallies"), not of a forecast ("warned that profits would fall", "warning of delays").

@@ -61,8 +61,10 @@ def prep_objects(token: Token, prepositions: tuple[str, ...]) -> list[Token]:
 
 
 def noun_phrase(token: Token) -> Span:
-    """The token's subtree without relative clauses, appositions, conjuncts and edge punctuation."""
+    """The token's subtree without relative clauses, appositions, conjuncts, edge punctuation and the phrases that
+    date it ("rebels in the north on Tuesday" are the rebels in the north)."""
     excluded = {t.i for c in token.children if c.dep_ in SPAN_EXCLUDED_DEPS for t in c.subtree}
+    excluded.update(t.i for prep in token.subtree if _dates(prep) for t in prep.subtree)
     kept = {t.i for t in token.subtree} - excluded
     start = end = token.i
     while start - 1 in kept:
@@ -82,3 +84,8 @@ def verb_lemmas(verb: Token) -> tuple[str, ...]:
     stem is a word too: "fines", "fined", "fining" are lemmatized "fin" (not "fine"), "rapes" "rap", "hopes" "hop"."""
     lemma = verb.lemma_.lower()
     return (lemma, f"{lemma}e") if lemma[-1:] not in VOWELS and verb.lower_.startswith(lemma) else (lemma,)
+
+
+def _dates(token: Token) -> bool:
+    """A preposition whose object is a date or a time ("on Tuesday", "in May")."""
+    return token.dep_ == "prep" and any(c.dep_ == "pobj" and c.ent_type_ in TIME_LABELS for c in token.children)
