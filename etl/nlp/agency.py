@@ -76,9 +76,11 @@ def _agency(token: Token, mentions: Mentions) -> Agency:
             return agency(counted[0], mentions)
     if token.ent_type_ and token.ent_type_ not in AGENT_LABELS:
         return Agency.NONE  # a date, an amount, a law or a work is nobody ("on Tuesday")
-    if token.pos_ == "PROPN":
-        return Agency.AGENT
     start, phrase = head_phrase(token)
+    if token.pos_ == "PROPN":
+        # A weapon's name in capitals is a proper noun, even a named organisation ("Improvised Explosive Devices").
+        weapon = gazetteer.names_weapon(phrase) and gazetteer.country_of(phrase) is None
+        return Agency.WEAPON if weapon else Agency.AGENT
     # A named party heads the phrase or qualifies it ("Borduvian gunners", "the Kessel union").
     named = (mention_at(t, mentions) for t in token.doc[start : token.i + 1])
     if any(mention is not None and mention.label in AGENT_LABELS for mention in named):

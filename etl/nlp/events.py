@@ -37,6 +37,7 @@ INTENT_CODE = "030"
 INTENT_DEPS = frozenset({"xcomp", "ccomp", "dobj", "acomp"})
 COMMAND_VERBS = frozenset(WORDS["command_verb"])
 PERSONAL_PRONOUNS = frozenset(WORDS["personal_pronoun"])
+CIVILIAN_LABELS = frozenset({"PERSON", "ORG"})
 
 
 def code_events(
@@ -110,7 +111,7 @@ def code_events(
             event = _event(
                 match, intended, sentence, sentence_index, actors, recipients, mentions, entities, publication_date
             )
-            if not _counts(event, match.token.pos_ == "NOUN"):
+            if not _counts(event, match.token.pos_ == "NOUN") or (_contest(event, entities) and not violent()):
                 continue
             if previous_day is not None:
                 event = replace(event, event_date=previous_day, date_text=continued)
@@ -199,6 +200,28 @@ def _counts(event: Event, nominal: bool) -> bool:
     actors = [p for p in event.participants if p.role == "actor"]
     private = [p for p in actors if p.country is None and p.sector is None and _personal(p)]
     return not (event.event_type in PLACE_TARGET_TYPES and actors and len(private) == len(actors))
+
+
+def _contest(event: Event, entities: Mapping[str, Entity]) -> bool:
+    """Force between named people or organisations that no table knows as political actors is a match, a race, a
+    market or an award ("Lagat beat Brannen", "the film knocked out its rivals", "Apple beat Sony"): in a sentence
+    that names no weapon or armed party, it is no event."""
+    if event.event_type != "ASSAULT":
+        return False
+    parties = [p for p in event.participants if p.role != "source"]
+    return {p.role for p in parties} == {"actor", "recipient"} and all(_civilian_name(p, entities) for p in parties)
+
+
+def _civilian_name(participant: Participant, entities: Mapping[str, Entity]) -> bool:
+    """A person or an organisation named, of no sector: neither an office, a force nor an armed group."""
+    entity = entities.get(participant.entity_key) if participant.entity_key else None
+    return (
+        entity is not None
+        and entity.type in CIVILIAN_LABELS
+        and entity.sector is None
+        and participant.sector is None
+        and gazetteer.organization_of(participant.text) is None
+    )
 
 
 def _personal(participant: Participant) -> bool:
