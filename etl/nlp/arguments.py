@@ -40,15 +40,18 @@ def arguments(match: TriggerMatch) -> tuple[list[Token], list[Token]]:
     possessors = [c for c in token.children if c.dep_ == "poss"]
     # "continued their hunger strike": a possessive pronoun is the light verb's subject, named there.
     actors = [c for c in possessors if c.pos_ != "PRON"]
-    # "the Russian attack", "a rebel assault", "the police crackdown": the modifier names who acts.
+    verb = governing_verb(token)
+    # "the Russian attack", "a rebel assault", "the police crackdown": the modifier names who acts. An agent word
+    # before the object of a verb with a subject names a kind of act instead: "the US reduced military aid".
+    kind_of_act = verb is not None and token.dep_ == "dobj" and bool(_verb_arguments(verb)[0])
     actors += [
         c
         for c in token.children
-        if c.dep_ in {"amod", "compound"} and (c.ent_type_ in {"NORP", "GPE"} or gazetteer.is_agent_term(c.lemma_))
+        if c.dep_ in {"amod", "compound"}
+        and (c.ent_type_ in {"NORP", "GPE"} or (not kind_of_act and gazetteer.is_agent_term(c.lemma_)))
     ]
     actors += prep_objects(token, ("by",))
     recipients = prep_objects(token, RECIPIENT_PREPS)
-    verb = governing_verb(token)
     if verb is None or actors:
         actors = actors or possessors
     else:

@@ -13,7 +13,7 @@ CONTENT_DEPS = frozenset(
     {"xcomp", "ccomp", "pcomp", "prep", "pobj", "dobj", "acomp", "attr", "nsubj", "nsubjpass", "advcl"}
 )
 TIME_LABELS = frozenset({"DATE", "TIME"})
-SPAN_EXCLUDED_DEPS = frozenset({"relcl", "acl", "advcl", "cc", "conj", "punct", "appos"})
+SPAN_EXCLUDED_DEPS = frozenset({"relcl", "acl", "advcl", "cc", "conj"})
 VOWELS = frozenset("aeiouy")
 
 
@@ -61,8 +61,9 @@ def prep_objects(token: Token, prepositions: tuple[str, ...]) -> list[Token]:
 
 
 def noun_phrase(token: Token) -> Span:
-    """The token's subtree without relative clauses, appositions, conjuncts, edge punctuation and the phrases that
-    date it ("rebels in the north on Tuesday" are the rebels in the north)."""
+    """The token's subtree without relative clauses, conjuncts, edge punctuation and the phrases that date it
+    ("rebels in the north on Tuesday" are the rebels in the north); with its apposition, which says who it is
+    ("Ali Kushayb, a Sudanese militia leader")."""
     excluded = {t.i for c in token.children if c.dep_ in SPAN_EXCLUDED_DEPS for t in c.subtree}
     excluded.update(t.i for prep in token.subtree if _dates(prep) for t in prep.subtree)
     kept = {t.i for t in token.subtree} - excluded
