@@ -38,6 +38,8 @@ INTENT_DEPS = frozenset({"xcomp", "ccomp", "dobj", "acomp"})
 COMMAND_VERBS = frozenset(WORDS["command_verb"])
 PERSONAL_PRONOUNS = frozenset(WORDS["personal_pronoun"])
 CIVILIAN_LABELS = frozenset({"PERSON", "ORG"})
+# No office, force or movement: none, or PLOVER's elites (celebrities, former office holders) and business.
+CIVILIAN_SECTORS = frozenset({None, "ELI", "BUS"})
 
 
 def code_events(
@@ -213,13 +215,13 @@ def _contest(event: Event, entities: Mapping[str, Entity]) -> bool:
 
 
 def _civilian_name(participant: Participant, entities: Mapping[str, Entity]) -> bool:
-    """A person or an organisation named, of no sector: neither an office, a force nor an armed group."""
+    """A person or an organisation named, holding no office and commanding no force."""
     entity = entities.get(participant.entity_key) if participant.entity_key else None
     return (
         entity is not None
         and entity.type in CIVILIAN_LABELS
-        and entity.sector is None
-        and participant.sector is None
+        and entity.sector in CIVILIAN_SECTORS
+        and participant.sector in CIVILIAN_SECTORS
         and gazetteer.organization_of(participant.text) is None
     )
 

@@ -77,6 +77,8 @@ def noun_phrase(token: Token) -> Span:
         start += 1
     while end > start and (doc[end].is_punct or doc[end].dep_ == "case"):
         end -= 1
+    if end + 1 < len(doc) and _closes(doc[start : end + 1], doc[end + 1]):
+        end += 1
     return doc[start : end + 1]
 
 
@@ -90,3 +92,9 @@ def verb_lemmas(verb: Token) -> tuple[str, ...]:
 def _dates(token: Token) -> bool:
     """A preposition whose object is a date or a time ("on Tuesday", "in May")."""
     return token.dep_ == "prep" and any(c.dep_ == "pobj" and c.ent_type_ in TIME_LABELS for c in token.children)
+
+
+def _closes(span: Span, token: Token) -> bool:
+    """The token closes a bracket the span leaves open: "the US Anti-Doping Agency (USADA)"."""
+    opened = sum(1 if t.is_left_punct else -1 for t in span if t.is_bracket)
+    return opened > 0 and token.is_bracket and token.is_right_punct
