@@ -89,10 +89,11 @@ def event_parties(
     # With no actor, the target or the sentence's weapons say an act is political: "Kherson was shelled", "five
     # were arrested", "tear gas was fired", not "our assets were seized", "access is restricted", "the website is
     # contained in a spam e-mail". Protests are the public's: "rallies were held across the country".
+    # A pronoun alone is not enough: "she was beaten" (in a race), "it was honoured", "thank you".
     if (
         not actors
         and match.trigger.event_type != "PROTEST"
-        and not any(_party_or_place(r, mentions) for r in recipients)
+        and not any(_party_or_place(r, mentions) and r.pos_ != "PRON" for r in recipients)
         and not violent()
     ):
         return None
