@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from spacy.tokens import Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import Agency, Mentions, agency, head_phrase, mention_at
+from etl.nlp.agency import GROUP_PRONOUNS, PERSON_PRONOUNS, Agency, Mentions, agency, head_phrase, mention_at
 from etl.nlp.arguments import ARMED_SECTORS, RECIPIENT_PREPS
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.participants import LOCATION_LABELS, PLACE_TARGET_TYPES
@@ -36,6 +36,7 @@ FORCE_SECTORS = ARMED_SECTORS | {"COP"}
 WARNING_LEMMAS = frozenset(WORDS["warning_word"])
 WARNING_CONTENT_PREPS = frozenset(WORDS["warning_content_preposition"])
 COMPULSION_LEMMAS = frozenset(WORDS["compulsion_verb"])
+PERSONAL_PRONOUNS = frozenset(WORDS["personal_pronoun"]) | PERSON_PRONOUNS | GROUP_PRONOUNS
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +90,12 @@ def event_parties(
     # With no actor, the target or the sentence's weapons say an act is political: "Kherson was shelled", "five
     # were arrested", "tear gas was fired", not "our assets were seized", "access is restricted", "the website is
     # contained in a spam e-mail". Protests are the public's: "rallies were held across the country".
-    # A pronoun alone is not enough: "she was beaten" (in a race), "it was honoured", "thank you".
+    # A personal pronoun alone is not enough: "she was beaten" (in a race), "it was honoured", "thank you"; "all
+    # were arrested", "those deported" count people.
     if (
         not actors
         and match.trigger.event_type != "PROTEST"
-        and not any(_party_or_place(r, mentions) and r.pos_ != "PRON" for r in recipients)
+        and not any(_party_or_place(r, mentions) and r.lower_ not in PERSONAL_PRONOUNS for r in recipients)
         and not violent()
     ):
         return None
