@@ -35,11 +35,11 @@ def participant_of(
     ethnic = any(t.lower_ == "ethnic" for t in span)
     country = (
         (entity.country if entity and not ethnic else None)
-        # The phrase carries what the entity may not: "the Russian army", "Hungarian officials"; then what
-        # describes it ("Kenzo Oshima, the UN relief coordinator", "a newspaper based in Beirut"); then, for
-        # a party named by no country at all ("prisoners rioted in Dili"), the country where it happened.
+        # The phrase carries what the entity may not: "the Russian army", "Hungarian officials", "Kenzo Oshima,
+        # the UN relief coordinator"; then a participle that describes it ("a newspaper based in Beirut"); then,
+        # for a party named by no country at all ("prisoners rioted in Dili"), the country where it happened.
         or _phrase_country(span.text)
-        or _phrase_country(_description(token))
+        or (_phrase_country(_description(token)) if any(c.dep_ == "acl" for c in token.children) else None)
         or place_country
     )
     return Participant(
