@@ -77,7 +77,8 @@ def _agency(token: Token, mentions: Mentions) -> Agency:
     if token.ent_type_ and token.ent_type_ not in AGENT_LABELS:
         return Agency.NONE  # a date, an amount, a law or a work is nobody ("on Tuesday")
     if token.pos_ == "PROPN":
-        return Agency.AGENT
+        # A weapon's name in capitals is a proper noun, even a named organisation ("Improvised Explosive Devices").
+        return Agency.WEAPON if token.ent_type_ in {"", "ORG"} and _names_weapon_only(token) else Agency.AGENT
     start, phrase = head_phrase(token)
     # A named party heads the phrase or qualifies it ("Borduvian gunners", "the Kessel union").
     named = (mention_at(t, mentions) for t in token.doc[start : token.i + 1])
@@ -92,6 +93,11 @@ def _agency(token: Token, mentions: Mentions) -> Agency:
     if gazetteer.agent_sector(phrase) or gazetteer.country_of(phrase) or gazetteer.organization_of(phrase):
         return Agency.AGENT
     return Agency.NONE
+
+
+def _names_weapon_only(token: Token) -> bool:
+    phrase = head_phrase(token)[1]
+    return gazetteer.names_weapon(phrase) and gazetteer.country_of(phrase) is None
 
 
 def head_phrase(token: Token) -> tuple[int, str]:

@@ -1,7 +1,9 @@
-"""The PLOVER trigger lexicon: lemmas and two-word lemma phrases → event type and mode.
+"""The PLOVER trigger lexicon (lemmas and two-word lemma phrases → event type and mode) and the event coder's
+closed word classes (modals, reporting verbs, prepositions of a recipient…).
 
-The data is `etl/reference_data/plover_lexicon.csv`, compiled by `tools/compile_lexicon.py` (sources credited in
-`etl/reference_data/README.md`); this module only loads it and answers lookups.
+The lexicon is `etl/reference_data/plover_lexicon.csv`, compiled by `tools/compile_lexicon.py` (sources credited in
+`etl/reference_data/README.md`); the word classes are `etl/reference_data/coder_words.csv`, written by hand. This
+module only loads them and answers lookups.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from etl.errors import InputError
 from etl.resources import REFERENCE_DIR
 
 DEFAULT_LEXICON = REFERENCE_DIR / "plover_lexicon.csv"
+CODER_WORDS = REFERENCE_DIR / "coder_words.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +86,17 @@ def _load(path: Traversable) -> Lexicon:
 def lexicon_version(path: Traversable | None = None) -> str:
     """A short hash of the lexicon file, to stamp into the pipeline version."""
     return hashlib.sha256((path or DEFAULT_LEXICON).read_bytes()).hexdigest()[:12]
+
+
+@cache
+def load_word_classes(path: Traversable = CODER_WORDS) -> Mapping[str, tuple[str, ...]]:
+    """The coder's word classes by name, each class's words in file order (an order of preference where the
+    coder tries them in turn, as the prepositions of a recipient), read once per path."""
+    classes: dict[str, list[str]] = {}
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                classes.setdefault(row["class"], []).append(row["word"])
+    except (OSError, KeyError) as e:
+        raise InputError(f"cannot read the event coder's word classes {path}: {e!r}") from e
+    return MappingProxyType({name: tuple(words) for name, words in classes.items()})

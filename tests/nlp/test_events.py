@@ -236,8 +236,9 @@ def test_events_ethnic_label_takes_the_country_of_residence(code: Callable[[str]
 def test_events_apposition_gives_the_actor_country(code: Callable[[str], list[Event]]) -> None:
     event = _only(code("Anna Kowal, the Polish foreign minister, accused Borduvia of shelling the border."))
     assert event.event_type == "ACCUSE"
-    assert _texts(event, "actor") == ["Anna Kowal"]
+    assert _texts(event, "actor") == ["Anna Kowal, the Polish foreign minister"]  # the apposition says who she is
     assert event.participants[0].country == "POL"
+    assert event.participants[0].canonical == "Anna Kowal"
 
 
 def test_events_unnamed_party_takes_the_country_where_it_acted(code: Callable[[str], list[Event]]) -> None:

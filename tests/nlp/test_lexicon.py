@@ -1,4 +1,5 @@
-"""The PLOVER lexicon: its compiler (on small synthetic sources) and the committed, compiled file."""
+"""The PLOVER lexicon: its compiler (on small synthetic sources) and the committed, compiled file; the coder's word
+classes."""
 
 import importlib.util
 import re
@@ -7,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.nlp.lexicon import lexicon_version, load_lexicon
+from etl.errors import InputError
+from etl.nlp.lexicon import lexicon_version, load_lexicon, load_word_classes
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -175,3 +177,17 @@ def test_lexicon_version_is_a_short_stable_hash(tmp_path: Path) -> None:
     copy = tmp_path / "lexicon.csv"
     copy.write_bytes(compile_lexicon.OUTPUT.read_bytes() + b"riot,NOUN,PROTEST,riot,,x\n")
     assert lexicon_version(copy) != lexicon_version()
+
+
+def test_load_word_classes_keeps_each_class_in_file_order() -> None:
+    classes = load_word_classes()
+    assert classes["recipient_preposition"][:2] == ("against", "on")  # tried in this order
+    assert "say" in classes["reporting_verb"] and "will" in classes["future_modal"]
+    assert load_word_classes() is classes  # cached
+
+
+def test_load_word_classes_names_the_file_it_cannot_read(tmp_path: Path) -> None:
+    bad = tmp_path / "coder_words.csv"
+    bad.write_text("kind,term\nfuture_modal,will\n", encoding="utf-8")
+    with pytest.raises(InputError, match=re.escape(str(bad))):
+        load_word_classes(bad)

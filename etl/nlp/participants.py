@@ -1,0 +1,111 @@
+"""An event's participants as records: the entity, country and sector of each argument's phrase, and the event's
+place."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from spacy.tokens import Span, Token
+
+from etl.nlp import gazetteer
+from etl.nlp.agency import Mentions, antecedent
+from etl.nlp.lexicon import load_word_classes
+from etl.nlp.syntax import governing_verb, noun_phrase
+from etl.nlp.triggers import TriggerMatch
+from etl.records import Entity, Mention, Participant
+
+WORDS = load_word_classes()
+LOCATION_PREPS = frozenset(WORDS["location_preposition"])
+LOCATION_LABELS = frozenset({"GPE", "LOC", "FAC"})
+# Acts whose place is where their target is ("shelled Kherson").
+PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE"})
+ETHNIC_LABEL = re.compile(r"\bethnic\s+\S+", re.IGNORECASE)
+INTERNATIONAL_CODES = frozenset({"IGO", "NGO"})
+
+
+def participant_of(
+    role: str, token: Token, mentions: Mentions, entities: Mapping[str, Entity], place_country: str | None
+) -> Participant:
+    span = noun_phrase(token)
+    # A pronoun is the entity it stands for ("he" the president named before), or none at all.
+    mention = antecedent(token, mentions) if token.pos_ == "PRON" else _mention_for(span, token, mentions)
+    entity = entities.get(mention.entity_key) if mention else None
+    # "Ethnic Albanians in south Serbia" are Serbia's: an ethnic label names a minority, not its kin state.
+    ethnic = any(t.lower_ == "ethnic" for t in span)
+    country = (
+        (entity.country if entity and not ethnic else None)
+        # The phrase carries what the entity may not: "the Russian army", "Hungarian officials", "Kenzo Oshima,
+        # the UN relief coordinator"; then a participle that describes it ("a newspaper based in Beirut"); then,
+        # for a party named by no country at all ("prisoners rioted in Dili"), the country where it happened.
+        or _phrase_country(span.text)
+        or (_phrase_country(_description(token)) if any(c.dep_ == "acl" for c in token.children) else None)
+        or place_country
+    )
+    return Participant(
+        role=role,
+        start=span.start_char,
+        end=span.end_char,
+        text=span.text,
+        entity_key=mention.entity_key if mention else None,
+        canonical=entity.canonical_name if entity else None,
+        country=country,
+        sector=gazetteer.sector_of(span.text),
+    )
+
+
+def _mention_for(span: Span, head: Token, mentions: Sequence[Mention]) -> Mention | None:
+    overlapping = [m for m in mentions if m.start < span.end_char and span.start_char < m.end]
+    for mention in overlapping:
+        if mention.start <= head.idx < mention.end:
+            return mention
+    return overlapping[0] if overlapping else None
+
+
+def _phrase_country(text: str) -> str | None:
+    text = ETHNIC_LABEL.sub(" ", text)
+    return gazetteer.country_of(text) or _international(text)
+
+
+def _description(token: Token) -> str:
+    """The token's phrase with its appositions and participle modifiers, without conjuncts or relative clauses."""
+    excluded = {t.i for c in token.children if c.dep_ in {"conj", "cc", "relcl"} for t in c.subtree}
+    return " ".join(t.text for t in token.subtree if t.i not in excluded)
+
+
+def _international(text: str) -> str | None:
+    """ "IGO" or "NGO" for a phrase naming an international organisation with no country of its own.
+
+    CAMEO and PLOVER code such actors by this class in the country slot ("U.N. helicopters" -> IGO).
+    """
+    organization = gazetteer.organization_of(text)
+    code = organization[1][:3] if organization is not None else None
+    return code if code in INTERNATIONAL_CODES else None
+
+
+def event_place_key(match: TriggerMatch, recipients: Sequence[Token], mentions: Sequence[Mention]) -> str | None:
+    heads = list(match.span)
+    if match.token.pos_ != "VERB" and (verb := governing_verb(match.token)) is not None:
+        heads.append(verb)
+    # "the recapture of a dozen villages in the region": the place of what a nominal trigger acts on.
+    if match.token.pos_ == "NOUN":
+        heads += [o for c in match.token.children if c.dep_ == "prep" and c.lower_ == "of" for o in c.children]
+    for head in heads:
+        for prep in head.children:
+            if prep.dep_ != "prep" or prep.lower_ not in LOCATION_PREPS:
+                continue
+            # "at a jail in Dili": the place may be named inside the object's phrase.
+            for place in (t for c in prep.children if c.dep_ == "pobj" for t in c.subtree):
+                if (key := _place_key(place, mentions)) is not None:
+                    return key
+    # A visit happens in the place visited, an attack or a seizure where its target is ("shelled Kherson").
+    if match.trigger.mode == "visit" or match.trigger.event_type in PLACE_TARGET_TYPES:
+        return next((key for r in recipients if (key := _place_key(r, mentions)) is not None), None)
+    return None
+
+
+def _place_key(token: Token, mentions: Sequence[Mention]) -> str | None:
+    for mention in mentions:
+        if mention.label in LOCATION_LABELS and mention.start <= token.idx < mention.end:
+            return mention.entity_key
+    return None

@@ -1,0 +1,188 @@
+"""Who performs an event and whom it targets, once the actors that cannot act are set aside; None for a trigger
+that is no political event (a natural force's act, a forecast, force on weapons or on a figure of speech)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from spacy.tokens import Span, Token
+
+from etl.nlp import gazetteer
+from etl.nlp.agency import GROUP_PRONOUNS, PERSON_PRONOUNS, Agency, Mentions, agency, head_phrase, mention_at
+from etl.nlp.arguments import ARMED_SECTORS, RECIPIENT_PREPS
+from etl.nlp.lexicon import load_word_classes
+from etl.nlp.participants import LOCATION_LABELS, PLACE_TARGET_TYPES
+from etl.nlp.syntax import prep_objects, with_conjuncts
+from etl.nlp.triggers import TriggerMatch
+
+WORDS = load_word_classes()
+PARTY_PREPS = frozenset(WORDS["party_preposition"])
+PLACE_TARGET_PREPS = frozenset(WORDS["place_target_preposition"])
+# Material acts whose place is their target when no party is ("declared a ceasefire in Tripoli"); talks or
+# protests in a city are not aimed at it.
+PLACE_TARGETED_TYPES = frozenset({"ASSAULT", "COERCE", "RETREAT", "MOBILIZE", "AID", "SANCTION", "CONCEDE"})
+# Outcomes that befall people and things without anyone doing them (an earthquake kills, a tank explodes): coded
+# only with a stated perpetrator or weapon ("killed by a roadside bomb"); the attack that caused them is coded
+# on its own ("killed in an air strike", "wounded when gunmen opened fire").
+OUTCOME_LEMMAS = frozenset(WORDS["outcome_verb"])
+# Force used on weapons alone is a weapons find, not an attack on anyone ("destroyed a cache of IEDs").
+DISARMING_LEMMAS = frozenset(WORDS["disarming_verb"])
+# Force is not used on a measure: "hit a record high", "broke the world record", "dominated the market".
+METRIC_NOUNS = frozenset(WORDS["metric_noun"])
+FORCE_SECTORS = ARMED_SECTORS | {"COP"}
+# A warning is a threat only of a hostile act, a refusal or armed force ("warned it would strike", "that police
+# will no longer tolerate rallies"), not of a forecast ("warned that profits would fall", "warning of delays").
+WARNING_LEMMAS = frozenset(WORDS["warning_word"])
+WARNING_CONTENT_PREPS = frozenset(WORDS["warning_content_preposition"])
+COMPULSION_LEMMAS = frozenset(WORDS["compulsion_verb"])
+PERSONAL_PRONOUNS = frozenset(WORDS["personal_pronoun"]) | PERSON_PRONOUNS | GROUP_PRONOUNS
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """Who performs an event and whom it targets, once the actors that cannot act are set aside."""
+
+    actors: list[Token]
+    recipients: list[Token]
+    uncaused: bool = False  # a death, injury or damage with no perpetrator or weapon stated
+
+
+def event_parties(
+    match: TriggerMatch,
+    actors: list[Token],
+    recipients: list[Token],
+    mentions: Mentions,
+    hostile: set[int],
+    violent: Callable[[], bool],
+) -> Parties | None:
+    """The actors that are agents, with no actor for a clear act whose agent goes unstated ("was shelled", "a
+    roadside bomb killed five"); None when the trigger is no political event: its only actors cannot act ("a
+    strong earthquake killed eight"), a warning forecasts ("warned that sales would slow"), or force is used on
+    weapons alone ("seized guns", "destroyed IEDs")."""
+    if match.token.lemma_ in WARNING_LEMMAS and _forecast_only(match.token, hostile):
+        return None
+    # An attack that kills ("a roadside bombing killed one soldier") is, like a weapon, an unnamed attacker's,
+    # unless a party is named in it ("US drone attacks killed…").
+    kinds = [agency(a, mentions) for a in actors]
+    kinds = [Agency.WEAPON if a.i in hostile and k is Agency.NONE else k for a, k in zip(actors, kinds, strict=True)]
+    agents = [a for a, kind in zip(actors, kinds, strict=True) if kind is Agency.AGENT]
+    if not agents and actors and Agency.WEAPON not in kinds:
+        return None
+    if match.trigger.event_type in PLACE_TARGET_TYPES and any(r.lemma_ in METRIC_NOUNS for r in recipients):
+        return None
+    targets = [agency(r, mentions) for r in recipients]
+    if Agency.WEAPON in targets and Agency.AGENT not in targets:
+        # "fired missiles at a checkpoint": the weapon is the means, the target is the prepositional object.
+        if match.trigger.event_type == "COERCE" or match.token.lemma_ in DISARMING_LEMMAS:
+            return None
+        recipients = prep_objects(match.token, RECIPIENT_PREPS)
+    elif recipients and Agency.AGENT not in targets:
+        # "suspended aid to Pakistan", "imposed sanctions on Turkey": the party named after the object is the target.
+        recipients = _party_objects([match.token, *recipients], mentions) or recipients
+    if not recipients:  # "stormed a police headquarters", "expelled two diplomats": a party or target in the phrase
+        recipients = [o for o in _phrase_objects(match) if _party_or_place(o, mentions)]
+    if not recipients:
+        recipients = _content_targets(match.token, match.trigger.event_type in PLACE_TARGETED_TYPES, mentions)
+    # "was forced to close", "were obliged to pull out": circumstances compel, and the act compelled is coded.
+    if not actors and match.token.lemma_ in COMPULSION_LEMMAS and any(c.dep_ == "xcomp" for c in match.token.children):
+        return None
+    # With no actor, the target or the sentence's weapons say an act is political: "Kherson was shelled", "five
+    # were arrested", "tear gas was fired", not "our assets were seized", "access is restricted", "the website is
+    # contained in a spam e-mail". Protests are the public's: "rallies were held across the country".
+    # A personal pronoun alone is not enough: "she was beaten" (in a race), "it was honoured", "thank you"; "all
+    # were arrested", "those deported" count people.
+    if (
+        not actors
+        and match.trigger.event_type != "PROTEST"
+        and not any(_party_or_place(r, mentions) and r.lower_ not in PERSONAL_PRONOUNS for r in recipients)
+        and not violent()
+    ):
+        return None
+    # Force on what is neither a party, a place nor a target, in a sentence naming no weapon or armed party, is a
+    # figure of speech: "airlines attacked the legislation", "she hit the front", "scientists overcame a problem".
+    if (
+        match.trigger.event_type == "ASSAULT"
+        and recipients
+        and not any(_party_or_place(r, mentions) for r in recipients)
+        and not violent()
+    ):
+        return None
+    uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
+    return Parties(agents, recipients, uncaused)
+
+
+def _phrase_objects(match: TriggerMatch) -> list[Token]:
+    """The objects of a verb that are words of its lexicon phrase ("stormed a police headquarters"), but not the
+    actor's own ("strengthened its forces")."""
+    verb = match.token
+    if verb.pos_ != "VERB":
+        return []
+    objects = [t for t in match.span if t.dep_ == "dobj" and t.head.i == verb.i]
+    return [o for o in objects if not any(c.dep_ == "poss" and c.pos_ == "PRON" for c in o.children)]
+
+
+def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> list[Token]:
+    """The target of the act a speech act or an intent is about ("threatened to attack a US base", "refused to
+    lift the ban on SIMI"), else the place it is done to ("declared a ceasefire in Tripoli", "sent experts to
+    Alabama")."""
+    contents = [c for c in token.children if c.dep_ in {"xcomp", "ccomp"} and c.pos_ in {"VERB", "AUX"}]
+    for content in contents:
+        objects = [c for c in content.children if c.dep_ in {"dobj", "dative"}]
+        parties = _party_objects([content, *objects], mentions)
+        if parties or objects:
+            return parties or with_conjuncts(objects[0])
+    heads = [token, *(c for c in token.children if c.dep_ == "dobj")] if place_targeted else []
+    for head in heads:
+        for prep in head.children:
+            if prep.dep_ == "prep" and prep.lower_ in PLACE_TARGET_PREPS:
+                for place in (o for o in prep.children if o.dep_ == "pobj"):
+                    mention = mention_at(place, mentions)
+                    if mention is not None and mention.label in LOCATION_LABELS:
+                        return [place]
+    return []
+
+
+def _party_or_place(token: Token, mentions: Mentions) -> bool:
+    """The token names a party, people counted ("five were arrested"), a place, or what force is used on ("the
+    port", "a convoy")."""
+    if token.pos_ == "NUM" or agency(token, mentions) is Agency.AGENT:
+        return True
+    mention = mention_at(token, mentions)
+    return (mention is not None and mention.label in LOCATION_LABELS) or gazetteer.names_target(head_phrase(token)[1])
+
+
+def _party_objects(heads: list[Token], mentions: Mentions) -> list[Token]:
+    """The first party named as the object of a recipient preposition on any of `heads`, with its conjuncts."""
+    for head in heads:
+        for prep in head.children:
+            if prep.dep_ not in {"prep", "dative"} or prep.lower_ not in PARTY_PREPS:
+                continue
+            for pobj in prep.children:
+                if pobj.dep_ == "pobj" and agency(pobj, mentions) is Agency.AGENT:
+                    return with_conjuncts(pobj)
+    return []
+
+
+def violent_sentence(sentence: Span, mentions: Mentions) -> bool:
+    """The sentence names a weapon or an armed party (soldiers, militants, an armed group)."""
+    for token in sentence:
+        if token.pos_ not in {"NOUN", "PROPN"}:
+            continue
+        if gazetteer.sector_of(token.text) in ARMED_SECTORS or agency(token, mentions) is Agency.WEAPON:
+            return True
+    return False
+
+
+def _forecast_only(warning: Token, hostile: set[int]) -> bool:
+    """A warning with a clause or an "of"/"about" phrase that names no hostile act ("warned that sales would slow")."""
+    contents = [
+        c
+        for c in warning.children
+        if c.dep_ in {"ccomp", "xcomp"} or (c.dep_ == "prep" and c.lower_ in WARNING_CONTENT_PREPS)
+    ]
+    return bool(contents) and not any(
+        t.i in hostile or t.dep_ == "neg" or gazetteer.sector_of(t.text) in FORCE_SECTORS
+        for c in contents
+        for t in c.subtree
+    )

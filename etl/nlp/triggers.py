@@ -1,0 +1,141 @@
+"""Triggers of a sentence: the verbs, verb phrases and nouns the PLOVER lexicon codes, and how they nest.
+
+A trigger is a verb (or verb + particle/object phrase: "pull out", "launch attack") or a noun ("the withdrawal",
+"held talks") found in the lexicon. A trigger that is the content of another ("agreed to withdraw", "condemned
+the attack") is coded by the outer one only; a circumstance ("after the shelling") is background.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from spacy.tokens import Span, Token
+
+from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
+from etl.nlp.modality import passive_prediction, unasserted
+from etl.nlp.syntax import CONTENT_DEPS, clause_path, verb_lemmas
+
+WORDS = load_word_classes()
+# Clauses that only describe a participant ("refugees fleeing the war") are background, not news;
+# "according (to)" is tagged as a verb.
+BACKGROUND_DEPS = frozenset({"relcl", "acl", "amod", "compound", "nmod", "npadvmod", "prep"})
+PHRASE_DEPS = frozenset({"prt", "prep", "dobj", "advmod", "dative"})
+# A reported obligation's clause ("declared that China must drop barriers").
+REPORTED_DEPS = frozenset({"ccomp", "acl"})
+# Subordinate clauses and prepositional adjuncts that set the scene of the main event rather than report news.
+CIRCUMSTANCE_MARKS = frozenset(WORDS["circumstance_mark"])
+CIRCUMSTANCE_PREPS = frozenset(WORDS["circumstance_preposition"])
+# Verbs and nouns are triggers; an auxiliary only as the modal of a reported obligation ("must").
+TRIGGER_POS = frozenset({"VERB", "AUX", "NOUN"})
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerMatch:
+    token: Token  # the word the event hangs on: the verb, or the noun of a nominal trigger
+    span: Span  # the trigger's words ("pulled out", "launched an attack")
+    trigger: Trigger
+    obligation: bool = False  # a reported "must" clause: the speaker requests the act of the clause's subject
+
+
+def sentence_triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch]:
+    for token in sentence:
+        # Other words are never triggers: tested first, it spares most tokens the walks up the parse below.
+        pos = token.pos_
+        if pos not in TRIGGER_POS or any(t.dep_ == "relcl" for t in token.ancestors):
+            continue
+        # A "must" clause is news even as a noun's complement ("a reminder that it must cooperate").
+        if pos != "NOUN" and (obligation := _obligation_trigger(token, lexicon)):
+            yield obligation
+            continue
+        if pos == "AUX" or token.dep_ in BACKGROUND_DEPS or _in_participle_clause(token) or passive_prediction(token):
+            continue
+        match = _verb_trigger(token, lexicon) if pos == "VERB" else _noun_trigger(token, lexicon)
+        if match is not None and not unasserted(token):
+            yield match
+
+
+def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
+    doc = verb.doc
+    # A phrase is more specific than its verb: "withdraw ambassador" is SANCTION where "withdraw" is RETREAT,
+    # "call off a strike" is CONCEDE where "call off" is SANCTION.
+    particles = [c for c in verb.children if c.dep_ == "prt"]
+    lemmas = verb_lemmas(verb)
+    heads = [f"{lemma} {p.lower_}" for lemma in lemmas for p in particles[:1]] + list(lemmas)
+    for child in sorted(verb.children, key=lambda c: (c.dep_ != "dobj", c.i)):
+        if child.dep_ not in PHRASE_DEPS or (child.dep_ == "prep" and child.i < verb.i):
+            continue
+        # The object's noun modifier counts as the object: "halted mediation efforts" is "halt mediation".
+        objects = [child, *(c for c in child.children if c.dep_ == "compound")] if child.dep_ == "dobj" else [child]
+        for head in heads:
+            for obj in objects:
+                trigger = lexicon.phrase(head, obj.lemma_, "VERB") or lexicon.phrase(head, obj.lower_, "VERB")
+                if trigger is not None:
+                    return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
+    trigger = next((t for lemma in lemmas if (t := lexicon.word(lemma, "VERB"))), None)
+    return TriggerMatch(verb, doc[verb.i : verb.i + 1], trigger) if trigger else None
+
+
+def _obligation_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
+    """A reported obligation ("declared that China must drop barriers") is a request by the speaker.
+
+    The modal is the trigger (a lexicon row for the AUX lemma); the clause must be reported by a verb or a noun
+    ("a reminder that it must cooperate"), or nobody is asking.
+    """
+    if verb.dep_ not in REPORTED_DEPS:
+        return None
+    for child in verb.children:
+        if child.dep_ == "aux" and child.i < verb.i and (trigger := lexicon.word(child.lemma_, "AUX")):
+            return TriggerMatch(verb, verb.doc[child.i : verb.i + 1], trigger, obligation=True)
+    return None
+
+
+def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
+    doc = noun.doc
+    trigger = None
+    for child in noun.lefts:
+        if child.dep_ == "compound":
+            trigger = trigger or lexicon.phrase(child.lemma_, noun.lemma_, "NOUN")
+    trigger = trigger or lexicon.word(noun.lemma_, "NOUN")
+    if trigger is None:
+        return None
+    head = noun.head
+    if noun.dep_ == "dobj" and head.pos_ == "VERB":  # a light verb: "held talks", "began a withdrawal"
+        return TriggerMatch(noun, doc[head.i : noun.i + 1], trigger)
+    return TriggerMatch(noun, doc[noun.i : noun.i + 1], trigger)
+
+
+def _in_participle_clause(token: Token) -> bool:
+    """Inside a participle modifying a noun of its own clause ("refugees fleeing the war")."""
+    return any(t.dep_ == "acl" for t in clause_path(token))
+
+
+def outer_trigger(token: Token, matches: Mapping[int, TriggerMatch], deps: frozenset[str] = CONTENT_DEPS) -> int | None:
+    """The index of the trigger whose content (through `deps`) this token is, if any.
+
+    A conjunct stands where its first conjunct stands: in "opened fire, killing one and arresting 12" the
+    arrest is a circumstance of the shooting as much as the killing is.
+    """
+    current = token
+    while current.head.i != current.i:
+        if current.dep_ == "conj":
+            current = current.head
+            continue
+        if current.dep_ not in deps:
+            return None
+        current = current.head
+        if current.i in matches:
+            return current.i
+    return None
+
+
+def circumstantial(token: Token) -> bool:
+    """The token is in a temporal or causal adverbial clause, or in an "after …"/"during …" phrase."""
+    for ancestor in (token, *token.ancestors):
+        if ancestor.dep_ == "prep" and ancestor.lower_ in CIRCUMSTANCE_PREPS:
+            return True
+        if ancestor.dep_ == "advcl" and any(
+            c.dep_ == "mark" and c.lower_ in CIRCUMSTANCE_MARKS for c in ancestor.children
+        ):
+            return True
+    return False
