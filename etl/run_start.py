@@ -2,7 +2,7 @@
 the input folder is idle, its annotation workers started early.
 
 The `nightly` flow begins with these steps when Prefect starts it (`newsetl serve`, a deployment); `newsetl run`
-takes them before Prefect's start-up, which an idle run then never pays for (`flows.local_run`).
+takes them before Prefect's start-up, which an idle run then never pays for (`flows.launch`).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def nightly(
 
     It starts as `etl.run_start` says: refused on a locked database, recorded at once when the folder is idle, the
     annotation workers started before the run's own steps. `newsetl run` takes those steps before it starts Prefect
-    and lends the flow its started annotator and progress bar (`flows.local_run.run_nightly`)."""
+    and lends the flow its started annotator and progress bar (`flows.launch.run_nightly`)."""
     settings = resolve_settings(
         input_dir=input_dir,
         db_url=db_url,
