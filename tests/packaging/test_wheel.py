@@ -57,8 +57,8 @@ def wheel_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _link_locked_dependencies(venv: Path) -> None:
     """Link into a new venv the dependencies installed in this session's venv, all but newsetl's own files and what
-    the new venv has already (pip, setuptools). `make` installed them from the lock by hash with the same stock pip,
-    so installing them again (minutes of pip) would show nothing more: the wheel is what is under test."""
+    the new venv has already (pip, setuptools). `make` installed them from the lock by hash; installing them again
+    (minutes of downloads) would test the installer, not newsetl: the wheel is what is under test."""
     (site,) = (venv / "lib").glob("python3*/site-packages")
     own = {distribution.name.lower() for distribution in importlib.metadata.distributions(path=[str(site)])}
     installed = Path(sysconfig.get_paths()["purelib"])
