@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -24,7 +24,12 @@ class PrefectServerError(NewsetlError):
 
 
 def configure_prefect(data_dir: Path) -> None:
-    """Set Prefect's defaults for newsetl runs; values the user already set in the environment win."""
+    """Set Prefect's defaults for newsetl runs (`prefect_settings`) in this process's environment."""
+    os.environ.update(prefect_settings(data_dir))
+
+
+def prefect_settings(data_dir: Path) -> dict[str, str]:
+    """Prefect's settings for newsetl runs: its defaults, except where the user already set one in the environment."""
     prefect_home = (data_dir / "prefect").resolve()
     prefect_home.mkdir(parents=True, exist_ok=True)  # Prefect's server fails to open its database otherwise
     defaults = {
@@ -39,8 +44,7 @@ def configure_prefect(data_dir: Path) -> None:
         # The ephemeral server starts in a subprocess; on a busy 2-core machine it can miss the 20 s default.
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     }
-    for name, value in defaults.items():
-        os.environ.setdefault(name, value)
+    return {name: os.environ.get(name, value) for name, value in defaults.items()}
 
 
 @contextmanager
@@ -67,14 +71,17 @@ def local_prefect_server(prefect_home: Path, startup_timeout: float, *, serving:
 
 
 @contextmanager
-def prefect_server(prefect_home: Path, *, serving: bool) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+def prefect_server(
+    prefect_home: Path, *, serving: bool, settings: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
     """`prefect server start` on a free loopback port, its state under `prefect_home`, stopped when the block exits:
     yields its API URL, its process and its log. With `serving`, its UI and scheduler too (Prefect's temporary
-    server, which it starts itself per process, runs no scheduler)."""
+    server, which it starts itself per process, runs no scheduler). `settings` are Prefect's for the server alone,
+    over this process's environment."""
     port = free_loopback_port()
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--ui", "--scheduler"] if serving else ["--no-ui", "--no-scheduler", "--no-late-runs"]
-    with _server(command, prefect_home) as (server, log_path):
+    with _server(command, prefect_home, settings or {}) as (server, log_path):
         yield loopback_api_url(port), server, log_path
 
 
@@ -88,7 +95,9 @@ def _send_queued_logs() -> None:
 
 
 @contextmanager
-def _server(command: list[str], prefect_home: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+def _server(
+    command: list[str], prefect_home: Path, settings: Mapping[str, str]
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     """A server process with its state under `prefect_home` and its output in `server.log` there, stopped when
     the block exits, and by the kernel if this process dies without stopping it (killed)."""
     prefect_home.mkdir(parents=True, exist_ok=True)
@@ -96,7 +105,7 @@ def _server(command: list[str], prefect_home: Path) -> Iterator[tuple[subprocess
     with log_path.open("ab") as log:
         server = subprocess.Popen(
             command,
-            env={**os.environ, "PREFECT_HOME": str(prefect_home.resolve())},
+            env={**os.environ, **settings, "PREFECT_HOME": str(prefect_home.resolve())},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import Engine
 
 from etl.database import create_engine_for, upgrade
-from flows.runtime import configure_prefect, free_loopback_port, prefect_server, wait_until_healthy
+from flows.runtime import configure_prefect, free_loopback_port, prefect_server, prefect_settings, wait_until_healthy
 
 # Flows a test runs in its own process annotate there, with the model its pytest worker loaded once, rather than in
 # annotation workers that each load the model again for every run: on 2 cores those start-ups were much of the
@@ -132,11 +132,13 @@ def pytest_configure(config: pytest.Config) -> None:
         servers = ExitStack()
         data_dir = Path(tempfile.mkdtemp(prefix="newsetl-tests-"))
         servers.callback(shutil.rmtree, data_dir, ignore_errors=True)
-        workers_environment = dict(os.environ)  # each worker configures Prefect for its own data folder
-        configure_prefect(data_dir)  # the server's settings: no telemetry, no UI, warnings only
-        api_url, _, _ = servers.enter_context(prefect_server(Path(os.environ["PREFECT_HOME"]), serving=False))
-        os.environ.clear()
-        os.environ.update(workers_environment, **{SHARED_PREFECT_API_URL: api_url})
+        # The server's settings (no telemetry, no UI, warnings only) are its alone: each worker configures Prefect
+        # for a data folder of its own.
+        settings = prefect_settings(data_dir)
+        api_url, _, _ = servers.enter_context(
+            prefect_server(Path(settings["PREFECT_HOME"]), serving=False, settings=settings)
+        )
+        os.environ[SHARED_PREFECT_API_URL] = api_url
         config.add_cleanup(servers.close)
 
 
