@@ -6,7 +6,6 @@ import csv
 import importlib.metadata
 import io
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -55,42 +54,6 @@ def test_cli_help_ends_with_an_example(command: list[str]):
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
     assert "Example" in result.output
-
-
-@pytest.mark.slow
-def test_cli_run_loads_the_samples_then_skips_them_all(tmp_path: Path, prefect_api_url: str):
-    articles = shutil.copytree(SEEDS, tmp_path / "articles")
-    files = [p for p in articles.rglob("*") if p.is_file() and not p.name.startswith(".")]
-    command = [str(NEWSETL), "run", "--input", str(articles), "--db", f"sqlite:///{tmp_path / 'news.db'}"]
-
-    env = cli_env(tmp_path, prefect_api_url)
-    first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr
-    assert "Traceback" not in first.stderr and "Error" not in first.stderr
-    assert "files loaded" in first.stdout and "events loaded" in first.stdout
-    summary = _summary(first.stdout)
-    assert summary["files loaded"] + summary["files duplicate"] + summary["files rejected"] == len(files)
-    assert summary["files rejected"] == 5 and summary["articles loaded"] > 0
-
-    second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert second.returncode == 0, second.stderr
-    assert "Traceback" not in second.stderr
-    assert _summary(second.stdout) == {
-        "files loaded": 0,
-        "files skipped": len(files),
-        "files duplicate": 0,
-        "files rejected": 0,
-        "files deleted": 0,
-        "articles loaded": 0,
-        "mentions loaded": 0,
-        "events loaded": 0,
-    }
-
-
-def _summary(stdout: str) -> dict[str, int]:
-    """The counts of the run summary table: `│ files loaded │ 33 │` rows."""
-    cells = (line.strip("│ ").split("│") for line in stdout.splitlines() if line.count("│") == 3)
-    return {name.strip(): int(value) for name, value in cells}
 
 
 def test_cli_run_on_a_missing_folder_is_one_error_line(tmp_path: Path):
