@@ -17,13 +17,16 @@ import hashlib
 import re
 from collections.abc import Sequence
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from etl.database import pages
 from etl.models import ArticleBandRow, ArticleRow, ArticleSignatureRow
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 SHINGLE_WORDS = 3
 NUM_PERM = 128
@@ -35,8 +38,15 @@ ARTICLES_PER_PAGE = 200
 _WORDS = re.compile(r"\w+")
 
 
+# datasketch is imported where a signature or the banding is first needed, not with this module: it imports all of
+# itself, SciPy included, which is a CPU-second for every `newsetl` process that loads nothing (status, query, an
+# idle or refused run), and each one imports this module through the article store.
+
+
 @cache
 def _template() -> MinHash:
+    from datasketch import MinHash
+
     # A fixed seed and scheme: stored signatures stay comparable with new ones across runs and datasketch versions.
     return MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32")
 
@@ -44,6 +54,8 @@ def _template() -> MinHash:
 @cache
 def band_ranges() -> tuple[tuple[int, int], ...]:
     """The (start, end) slices of a signature that make its LSH bands."""
+    from datasketch import MinHashLSH
+
     return tuple(MinHashLSH(threshold=BAND_THRESHOLD, num_perm=NUM_PERM, weights=BAND_WEIGHTS).hashranges)
 
 
