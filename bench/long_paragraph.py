@@ -85,7 +85,7 @@ def main(
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        [(annotation, _)] = list(annotate(nlp, [(text, None, None)], lexicon, n_process=1))
+        [(annotation, _)] = list(annotate(nlp, [(text, None, None)], lexicon))
         if profiler:
             profiler.disable()
             profiler.dump_stats(profile)

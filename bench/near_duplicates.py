@@ -23,7 +23,7 @@ from sqlalchemy import insert
 from etl.database import create_engine_for, upgrade
 from etl.models import ArticleBandRow, ArticleRow, ArticleSignatureRow
 from etl.near_duplicates import NUM_PERM, band_keys, link_near_duplicates, signature
-from etl.nlp.annotate import Annotator
+from etl.nlp.annotator import Annotator
 from etl.nlp.lexicon import load_lexicon
 from etl.records import NEAR_DUPLICATE_THRESHOLD
 from etl.run_ledger import start_run

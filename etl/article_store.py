@@ -91,7 +91,7 @@ def load_articles(
 
     Content neither stored nor met earlier in `items` is inserted set-wise: every entity first, upserted in key order,
     then the articles in content-hash order and each table's rows in one statement, so two batches loading the
-    same entities or content at once (workers of a cluster on PostgreSQL) take their locks in one order and wait
+    same entities or content at once (on PostgreSQL) take their locks in one order and wait
     for each other instead of deadlocking. Everything else (content stored meanwhile or repeated in `items`) goes
     article by article through `load_article`, as does the whole batch if a concurrent transaction stored one of
     its contents first. Unlike one by one, the entities of a refused article are stored (not its aliases).

@@ -15,8 +15,8 @@ transaction:
 
 The counts of every cluster an insert or a delete touched are then recomputed from its events (`refresh`), so
 they always equal what is stored, whatever order articles arrive, are re-annotated or retired in. On PostgreSQL
-the transactions that cluster take one advisory lock first (`lock`), so concurrent loads (workers of a Dask
-cluster) see each other's clusters and never create the same one twice.
+the transactions that cluster take one advisory lock first (`lock`), so concurrent writers (a load and a
+`--retire-missing` or backfill of another process) see each other's clusters and never create the same one twice.
 """
 
 from __future__ import annotations

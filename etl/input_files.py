@@ -9,7 +9,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -94,25 +94,6 @@ def read_files(files: Sequence[PendingFile], settings: Settings, date_range: Dat
                 continue
         read.append(ReadFile(pending, sha256, tuple(file_articles), tuple(file_rejections), seconds))
     return read
-
-
-def rejected_whole(
-    files: Sequence[PendingFile], settings: Settings, reason: str, date_range: DateRange | None = None
-) -> list[ReadFile]:
-    """These files read again, each article of them rejected with `reason`: what a batch that cannot be annotated
-    (its workers died) is recorded as by `load_files`, with the files' hashes, so that the next run skips them
-    until they change. Rejections made while reading are kept."""
-    return [
-        replace(
-            file,
-            articles=(),
-            rejections=(
-                *file.rejections,
-                *(Rejection(a.source_path, reason, a.record_index, a.content_sha256) for a in file.articles),
-            ),
-        )
-        for file in read_files(files, settings, date_range)
-    ]
 
 
 def language_policy(settings: Settings) -> LanguagePolicy:

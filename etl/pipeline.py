@@ -1,5 +1,6 @@
 """Annotating and loading the batches of files `etl.input_files` read: stored content recorded as it is, the rest
-annotated (in this process, by workers reading ahead, or on a cluster's workers) and loaded; and re-annotation.
+annotated (in this process, or by workers reading ahead: processes of this machine or a Dask cluster's) and loaded;
+and re-annotation.
 
 With `etl.input_files`, the steps that chain the stages: files → raw documents → articles → annotations → rows. Each
 public function is one step a flow (or a test) can call on its own; none of them knows about Prefect.
@@ -24,8 +25,10 @@ from etl.database import DEFAULT_GROUPING, create_engine_for, transaction, upgra
 from etl.errors import RejectedInput, TransientDatabaseError
 from etl.file_ledger import FileRecord, mark_missing, record_files, retire_file
 from etl.input_files import PendingFile, ReadFile, plan_files, read_files, rejection
-from etl.nlp.annotate import Annotator, Outcome
+from etl.nlp.annotate import Outcome
+from etl.nlp.annotator import Annotator
 from etl.nlp.lexicon import load_lexicon
+from etl.nlp.workers import DaskCluster
 from etl.records import (
     AnnotatedArticle,
     Annotation,
@@ -49,8 +52,8 @@ LOAD_CHUNK_ARTICLES = 32
 
 @dataclass(frozen=True, slots=True)
 class Annotations:
-    """Annotations made away from the database (on a worker of a cluster), by content hash, with the version
-    of the pipeline that made them."""
+    """Annotations made away from the database, before the load (`annotate_files`), by content hash, with the
+    version of the pipeline that made them."""
 
     pipeline_version: str
     by_content: dict[str, Outcome]  # an annotation, or why the content could not be annotated
@@ -83,9 +86,15 @@ def open_database(
 
 
 def annotator_for(settings: Settings) -> Annotator:
-    """The annotator a run keeps open for all its batches, so that its worker processes load the model once."""
+    """The annotator a run keeps open for all its batches, so that its workers load the model once: the Dask
+    cluster's with the `dask` executor, else `n_process` processes of this machine."""
+    cluster = DaskCluster(settings.dask_address, settings.dask_workers) if settings.executor == "dask" else None
     return Annotator(
-        settings.spacy_model, load_lexicon(), batch_size=settings.nlp_batch_size, n_process=settings.n_process
+        settings.spacy_model,
+        load_lexicon(),
+        batch_size=settings.nlp_batch_size,
+        n_process=settings.n_process,
+        cluster=cluster,
     )
 
 
@@ -145,8 +154,8 @@ def _texts_to_annotate(engine: Engine, read: Sequence[ReadFile]) -> list[tuple[s
 
 
 def annotate_files(read: Sequence[ReadFile], settings: Settings, stored: Collection[str] = ()) -> Annotations:
-    """Annotate the articles of files read, except those whose content hash is in `stored`, without the database:
-    what a worker of a cluster does, for `load_files` to load where the database is."""
+    """Annotate the articles of files read, except those whose content hash is in `stored`, without the database,
+    for `load_files` to load in one go (`bench/load.py` times the load alone so)."""
     articles = [a for file in read for a in file.articles if a.content_sha256 not in stored]
     with annotator_for(settings) as annotator:
         return Annotations(
@@ -192,9 +201,8 @@ def load_files(
             else:
                 statuses[article.source_path].append(status)
         # Loaded a few dozen at a time as the annotations come: set-wise, while the workers parse the next ones.
-        # Annotations made on the workers of a cluster are all there, and are loaded in one go: those workers may
-        # be loading into PostgreSQL at the same time, and only a whole batch's entities upserted first, in key
-        # order, keep the order of locks the same in every worker (see `load_articles`).
+        # Annotations made before the load are all there, and are loaded in one go: only a whole batch's entities
+        # upserted first, in key order, keep the order of locks the same in loads running at once (`load_articles`).
         # An article's time is its share of the time from the previous load to its own.
         chunk_size = max(len(to_annotate), 1) if annotations is not None else LOAD_CHUNK_ARTICLES
         started = time.perf_counter()

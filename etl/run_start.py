@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from etl.database import create_engine_for, database_errors
 from etl.errors import TransientDatabaseError
 from etl.extract import discover
-from etl.nlp.annotate import Annotator
+from etl.nlp.annotator import Annotator
 from etl.pipeline import annotate_first_batch, annotator_for, open_database, record_run_if_idle
 from etl.records import RunCounts
 from etl.run_ledger import run_parameters
@@ -54,21 +54,18 @@ def nightly_if_idle(settings: Settings, retire_missing: bool) -> RunCounts | Non
 
 
 @contextmanager
-def started_annotator(settings: Settings) -> Iterator[Annotator | None]:
-    """The annotator of a run with the local executor, its worker processes loading the model from now on while the
-    run starts; closed when the block exits. None with the `dask` executor, whose workers annotate."""
-    if settings.executor != "local":
-        yield None
-        return
+def started_annotator(settings: Settings) -> Iterator[Annotator]:
+    """The annotator of a run, its workers (processes of this machine, or a Dask cluster's) loading the model from
+    now on while the run starts; closed when the block exits."""
     with annotator_for(settings) as annotator:
         annotator.start()
         yield annotator
 
 
-def hand_first_batch(settings: Settings, annotator: Annotator | None) -> None:
+def hand_first_batch(settings: Settings, annotator: Annotator) -> None:
     """Hand the started annotator the first batch of new and changed files, for a run whose orchestrator takes
     seconds to start: its workers parse while it does. In one process nothing runs ahead, so nothing is read."""
-    if annotator is not None and annotator.n_process > 1:
+    if annotator.parallel:
         _on_database(settings, lambda engine: annotate_first_batch(engine, settings, annotator))
 
 

@@ -83,9 +83,8 @@ class Settings(BaseSettings):
     executor: Literal["local", "dask"] = Field(
         "local",
         description=(
-            "Where batches of files are read and annotated: `local`, in the run's own process, or `dask`, spread "
-            "over the workers of a Dask cluster (with PostgreSQL they load their own rows; with SQLite the run's "
-            "process loads what they annotated)."
+            "Where articles are annotated: `local`, in `n_process` worker processes of this machine, or `dask`, "
+            "on the workers of a Dask cluster; either way the run's process reads the files and loads the rows."
         ),
     )
     dask_address: str | None = Field(

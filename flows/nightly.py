@@ -21,7 +21,8 @@ def nightly(
 ) -> RunCounts:
     """Incremental run: files unchanged since the last run are skipped without being read. Files gone from the
     input folder are counted as deleted and kept; with `retire_missing`, the articles only they held are deleted.
-    With `executor` "dask", batches run on the Dask cluster at `dask_address`, or a local one of `dask_workers`.
+    With `executor` "dask", articles are annotated on the Dask cluster at `dask_address`, or a local one of
+    `dask_workers` processes.
 
     It starts as `etl.run_start` says: refused on a locked database, recorded at once when the folder is idle, the
     annotation workers started before the run's own steps. `newsetl run` takes those steps before it starts Prefect

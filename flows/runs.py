@@ -9,26 +9,24 @@ from typing import Any
 
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.futures import as_completed
 from sqlalchemy import Engine
 
 from etl.errors import NewsetlError, RunLockLost
-from etl.input_files import PendingFile, rejected_whole
-from etl.nlp.annotate import Annotator
+from etl.input_files import PendingFile
+from etl.nlp.annotator import Annotator
 from etl.pipeline import Progress, annotator_for, batches, read_ahead
 from etl.records import DateRange, RunCounts
 from etl.run_ledger import run_parameters
 from etl.runlock import HeldLock, run_lock
 from etl.settings import Settings
 from etl.summary import batch_log_line, run_summary_markdown
-from flows.cluster import dask_task_runner
 from flows.tasks import DatabaseSteps, database_steps
 
 
 @dataclass(frozen=True, slots=True)
 class Lent:
-    """What a flow's caller in this process lends the run: live objects, not flow parameters, which Prefect validates,
-    records on its API and sends with the flow run's context to Dask workers."""
+    """What a flow's caller in this process lends the run: live objects, not flow parameters, which Prefect validates
+    and records on its API."""
 
     progress: Progress | None = None
     annotator: Annotator | None = None  # started, maybe handed the first batch (`etl.run_start`); its lender closes it
@@ -114,8 +112,7 @@ def load_input_folder(
 ) -> None:
     """Plan the input folder, read, annotate and load its new and changed files batch by batch, then settle the
     files gone from it (after loading, so that a moved file is a second source of its article, not a new one).
-    With the local executor, files are annotated by `annotator` if given (its owner closes it), else by one this
-    run opens."""
+    Files are annotated by `annotator` if given (its owner closes it), else by one this run opens."""
     steps, engine, settings = run.steps, run.engine, run.settings
     plan = steps.plan_files(engine, settings.input_dir)
     run.counts.skipped += plan.unchanged
@@ -126,12 +123,8 @@ def load_input_folder(
     logger.info("input folder %s: %d files to read, %d unchanged, %d missing", settings.input_dir, total,
                 plan.unchanged, len(plan.missing))  # fmt: skip
     numbered = list(enumerate(batches(plan.pending, settings.batch_size), start=1))
-    if settings.executor == "dask":
-        processed = _on_dask(run, numbered, date_range)
-    else:
-        processed = _here(run, numbered, date_range, annotator)
     started = time.monotonic()
-    for number, batch, counts in processed:
+    for number, batch, counts in _loaded_batches(run, numbered, date_range, annotator):
         finished = time.monotonic()
         logger.info(batch_log_line(number, len(numbered), len(batch), counts, finished - started))
         started = finished
@@ -143,66 +136,17 @@ def load_input_folder(
 
 
 Batches = Sequence[tuple[int, Sequence[PendingFile]]]
-# The reason a file is rejected for when every Dask worker that annotated it alone died.
-DASK_WORKER_DIED = "annotation worker died: each Dask worker that ran it was lost (KilledWorker)"
 
 
-def _here(
+def _loaded_batches(
     run: Run, batches: Batches, date_range: DateRange | None, annotator: Annotator | None
 ) -> Iterator[tuple[int, Sequence[PendingFile], RunCounts]]:
-    """Each numbered batch processed in this process, in turn, with its counts; one annotator serves them all, so
-    its workers start once per run (on the first article to parse, unless it was started before). Files are read
-    one batch ahead, so that the annotator's workers parse the next batch while this process loads one."""
+    """Each numbered batch read and loaded in this process, in turn, with its counts; one annotator serves them all,
+    so its workers (processes of this machine, or a Dask cluster's) start once per run (on the first article to
+    parse, unless it was started before). Files are read one batch ahead, so that the annotator's workers parse the
+    next batch while this process loads one."""
     with nullcontext(annotator) if annotator else annotator_for(run.settings) as annotator:
         read = read_ahead(run.engine, (batch for _, batch in batches), run.settings, annotator, date_range)
         for (number, batch), files in zip(batches, read, strict=True):
             counts = run.steps.load_files(run.engine, run.id, files, run.settings, annotator=annotator)
-            yield number, batch, counts
-
-
-def _on_dask(
-    run: Run, batches: Batches, date_range: DateRange | None
-) -> Iterator[tuple[int, Sequence[PendingFile], RunCounts]]:
-    """The batches spread over the workers of a Dask cluster, each with its counts as it finishes. With
-    PostgreSQL the workers load their rows; with SQLite this process loads what they annotated, one batch at a
-    time (the database's one writer)."""
-    if not batches:
-        return  # nothing to read: no cluster to start
-    from distributed import KilledWorker
-
-    steps, settings = run.steps, run.settings
-    workers_write = run.engine.dialect.name == "postgresql"
-    with dask_task_runner(settings) as runner:
-
-        def submitted(batch: Sequence[PendingFile]) -> Any:
-            if workers_write:
-                parameters = {"run_id": run.id, "files": batch, "settings": settings, "date_range": date_range}
-                return runner.submit(steps.process_files_on_worker, parameters)
-            parameters = {"files": batch, "settings": settings, "date_range": date_range}
-            return runner.submit(steps.annotate_files_on_worker, parameters)
-
-        def counts_of(future: Any) -> RunCounts:
-            """The counts of a batch once loaded; KilledWorker when every worker that ran it died."""
-            if workers_write:
-                counts = future.result()
-                run.lock.ensure_held()  # the workers write on their own connections: checked as each batch ends
-                return counts
-            read, annotations = future.result()
-            return steps.load_files(run.engine, run.id, read, settings, annotations)
-
-        futures = {submitted(batch): (number, batch) for number, batch in batches}
-        for future in as_completed(futures):
-            number, batch = futures[future]
-            try:
-                counts = counts_of(future)
-            except KilledWorker:
-                # Dask ran the batch on `allowed-failures` + 1 workers, and each died: its files are run again one at a
-                # time, alone on the cluster, to find the one that kills them; it is rejected, the others load.
-                counts = RunCounts()
-                for file in batch:
-                    try:
-                        counts.add(counts_of(submitted([file])) if len(batch) > 1 else counts_of(future))
-                    except KilledWorker:
-                        rejected = rejected_whole([file], settings, DASK_WORKER_DIED, date_range)
-                        counts.add(steps.load_files(run.engine, run.id, rejected, settings))
             yield number, batch, counts

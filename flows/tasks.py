@@ -1,8 +1,7 @@
 """Prefect tasks: each wraps one `etl.pipeline`, `etl.run_ledger` or `etl.backfill` step and retries transient
 database errors.
 
-Tasks pass engines and records in-process (those that run on a Dask worker get the settings, which hold the
-database URL, and build their own engine), so nothing is cached or persisted (cache_policy NONE): every run
+Tasks pass engines and records in-process, so nothing is cached or persisted (cache_policy NONE): every run
 recomputes, and idempotency comes from the database, not from Prefect's caches. The retry delays are a setting,
 so the tasks are made per run by `database_steps`.
 """
@@ -20,7 +19,6 @@ from prefect.tasks import Task
 
 from etl import backfill, input_files, pipeline, run_ledger
 from etl.errors import TransientDatabaseError
-from flows import cluster
 
 
 def _is_transient(_task: Task, _run: TaskRun, state: State) -> bool:
@@ -30,8 +28,7 @@ def _is_transient(_task: Task, _run: TaskRun, state: State) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseSteps:
-    """The pipeline's steps as Prefect tasks, named as in `etl.pipeline`, `etl.run_ledger`, `etl.backfill` and
-    `flows.cluster` (the steps a Dask worker runs)."""
+    """The pipeline's steps as Prefect tasks, named as in `etl.pipeline`, `etl.run_ledger` and `etl.backfill`."""
 
     open_database: Task[..., Any]
     fail_interrupted_runs: Task[..., Any]
@@ -39,8 +36,6 @@ class DatabaseSteps:
     finish_run: Task[..., Any]
     plan_files: Task[..., Any]
     load_files: Task[..., Any]
-    process_files_on_worker: Task[..., Any]
-    annotate_files_on_worker: Task[..., Any]
     settle_missing_files: Task[..., Any]
     reprocess_articles: Task[..., Any]
     forced_since_run: Task[..., Any]
@@ -76,8 +71,6 @@ def database_steps(retry_delays: Sequence[float], before_writing: Callable[[], N
         finish_run=step(run_ledger.finish_run, writes=True),
         plan_files=step(input_files.plan_files),
         load_files=step(pipeline.load_files, writes=True),
-        process_files_on_worker=step(cluster.process_files_on_worker),
-        annotate_files_on_worker=step(cluster.annotate_files_on_worker),
         settle_missing_files=step(pipeline.settle_missing_files, writes=True),
         reprocess_articles=step(pipeline.reprocess_articles, writes=True),
         forced_since_run=step(backfill.forced_since_run),

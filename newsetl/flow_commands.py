@@ -30,7 +30,7 @@ def run(
     executor: Annotated[
         Executor | None,
         typer.Option(
-            help="Where batches are read and annotated: local (this process) or dask. [default: NEWSETL_EXECUTOR]"
+            help="Where articles are annotated: local (worker processes here) or dask. [default: NEWSETL_EXECUTOR]"
         ),
     ] = None,
     address: Annotated[
@@ -46,8 +46,8 @@ def run(
 
     Files unchanged since the last run are skipped; bad files are recorded in `rejected_files` and do not
     stop the run. Files gone from the input folder are reported as deleted and their articles kept, unless
-    `--retire-missing` is given. With `--executor dask`, batches of files are spread over the workers of a Dask
-    cluster: a local one of `--workers` processes, or the one whose scheduler is at `--address`.
+    `--retire-missing` is given. With `--executor dask`, articles are annotated by the workers of a Dask cluster
+    (a local one of `--workers` processes, or the one whose scheduler is at `--address`) instead of this machine's.
 
     Exit status, for schedulers: **0** the run completed (rejected files alone do not fail it); **1** the run
     failed, with the reason on one `Error:` line; **2** a usage error; **3** another run holds the lock on this

@@ -1,6 +1,6 @@
 """Faults injected into annotation workers, for the tests: nothing in `etl/` carries a hook for them.
 
-A test replaces `etl.nlp.annotate._start_worker` with `start_faulty_worker` (by monkeypatch, or through `main` for a
+A test replaces `etl.nlp.workers._start_worker` with `start_faulty_worker` (by monkeypatch, or through `main` for a
 `newsetl` subprocess). The pool pickles the initializer by name, so each worker imports this module (this folder is
 on the path of the pytest process, and on PYTHONPATH for a subprocess) and runs it: the worker loads the model as
 usual, then annotates with an `annotate_doc` that raises on a text holding `RAISE_MARK` and kills its own process
@@ -13,14 +13,14 @@ from datetime import date
 
 from spacy.tokens import Doc
 
-from etl.nlp import annotate
+from etl.nlp import annotate, workers
 from etl.nlp.lexicon import Lexicon
 from etl.records import Annotation
 
 RAISE_MARK = "Fault-Raise"
 KILL_MARK = "Fault-Kill"
 
-_start_worker = annotate._start_worker
+_start_worker = workers._start_worker
 _annotate_doc = annotate.annotate_doc
 
 
@@ -47,5 +47,5 @@ def main() -> None:
     """`newsetl` with faulty annotation workers: `python -c "import injected_faults; injected_faults.main()" run …`."""
     from newsetl.cli import app
 
-    annotate._start_worker = start_faulty_worker
+    workers._start_worker = start_faulty_worker
     app(prog_name="newsetl")

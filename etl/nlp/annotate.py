@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from datetime import date
 from itertools import islice
-from multiprocessing import get_context
-from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 from spacy.language import Language
@@ -23,7 +18,7 @@ from etl.nlp.entities import resolve_entities
 from etl.nlp.events import code_events
 from etl.nlp.gazetteer import reference_version
 from etl.nlp.lexicon import Lexicon
-from etl.nlp.model import load_pipeline, loaded_as, model_version, parse
+from etl.nlp.model import model_version, parse
 from etl.records import Annotation, Entity, Event, Mention
 
 Context = TypeVar("Context")
@@ -50,35 +45,26 @@ def annotate_doc(doc: Doc, publication_date: date | None, lexicon: Lexicon) -> A
 
 
 def annotate(
-    nlp: Language,
-    items: Iterable[tuple[str, date | None, Context]],
-    lexicon: Lexicon,
-    *,
-    batch_size: int = 16,
-    n_process: int = 1,
+    nlp: Language, items: Iterable[tuple[str, date | None, Context]], lexicon: Lexicon, *, batch_size: int = 16
 ) -> Iterator[tuple[Outcome, Context]]:
-    """Annotate `(text, publication_date, context)` items in order, streaming; the context is passed through.
+    """Annotate `(text, publication_date, context)` items in this process, in order, streaming; the context is
+    passed through.
 
-    The one path from text to annotation: the flows and `newsetl annotate` both call it. `batch_size` texts
-    are parsed at once (spaCy's working memory grows with it). With `n_process` > 1, batches are parsed *and*
-    annotated in that many worker processes (an `Annotator`'s, for these items only). A text that fails (spaCy
-    refuses it, a component raises) gives its `RejectedInput` (an `ArticleFailed` naming the stage) instead of an
-    annotation; the other texts are annotated all the same.
+    The one path from text to annotation: `newsetl annotate` calls it, and so does every worker of an
+    `etl.nlp.annotator.Annotator`, which the flows use. `batch_size` texts are parsed at once (spaCy's working
+    memory grows with it). A text that fails (spaCy refuses it, a component raises) gives its `RejectedInput` (an
+    `ArticleFailed` naming the stage) instead of an annotation; the other texts are annotated all the same.
     """
-    if n_process == 1:
-        iterator = iter(items)
-        while chunk := list(islice(iterator, batch_size)):
-            texts = [(text, published) for text, published, _ in chunk]
-            try:
-                outcomes = list(_annotated(nlp, texts, lexicon, batch_size))
-            except Exception:  # spaCy failed on one of them, for them all: each alone below, to reject that one only
-                outcomes = []
-            if len(outcomes) < len(texts):  # out of the handler, so that no traceback shows the other text's error
-                outcomes = [_annotated_alone(nlp, text, lexicon) for text in texts]
-            yield from zip(outcomes, (context for _, _, context in chunk), strict=True)
-    else:
-        with Annotator(loaded_as(nlp), lexicon, batch_size=batch_size, n_process=n_process) as annotator:
-            yield from annotator.annotate(items)
+    iterator = iter(items)
+    while chunk := list(islice(iterator, batch_size)):
+        texts = [(text, published) for text, published, _ in chunk]
+        try:
+            outcomes = list(_annotated(nlp, texts, lexicon, batch_size))
+        except Exception:  # spaCy failed on one of them, for them all: each alone below, to reject that one only
+            outcomes = []
+        if len(outcomes) < len(texts):  # out of the handler, so that no traceback shows the other text's error
+            outcomes = [_annotated_alone(nlp, text, lexicon) for text in texts]
+        yield from zip(outcomes, (context for _, _, context in chunk), strict=True)
 
 
 def _annotated_alone(nlp: Language, text: Text, lexicon: Lexicon) -> Outcome:
@@ -164,200 +150,6 @@ def joined(parts: list[tuple[int, int, Annotation]]) -> Annotation:
             for e in annotation.events
         )
     return Annotation(entities=tuple(entities.values()), mentions=tuple(mentions), events=tuple(events))
-
-
-class Annotator:
-    """`annotate` with one model and lexicon for as long as it is open: a run keeps one for all its batches.
-
-    With `n_process` 1 it annotates in this process. Otherwise it parses *and* annotates in worker processes,
-    started on first use and kept until `close`, so that each loads the model once per run, not once per batch;
-    this process, which need not load the model at all, reads, cleans and loads meanwhile. spaCy's own
-    `nlp.pipe(n_process=…)` would parse in workers but send each Doc back to be annotated here, leaving this
-    process the bottleneck; a worker instead returns the batch's `Annotation`s, small frozen records; the
-    contexts never leave this process. Workers come from a fork server, not a fork of this process: a flow runs
-    Prefect's threads, and a child forked while another thread holds a lock (SQLite's, logging's) can hang for
-    ever. Not for use by two threads at once (backfill chunks each open their own).
-
-    A caller that knows what it will ask for next says so with `queue_next`: the workers start on those texts as
-    soon as the current call has handed them its own, so they do not wait while this process loads one batch
-    of files and reads the next.
-    """
-
-    def __init__(self, model_name: str, lexicon: Lexicon, *, batch_size: int = 16, n_process: int = 1) -> None:
-        self.model_name, self.lexicon, self.batch_size, self.n_process = model_name, lexicon, batch_size, n_process
-        self.version = pipeline_version(model_name)
-        self._pool: ProcessPoolExecutor | None = None
-        self._solo: ProcessPoolExecutor | None = None  # one worker, for texts retried alone after a worker died
-        self._next: list[Text] = []  # queued by `queue_next`, not handed to the workers yet
-        # Texts the workers were handed ahead of the call that will collect them: its batch's future, and where.
-        self._ahead: dict[Text, tuple[Future[list[Outcome]], int]] = {}
-
-    def __enter__(self) -> Annotator:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def start(self) -> None:
-        """Start the worker processes now, each loading the model, without waiting for them: a run calls this
-        before its orchestrator starts, so that the two start-ups overlap. In one process there is none to start."""
-        if self.n_process > 1:
-            workers = self._workers()
-            for _ in range(self.n_process):  # a pool starts a process per task submitted while none is idle
-                workers.submit(_started)
-
-    def close(self) -> None:
-        """Stop the workers, if any started; the annotator starts new ones if used again."""
-        self._next, self._ahead = [], {}
-        for pool in (self._pool, self._solo):
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
-        self._pool = self._solo = None
-
-    def queue_next(self, texts: Iterable[Text]) -> None:
-        """`(text, publication_date)` pairs the `annotate` call after the next one will be given (the next one may
-        be running): handed to the workers once that call has handed them its own items, and their annotations
-        kept for the call after it, which collects those it is given and drops the rest. In one process, nothing
-        runs ahead: this does nothing."""
-        if self.n_process > 1:
-            self._next = list(dict.fromkeys(texts))
-
-    def annotate_ahead(self, texts: Iterable[Text]) -> None:
-        """Hand `(text, publication_date)` pairs to the workers now, for the next `annotate` call to collect those
-        it is given: what a run knows it will ask for before it can start asking. In one process: nothing."""
-        if self.n_process > 1:
-            self._hand_over(list(dict.fromkeys(texts)))
-
-    def annotate(self, items: Iterable[tuple[str, date | None, Context]]) -> Iterator[tuple[Outcome, Context]]:
-        """As `annotate`: in order, streaming, contexts passed through. A worker that dies (killed, out of memory,
-        crashed) costs only the texts it held: each text of a batch lost with it is retried alone in a fresh worker
-        (`_alone`), which finds the one that kills it; that one is rejected, the others are annotated."""
-        if self.n_process == 1:
-            nlp = load_pipeline(self.model_name)
-            yield from annotate(nlp, items, self.lexicon, batch_size=self.batch_size)
-            return
-        ahead, self._ahead = self._ahead, {}
-        # At most two batches per worker in flight, so the items are still streamed; each item's annotation is
-        # the `index`th of its batch's `future`, handed to the workers by this call or ahead of it.
-        in_flight: deque[list[tuple[Future[list[Outcome]], int, Text, Context]]] = deque()
-        batch_iter = iter(items)
-        exhausted = False
-        try:
-            while True:
-                while not exhausted and len(in_flight) < 2 * self.n_process:
-                    batch = list(islice(batch_iter, self.batch_size))
-                    if batch:
-                        in_flight.append(self._submitted(batch, ahead))
-                    else:
-                        exhausted = True
-                        self._hand_over_next(ahead)
-                if not in_flight:
-                    return
-                for future, index, text, context in in_flight.popleft():
-                    try:
-                        outcome = future.result()[index]
-                    except BrokenProcessPool:  # its batch, or another, killed a worker: the pool is gone
-                        outcome = self._alone(text)
-                    yield outcome, context
-        finally:
-            for batch_slots in in_flight:
-                for future, _, _, _ in batch_slots:
-                    future.cancel()
-
-    def _submitted(
-        self, batch: list[tuple[str, date | None, Context]], ahead: dict[Text, tuple[Future[list[Outcome]], int]]
-    ) -> list[tuple[Future[list[Outcome]], int, Text, Context]]:
-        """Each item's future, index and text: from `ahead` where it was handed over before, else from one new batch."""
-        handed = [ahead.pop((text, published), None) for text, published, _ in batch]
-        new = [(text, published) for (text, published, _), before in zip(batch, handed, strict=True) if not before]
-        if new:
-            future = self._submit(new)
-            positions = iter(range(len(new)))
-            handed = [before or (future, next(positions)) for before in handed]
-        return [
-            (*before, (text, published), context)
-            for before, (text, published, context) in zip(handed, batch, strict=True)
-        ]
-
-    def _hand_over_next(self, left_over: dict[Text, tuple[Future[list[Outcome]], int]]) -> None:
-        """Hand the queued texts to the workers, for the next call; what this call left of those handed ahead of
-        it is dropped then (content that was stored meanwhile). With nothing queued (a retried call, or the last)
-        it is kept: it may be the next call's."""
-        if not self._next:
-            self._ahead.update(left_over)
-            return
-        texts, self._next = self._next, []
-        self._hand_over(texts)
-
-    def _hand_over(self, texts: list[Text]) -> None:
-        for start in range(0, len(texts), self.batch_size):
-            batch = texts[start : start + self.batch_size]
-            future = self._submit(batch)
-            self._ahead.update((text, (future, index)) for index, text in enumerate(batch))
-
-    def _submit(self, texts: list[Text]) -> Future[list[Outcome]]:
-        """The future of a batch handed to the workers; a pool a dead worker broke is replaced first."""
-        try:
-            return self._workers().submit(_annotate_batch, texts)
-        except BrokenProcessPool:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-            return self._workers().submit(_annotate_batch, texts)
-
-    def _alone(self, text: Text) -> Outcome:
-        """A text lost with a dead worker, annotated alone in a worker of its own: if that worker dies too, this text
-        killed it, and it is rejected with how the worker ended; the next text alone gets a fresh worker."""
-        if self._solo is None:
-            self._solo = self._new_pool(1)
-        solo = self._solo
-        try:
-            [outcome] = solo.submit(_annotate_batch, [text]).result()
-        except BrokenProcessPool:
-            # The pool does not say how its worker ended; its process does, once joined by `shutdown`.
-            processes = list(solo._processes.values())
-            solo.shutdown()
-            self._solo = None
-            return RejectedInput(f"annotation worker died ({_how_it_ended(processes)})")
-        return outcome
-
-    def _workers(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = self._new_pool(self.n_process)
-        return self._pool
-
-    def _new_pool(self, processes: int) -> ProcessPoolExecutor:
-        context = get_context("forkserver")
-        context.set_forkserver_preload(["etl.nlp.annotate"])  # import spaCy and our modules once, in the server
-        return ProcessPoolExecutor(
-            processes, mp_context=context, initializer=_start_worker, initargs=(self.model_name, self.lexicon)
-        )
-
-
-def _how_it_ended(processes: list[BaseProcess]) -> str:
-    codes = [process.exitcode for process in processes if process.exitcode]
-    if not codes:
-        return "cause unknown"
-    return f"signal {-codes[0]}" if codes[0] < 0 else f"exit code {codes[0]}"
-
-
-# A worker process's model and lexicon, set once by `_start_worker` when it starts.
-_worker_state: tuple[Language, Lexicon] | None = None
-
-
-def _start_worker(model_name: str, lexicon: Lexicon) -> None:
-    global _worker_state
-    _worker_state = (load_pipeline(model_name), lexicon)
-
-
-def _started() -> None:
-    """A task that does nothing: submitting it makes the pool start a worker, which loads the model."""
-
-
-def _annotate_batch(texts: list[Text]) -> list[Outcome]:
-    assert _worker_state is not None, "runs only in a worker started by _start_worker"
-    nlp, lexicon = _worker_state
-    items = ((text, published, None) for text, published in texts)
-    return [annotation for annotation, _ in annotate(nlp, items, lexicon, batch_size=len(texts))]
 
 
 def pipeline_version(model_name: str) -> str:

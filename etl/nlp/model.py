@@ -4,7 +4,6 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import TypeVar
-from weakref import WeakKeyDictionary
 
 import spacy
 from spacy.attrs import DEP, ENT_IOB, ENT_TYPE, HEAD, LEMMA, MORPH, POS, TAG
@@ -19,10 +18,6 @@ Context = TypeVar("Context")
 
 # Everything the pipeline sets on tokens, copied from the parse of the truecased text to the input's Doc.
 _PARSE_ATTRS = [TAG, POS, MORPH, LEMMA, HEAD, DEP, ENT_IOB, ENT_TYPE]
-
-
-# The name each pipeline was loaded by, so that a fresh worker process can load the same one.
-_LOADED_AS: WeakKeyDictionary[Language, str] = WeakKeyDictionary()
 
 
 @cache
@@ -41,16 +36,7 @@ def load_pipeline(model_name: str) -> Language:
         nlp.remove_pipe("lemmatizer")
     for factory in components.AFTER_NER:
         nlp.add_pipe(factory, last=True)
-    _LOADED_AS[nlp] = model_name
     return nlp
-
-
-def loaded_as(nlp: Language) -> str:
-    """The model name `load_pipeline` loaded this pipeline by."""
-    try:
-        return _LOADED_AS[nlp]
-    except KeyError:
-        raise ValueError("this pipeline was not loaded by load_pipeline, so a worker cannot load it again") from None
 
 
 @cache

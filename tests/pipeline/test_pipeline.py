@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from etl.database import transaction
 from etl.file_ledger import record_file
 from etl.input_files import plan_files, read_files
-from etl.nlp.annotate import Annotator
+from etl.nlp.annotator import Annotator
 from etl.pipeline import Annotations, annotate_first_batch, batches, load_files, read_ahead
 from etl.records import Annotation, FileStatus, SourceFile
 from etl.run_ledger import start_run

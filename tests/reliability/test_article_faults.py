@@ -25,9 +25,9 @@ import etl.nlp.event_dates
 import etl.nlp.model
 from etl.integrity import check_database
 from etl.models import RejectedFileRow, SourceFileRow
+from etl.nlp.workers import DASK_WORKER_DIED
 from etl.records import Article
 from flows.nightly import nightly
-from flows.runs import DASK_WORKER_DIED
 
 GOOD = {
     "grain.txt": "Turkey and the United Nations extended the grain deal with Russia and Ukraine.",
@@ -174,11 +174,11 @@ def test_article_faults_a_killed_annotation_worker_costs_only_the_article_that_k
 def test_article_faults_a_file_that_kills_every_dask_worker_is_rejected_and_the_rest_loads(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # SQLite only: each lost worker costs a worker start (spaCy and the model), and PostgreSQL takes the same path
-    # once the files are annotated (the workers' own load is covered by tests/flows/test_cluster.py).
+    # SQLite only: each lost worker costs a worker start (spaCy and the model), and the run's process loads what the
+    # workers annotated as on any database (tests/flows/test_cluster.py runs the Dask executor on both).
     db_url = f"sqlite:///{tmp_path / 'newsetl.db'}"
     (corpus / "killer.txt").write_text(f"Killer\n\n{injected_faults.KILL_MARK}: every worker dies here.\n")
-    monkeypatch.setenv("NEWSETL_BATCH_SIZE", "10")  # one batch: its six good files are found good one at a time
+    monkeypatch.setenv("NEWSETL_BATCH_SIZE", "10")  # one batch of files, one of texts: six good ones found good alone
     monkeypatch.setenv("NEWSETL_N_PROCESS", "1")
     # Dask gives up on a task the first time a worker dies running it (the default allows 3 more): one death for the
     # batch, one for the file alone. The files alone run one after the other, so no good file shares the worker.

@@ -106,7 +106,7 @@ def test_properties_no_input_raises_and_every_offset_slices_the_stored_body(
             assert rejected.reason and not isinstance(rejected, ArticleFailed), rejected.reason
     items = [(article.body, PUBLISHED, article) for article in articles]
     with patch.object(annotate_module, "WINDOW_CHARS", WINDOW_CHARS):
-        for annotation, article in annotate(nlp, items, lexicon, n_process=1):
+        for annotation, article in annotate(nlp, items, lexicon):
             assert isinstance(annotation, Annotation), annotation
             _assert_offsets_slice_the_body(article.body, annotation)
 
@@ -120,6 +120,6 @@ def test_properties_annotation_of_any_cleaned_text_slices_it(
     nlp, lexicon = pipeline
     cleaned = clean_text(body)
     with patch.object(annotate_module, "WINDOW_CHARS", WINDOW_CHARS):
-        [(annotation, _)] = list(annotate(nlp, [(cleaned, published, None)], lexicon, n_process=1))
+        [(annotation, _)] = list(annotate(nlp, [(cleaned, published, None)], lexicon))
     assert isinstance(annotation, Annotation), annotation
     _assert_offsets_slice_the_body(cleaned, annotation)
