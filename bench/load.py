@@ -33,9 +33,10 @@ from sqlalchemy import Engine, func, insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.run import DEFAULT_CORPUS, article_paths, machine
+from etl.database import open_database
 from etl.input_files import PendingFile, ReadFile, read_files
 from etl.models import Base
-from etl.pipeline import Annotations, annotate_files, load_files, open_database
+from etl.pipeline import Annotations, annotate_files, load_files
 from etl.records import SourceFile
 from etl.run_ledger import start_run
 from etl.settings import resolve_settings

@@ -40,11 +40,11 @@ from sqlalchemy import Engine, func, insert, select
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # bench/ is a folder of scripts; etl is imported from this checkout
+from etl.database import open_database  # noqa: E402
 from etl.extract import discover  # noqa: E402
 from etl.file_ledger import known_files  # noqa: E402
 from etl.input_files import plan_files  # noqa: E402
 from etl.models import RunRow, SourceFileRow  # noqa: E402
-from etl.pipeline import open_database  # noqa: E402
 from etl.records import FileStatus  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent

@@ -225,6 +225,16 @@ def is_up_to_date(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
 
 
+def open_database(
+    db_url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, grouping: Grouping = DEFAULT_GROUPING
+) -> Engine:
+    """An engine on `db_url`, with the schema migrated to the newest revision (which groups what is stored by
+    `grouping`, when it brings near-duplicates and event clusters)."""
+    engine = create_engine_for(db_url, sqlite_busy_timeout_ms)
+    upgrade(engine, grouping)
+    return engine
+
+
 def open_existing_database(db_url: str) -> Engine:
     """An engine on a newsetl database at the newest schema, for commands that only read: refuses (InputError) a
     database that does not exist or whose schema is older, rather than creating or migrating it."""

@@ -15,13 +15,12 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
 from etl.article_store import load_articles, load_stored_content, replace_annotations, stored_content
-from etl.database import DEFAULT_GROUPING, create_engine_for, transaction, upgrade
+from etl.database import transaction
 from etl.errors import RejectedInput, TransientDatabaseError
 from etl.file_ledger import FileRecord, mark_missing, record_files, retire_file
 from etl.input_files import PendingFile, ReadFile, plan_files, read_files, rejection
@@ -35,13 +34,10 @@ from etl.records import (
     Article,
     DateRange,
     FileStatus,
-    Grouping,
     Rejection,
     RunCounts,
 )
-from etl.run_ledger import fail_interrupted_runs, finish_run, start_run
-from etl.runlock import run_lock
-from etl.settings import SQLITE_BUSY_TIMEOUT_MS, Settings
+from etl.settings import Settings
 from etl.stored_articles import articles_in_range as stored_articles_in_range
 
 T = TypeVar("T")
@@ -75,16 +71,6 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def open_database(
-    db_url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, grouping: Grouping = DEFAULT_GROUPING
-) -> Engine:
-    """An engine on `db_url`, with the schema migrated to the newest revision (which groups what is stored by
-    `grouping`, when it brings near-duplicates and event clusters)."""
-    engine = create_engine_for(db_url, sqlite_busy_timeout_ms)
-    upgrade(engine, grouping)
-    return engine
-
-
 def annotator_for(settings: Settings) -> Annotator:
     """The annotator a run keeps open for all its batches, so that its workers load the model once: the Dask
     cluster's with the `dask` executor, else `n_process` processes of this machine."""
@@ -96,20 +82,6 @@ def annotator_for(settings: Settings) -> Annotator:
         n_process=settings.n_process,
         cluster=cluster,
     )
-
-
-def record_run_if_idle(engine: Engine, flow: str, parameters: dict[str, Any], input_dir: Path) -> RunCounts | None:
-    """When the input folder holds nothing new, changed or gone, record a completed run of `flow` that found so,
-    under the run lock, and return its counts; None when there is work, for the flow to do. A nightly run over an
-    unchanged folder then costs a folder listing and a few queries, not an orchestrator's start-up."""
-    with run_lock(engine):
-        plan = plan_files(engine, input_dir)
-        if plan.pending or plan.missing:
-            return None
-        fail_interrupted_runs(engine)
-        counts = RunCounts(skipped=plan.unchanged)
-        finish_run(engine, start_run(engine, flow, parameters), counts, "completed")
-        return counts
 
 
 def annotate_first_batch(engine: Engine, settings: Settings, annotator: Annotator) -> None:

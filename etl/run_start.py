@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from etl.database import create_engine_for, database_errors
+from etl.database import create_engine_for, database_errors, open_database
 from etl.errors import TransientDatabaseError
 from etl.extract import discover
-from etl.nlp.annotator import Annotator
-from etl.pipeline import annotate_first_batch, annotator_for, open_database, record_run_if_idle
+from etl.input_files import plan_files
 from etl.records import RunCounts
-from etl.run_ledger import run_parameters
-from etl.runlock import raise_if_locked
+from etl.run_ledger import fail_interrupted_runs, finish_run, run_parameters, start_run
+from etl.runlock import raise_if_locked, run_lock
 from etl.settings import Settings
+
+if TYPE_CHECKING:
+    from etl.nlp.annotator import Annotator
 
 T = TypeVar("T")
 
@@ -53,10 +56,30 @@ def nightly_if_idle(settings: Settings, retire_missing: bool) -> RunCounts | Non
     return _on_database(settings, if_idle)
 
 
+def record_run_if_idle(engine: Engine, flow: str, parameters: dict[str, Any], input_dir: Path) -> RunCounts | None:
+    """When the input folder holds nothing new, changed or gone, record a completed run of `flow` that found so,
+    under the run lock, and return its counts; None when there is work, for the flow to do. A nightly run over an
+    unchanged folder then costs a folder listing and a few queries, not an orchestrator's start-up."""
+    with run_lock(engine):
+        plan = plan_files(engine, input_dir)
+        if plan.pending or plan.missing:
+            return None
+        fail_interrupted_runs(engine)
+        counts = RunCounts(skipped=plan.unchanged)
+        finish_run(engine, start_run(engine, flow, parameters), counts, "completed")
+        return counts
+
+
+# The annotator's steps import the pipeline, and spaCy with it, when a run has work: not the refused and idle runs,
+# which pay only for a folder listing and a few queries.
+
+
 @contextmanager
 def started_annotator(settings: Settings) -> Iterator[Annotator]:
     """The annotator of a run, its workers (processes of this machine, or a Dask cluster's) loading the model from
     now on while the run starts; closed when the block exits."""
+    from etl.pipeline import annotator_for
+
     with annotator_for(settings) as annotator:
         annotator.start()
         yield annotator
@@ -65,6 +88,8 @@ def started_annotator(settings: Settings) -> Iterator[Annotator]:
 def hand_first_batch(settings: Settings, annotator: Annotator) -> None:
     """Hand the started annotator the first batch of new and changed files, for a run whose orchestrator takes
     seconds to start: its workers parse while it does. In one process nothing runs ahead, so nothing is read."""
+    from etl.pipeline import annotate_first_batch
+
     if annotator.parallel:
         _on_database(settings, lambda engine: annotate_first_batch(engine, settings, annotator))
 

@@ -13,13 +13,16 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from etl.errors import NewsetlError
-from etl.pipeline import Progress
 from etl.records import RunCounts
 from etl.run_start import hand_first_batch, nightly_if_idle, refuse_if_locked, started_annotator
 from etl.settings import Settings
 from flows.runtime import configure_prefect, local_prefect_server
+
+if TYPE_CHECKING:
+    from etl.pipeline import Progress
 
 
 def run_nightly(settings: Settings, retire_missing: bool, progress: Progress | None = None) -> RunCounts:

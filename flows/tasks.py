@@ -17,7 +17,7 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 from prefect.tasks import Task
 
-from etl import backfill, input_files, pipeline, run_ledger
+from etl import backfill, database, input_files, pipeline, run_ledger
 from etl.errors import TransientDatabaseError
 
 
@@ -65,7 +65,7 @@ def database_steps(retry_delays: Sequence[float], before_writing: Callable[[], N
         )
 
     return DatabaseSteps(
-        open_database=step(pipeline.open_database),
+        open_database=step(database.open_database),
         fail_interrupted_runs=step(run_ledger.fail_interrupted_runs, writes=True),
         start_run=step(run_ledger.start_run, writes=True),
         finish_run=step(run_ledger.finish_run, writes=True),

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
+from etl.database import open_database
 from etl.input_files import PendingFile, ReadFile
 from etl.models import ArticleRow, EntityAliasRow, EntityRow, MentionRow
-from etl.pipeline import Annotations, load_files, open_database
+from etl.pipeline import Annotations, load_files
 from etl.records import Annotation, Article, Entity, Mention, RunCounts, SourceFile
 from etl.run_ledger import start_run
 from etl.settings import Settings
