@@ -13,7 +13,7 @@ from etl.nlp.agency import GROUP_PRONOUNS, PERSON_PRONOUNS, Agency, Mentions, ag
 from etl.nlp.arguments import ARMED_SECTORS, RECIPIENT_PREPS
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.participants import LOCATION_LABELS, PLACE_TARGET_TYPES
-from etl.nlp.syntax import prep_objects, with_conjuncts
+from etl.nlp.syntax import governing_verb, prep_objects, with_conjuncts
 from etl.nlp.triggers import TriggerMatch
 
 WORDS = load_word_classes()
@@ -31,6 +31,10 @@ DISARMING_LEMMAS = frozenset(WORDS["disarming_verb"])
 # Force is not used on a measure: "hit a record high", "broke the world record", "dominated the market".
 METRIC_NOUNS = frozenset(WORDS["metric_noun"])
 FORCE_SECTORS = ARMED_SECTORS | {"COP"}
+# Acts that move forces: what they move is the actor's own ("withdrew peacekeepers", "sent 200 troops"), and their
+# target is where or against whom the forces go.
+FORCE_MOVING_TYPES = frozenset({"MOBILIZE", "RETREAT", "SANCTION", "AID"})
+DESTINATION_PREPS = tuple(WORDS["destination_preposition"])  # in order of preference
 # A warning is a threat only of a hostile act, a refusal or armed force ("warned it would strike", "that police
 # will no longer tolerate rallies"), not of a forecast ("warned that profits would fall", "warning of delays").
 WARNING_LEMMAS = frozenset(WORDS["warning_word"])
@@ -82,6 +86,12 @@ def event_parties(
         recipients = _party_objects([match.token, *recipients], mentions) or recipients
     if not recipients:  # "stormed a police headquarters", "expelled two diplomats": a party or target in the phrase
         recipients = [o for o in _phrase_objects(match) if _party_or_place(o, mentions)]
+    if match.trigger.event_type in FORCE_MOVING_TYPES and match.trigger.mode != "release":
+        # The forces a verb moves are the actor's own, even in its phrase ("withdrew its peacekeepers"); captives
+        # released are the other side's ("freed 280 soldiers"), and aid to forces is aimed at them.
+        moved = [c for c in match.token.children if c.dep_ == "dobj"]
+        if moved and all(map(_names_forces, moved)):
+            recipients = _destinations([match.token, *moved], mentions)
     if not recipients:
         recipients = _content_targets(match.token, match.trigger.event_type in PLACE_TARGETED_TYPES, mentions)
     # "was forced to close", "were obliged to pull out": circumstances compel, and the act compelled is coded.
@@ -122,10 +132,28 @@ def _phrase_objects(match: TriggerMatch) -> list[Token]:
     return [o for o in objects if not any(c.dep_ == "poss" and c.pos_ == "PRON" for c in o.children)]
 
 
+def _names_forces(token: Token) -> bool:
+    """The phrase ends with armed forces or police ("peacekeepers", "200 troops", "its forces")."""
+    return gazetteer.agent_sector(head_phrase(token)[1]) in FORCE_SECTORS
+
+
+def _destinations(heads: list[Token], mentions: Mentions) -> list[Token]:
+    """Where or against whom forces are moved: the party or place a destination preposition on any of `heads`
+    takes, or on the purpose they are moved for ("withdrew peacekeepers from the Golan Heights", "sent troops to
+    Mali", "mobilized the army for an assault against Borduvia"); none when no such phrase names one."""
+    purposes = [o for h in heads for p in h.children if p.lower_ == "for" for o in p.children if o.dep_ == "pobj"]
+    for preposition in DESTINATION_PREPS:
+        for head in [*heads, *purposes]:
+            places = [o for o in prep_objects(head, (preposition,)) if _party_or_place(o, mentions)]
+            if places:
+                return with_conjuncts(places[0])
+    return []
+
+
 def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> list[Token]:
     """The target of the act a speech act or an intent is about ("threatened to attack a US base", "refused to
     lift the ban on SIMI"), else the place it is done to ("declared a ceasefire in Tripoli", "sent experts to
-    Alabama")."""
+    Alabama", "remained on alert in Kessel")."""
     contents = [c for c in token.children if c.dep_ in {"xcomp", "ccomp"} and c.pos_ in {"VERB", "AUX"}]
     for content in contents:
         objects = [c for c in content.children if c.dep_ in {"dobj", "dative"}]
@@ -133,6 +161,9 @@ def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> 
         if parties or objects:
             return parties or with_conjuncts(objects[0])
     heads = [token, *(c for c in token.children if c.dep_ == "dobj")] if place_targeted else []
+    # A nominal act's place is named on its clause's verb: "troops remained on alert in Kessel".
+    if heads and token.pos_ == "NOUN" and (verb := governing_verb(token)) is not None:
+        heads.append(verb)
     for head in heads:
         for prep in head.children:
             if prep.dep_ == "prep" and prep.lower_ in PLACE_TARGET_PREPS:
