@@ -132,11 +132,11 @@ def verb_votes(path: Path) -> Iterator[tuple[str, str | None]]:
     end = next(i for i, line in enumerate(lines) if line.startswith("######## TRANSFORMATIONS"))
     synonyms = read_synonym_sets(lines[:start])
     block_code: str | None = None
-    block_verbs: set[str] = set()
+    block_verbs: dict[str, str] = {}  # each verb of the block, and each of its irregular forms, to its lemma
     for line in lines[start + 1 : end]:
         header = BLOCK_HEADER.match(line)
         if header:
-            block_code, block_verbs = primary_code(header.group(2)), set()
+            block_code, block_verbs = primary_code(header.group(2)), {}
             continue
         if line.startswith("-"):
             yield from object_pattern_votes(line, block_verbs, synonyms)
@@ -147,12 +147,15 @@ def verb_votes(path: Path) -> Iterator[tuple[str, str | None]]:
         override = CODE_OVERRIDE.search(body)
         code = primary_code(override.group(1)) if override else block_code
         verb = trigger_text(re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", body).split()[0])
-        block_verbs.add(verb)
+        # "THROW {THROWS THROWING THREW THROWN}": a pattern's comment may name the verb by any of these forms.
+        forms = re.search(r"\{([^}]*)\}", body)
+        block_verbs.update({trigger_text(form): verb for form in (forms.group(1).split() if forms else [])})
+        block_verbs[verb] = verb
         yield verb, code
 
 
 def object_pattern_votes(
-    line: str, block_verbs: set[str], synonyms: dict[str, list[str]]
+    line: str, block_verbs: dict[str, str], synonyms: dict[str, list[str]]
 ) -> Iterator[tuple[str, str | None]]:
     """Verb + direct object phrases ("withdraw ambassador") from patterns of the form `- * OBJECT [code]`."""
     match = OBJECT_PATTERN.match(line.strip())
@@ -161,7 +164,8 @@ def object_pattern_votes(
     code = primary_code(match.group(2))
     word = match.group(1)
     objects = synonyms.get(word, []) if word.startswith("&") else [trigger_text(word)]
-    verbs = {trigger_text(v) for v in re.findall(r"[A-Z][A-Z_]+", match.group(3))} & block_verbs
+    named = {trigger_text(v) for v in re.findall(r"[A-Z][A-Z_]+", match.group(3))}
+    verbs = {block_verbs[v] for v in named if v in block_verbs}
     for verb in sorted(verbs):
         if " " in verb:
             continue
