@@ -22,7 +22,7 @@ from etl.nlp.agency import (
 from etl.nlp.arguments import ARMED_SECTORS, RECIPIENT_PREPS
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.participants import LOCATION_LABELS, PLACE_TARGET_TYPES
-from etl.nlp.syntax import governing_verb, noun_phrase, prep_objects, with_conjuncts
+from etl.nlp.syntax import governing_verb, noun_phrase, prep_objects, with_conjuncts, with_participles
 from etl.nlp.triggers import TriggerMatch
 
 WORDS = load_word_classes()
@@ -202,7 +202,7 @@ def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> 
     contents = [c for c in token.children if c.dep_ in {"xcomp", "ccomp"} and c.pos_ in {"VERB", "AUX"}]
     for content in contents:
         objects = [c for c in content.children if c.dep_ in {"dobj", "dative"}]
-        parties = _party_objects([content, *objects], mentions)
+        parties = _party_objects(with_participles([content, *objects]), mentions)
         if parties or objects:
             return parties or with_conjuncts(objects[0])
     heads = [token, *(c for c in token.children if c.dep_ == "dobj")] if place_targeted else []
