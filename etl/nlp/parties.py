@@ -22,7 +22,7 @@ from etl.nlp.agency import (
 from etl.nlp.arguments import ARMED_SECTORS, RECIPIENT_PREPS
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.participants import LOCATION_LABELS, PLACE_TARGET_TYPES
-from etl.nlp.syntax import governing_verb, noun_phrase, prep_objects, with_conjuncts, with_participles
+from etl.nlp.syntax import TIME_LABELS, governing_verb, noun_phrase, prep_objects, with_conjuncts, with_participles
 from etl.nlp.triggers import TriggerMatch
 
 WORDS = load_word_classes()
@@ -50,6 +50,9 @@ WARNING_LEMMAS = frozenset(WORDS["warning_word"])
 WARNING_CONTENT_PREPS = frozenset(WORDS["warning_content_preposition"])
 COMPULSION_LEMMAS = frozenset(WORDS["compulsion_verb"])
 PERSONAL_PRONOUNS = frozenset(WORDS["personal_pronoun"]) | PERSON_PRONOUNS | GROUP_PRONOUNS
+# Verbs whose object is a stance ("expressed concern", "voiced hope"): its target is what the stance is about.
+STANCE_VERBS = frozenset(WORDS["stance_verb"])
+STANCE_PREPS = tuple(WORDS["stance_preposition"])  # in order of preference
 # Force on things is political only by a state or a party that holds an office, a force or a movement.
 THING_FORCE_TYPES = frozenset({"COERCE", "MOBILIZE"})
 # No office, force or movement: none, or PLOVER's elites (celebrities, former office holders) and business.
@@ -98,6 +101,9 @@ def event_parties(
     elif recipients and Agency.AGENT not in targets:
         # "suspended aid to Pakistan", "imposed sanctions on Turkey": the party named after the object is the target.
         recipients = _party_objects([match.token, *recipients], mentions) or recipients
+    if match.token.lemma_ in STANCE_VERBS and recipients and all(r.head.i == match.token.i for r in recipients):
+        # "expressed concern for the hostages", "voiced hope that Borduvia will change": the stance is no target.
+        recipients = _stance_targets(match.token, recipients)
     if not recipients:  # "stormed a police headquarters", "expelled two diplomats": a party or target in the phrase
         recipients = [o for o in _phrase_objects(match) if _party_or_place(o, mentions)]
     if match.trigger.event_type in FORCE_MOVING_TYPES and match.trigger.mode != "release":
@@ -175,6 +181,25 @@ def _phrase_objects(match: TriggerMatch) -> list[Token]:
         return []
     objects = [t for t in match.span if t.dep_ == "dobj" and t.head.i == verb.i]
     return [o for o in objects if not any(c.dep_ == "poss" and c.pos_ == "PRON" for c in o.children)]
+
+
+def _stance_targets(verb: Token, stances: list[Token]) -> list[Token]:
+    """Whom a stance expressed is about: the object of a preposition on the stance or the verb, by preference
+    ("condolences to the families", "optimism at the deal", "concern for the health of the president"), else the
+    subject of the clause the stance holds ("surprise that the Herald published…", "hope the government will
+    change"); none when neither names one."""
+    for preposition in STANCE_PREPS:
+        for prep in (p for h in [*stances, verb] for p in h.children if p.dep_ == "prep" and p.lower_ == preposition):
+            # "pessimism about bringing the standoff to an end": what the gerund acts on
+            for about in (c for c in prep.children if c.dep_ in {"pobj", "pcomp"} and c.ent_type_ not in TIME_LABELS):
+                objects = [about] if about.dep_ == "pobj" else [c for c in about.children if c.dep_ == "dobj"]
+                if objects:
+                    return with_conjuncts(objects[0])
+    for head in [*stances, verb]:
+        for clause in (c for c in head.children if c.dep_ in {"acl", "ccomp"} and c.pos_ in {"VERB", "AUX"}):
+            if subjects := [c for c in clause.children if c.dep_ in {"nsubj", "nsubjpass"} and c.pos_ != "PRON"]:
+                return with_conjuncts(subjects[0])
+    return []
 
 
 def _names_forces(token: Token) -> bool:
