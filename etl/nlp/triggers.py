@@ -74,6 +74,11 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
         # The object's noun modifier counts as the object: "halted mediation efforts" is "halt mediation".
         objects = [child, *(c for c in child.children if c.dep_ == "compound")] if child.dep_ == "dobj" else [child]
         for head in heads:
+            # A preposition and its object: "took to the streets" is "take to street".
+            for pobj in (c for c in child.children if child.dep_ == "prep" and c.dep_ == "pobj"):
+                trigger = lexicon.phrase(f"{head} {child.lower_}", pobj.lemma_, "VERB")
+                if trigger is not None:
+                    return TriggerMatch(verb, doc[min(verb.i, pobj.i) : max(verb.i, pobj.i) + 1], trigger)
             for obj in objects:
                 trigger = lexicon.phrase(head, obj.lemma_, "VERB") or lexicon.phrase(head, obj.lower_, "VERB")
                 if trigger is not None:
