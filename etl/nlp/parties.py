@@ -50,6 +50,8 @@ WARNING_LEMMAS = frozenset(WORDS["warning_word"])
 WARNING_CONTENT_PREPS = frozenset(WORDS["warning_content_preposition"])
 COMPULSION_LEMMAS = frozenset(WORDS["compulsion_verb"])
 PERSONAL_PRONOUNS = frozenset(WORDS["personal_pronoun"]) | PERSON_PRONOUNS | GROUP_PRONOUNS
+# Responses to another party's act: their target is the party whose act it is ("rejected the plan by X").
+RESPONSE_TYPES = frozenset({"AGREE", "CONSULT", "SUPPORT", "ACCUSE", "REJECT"})
 # Verbs whose object is a stance ("expressed concern", "voiced hope"): its target is what the stance is about.
 STANCE_VERBS = frozenset(WORDS["stance_verb"])
 STANCE_PREPS = tuple(WORDS["stance_preposition"])  # in order of preference
@@ -100,7 +102,9 @@ def event_parties(
         recipients = prep_objects(match.token, RECIPIENT_PREPS)
     elif recipients and Agency.AGENT not in targets:
         # "suspended aid to Pakistan", "imposed sanctions on Turkey": the party named after the object is the target.
-        recipients = _party_objects([match.token, *recipients], mentions) or recipients
+        recipients = (
+            _party_objects([match.token, *recipients], mentions) or _authors(match, recipients, mentions) or recipients
+        )
     if match.token.lemma_ in STANCE_VERBS and recipients and all(r.head.i == match.token.i for r in recipients):
         # "expressed concern for the hostages", "voiced hope that Borduvia will change": the stance is no target.
         recipients = _stance_targets(match.token, recipients)
@@ -199,6 +203,18 @@ def _stance_targets(verb: Token, stances: list[Token]) -> list[Token]:
         for clause in (c for c in head.children if c.dep_ in {"acl", "ccomp"} and c.pos_ in {"VERB", "AUX"}):
             if subjects := [c for c in clause.children if c.dep_ in {"nsubj", "nsubjpass"} and c.pos_ != "PRON"]:
                 return with_conjuncts(subjects[0])
+    return []
+
+
+def _authors(match: TriggerMatch, objects: list[Token], mentions: Mentions) -> list[Token]:
+    """For a response to another party's act, the party whose act it is: "denied charges by the clergymen",
+    "rejected an appeal lodged by the front", "welcomed the visit by the minister"."""
+    if match.trigger.event_type not in RESPONSE_TYPES:
+        return []
+    for head in with_participles(objects):
+        for author in prep_objects(head, ("by",)):
+            if agency(author, mentions) is Agency.AGENT:
+                return with_conjuncts(author)
     return []
 
 
