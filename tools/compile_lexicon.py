@@ -59,6 +59,9 @@ TABLE_ROW = re.compile(r"^(\d{3,4}):\s*([A-Z]+)\s*,([^,#]*)")
 BLOCK_HEADER = re.compile(r"^---\s+(\S+)\s+\[([^\]]*)\]")
 CODE_OVERRIDE = re.compile(r"\[([^\]]*)\]")
 OBJECT_PATTERN = re.compile(r"^-\s+\*\s+(&?[A-Z][A-Z'-]*_?)\s+\[([^\]]*)\]\s*(?:#(.*))?$")
+# A verb and a prepositional phrase: `- * (TO STREET) [141]` is "take to the streets".
+PREP_PATTERN = re.compile(r"^-\s+\*\s+\(([A-Z]+)\s+(&?[A-Z][A-Z'-]*_?)\)\s+\[([^\]]*)\]\s*(?:#(.*))?$")
+PREPOSITIONS = frozenset({"TO", "INTO", "ON", "AGAINST", "AT", "WITH", "FROM", "IN", "OVER", "FOR", "UNDER", "BEHIND"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +135,11 @@ def verb_votes(path: Path) -> Iterator[tuple[str, str | None]]:
     end = next(i for i, line in enumerate(lines) if line.startswith("######## TRANSFORMATIONS"))
     synonyms = read_synonym_sets(lines[:start])
     block_code: str | None = None
-    block_verbs: set[str] = set()
+    block_verbs: dict[str, str] = {}  # each verb of the block, and each of its irregular forms, to its lemma
     for line in lines[start + 1 : end]:
         header = BLOCK_HEADER.match(line)
         if header:
-            block_code, block_verbs = primary_code(header.group(2)), set()
+            block_code, block_verbs = primary_code(header.group(2)), {}
             continue
         if line.startswith("-"):
             yield from object_pattern_votes(line, block_verbs, synonyms)
@@ -147,27 +150,36 @@ def verb_votes(path: Path) -> Iterator[tuple[str, str | None]]:
         override = CODE_OVERRIDE.search(body)
         code = primary_code(override.group(1)) if override else block_code
         verb = trigger_text(re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", body).split()[0])
-        block_verbs.add(verb)
+        # "THROW {THROWS THROWING THREW THROWN}": a pattern's comment may name the verb by any of these forms.
+        forms = re.search(r"\{([^}]*)\}", body)
+        block_verbs.update({trigger_text(form): verb for form in (forms.group(1).split() if forms else [])})
+        block_verbs[verb] = verb
         yield verb, code
 
 
 def object_pattern_votes(
-    line: str, block_verbs: set[str], synonyms: dict[str, list[str]]
+    line: str, block_verbs: dict[str, str], synonyms: dict[str, list[str]]
 ) -> Iterator[tuple[str, str | None]]:
-    """Verb + direct object phrases ("withdraw ambassador") from patterns of the form `- * OBJECT [code]`."""
+    """Verb + direct object phrases ("withdraw ambassador") from patterns of the form `- * OBJECT [code]`, and verb +
+    preposition + object phrases ("take to street") from `- * (PREPOSITION OBJECT) [code]`."""
     match = OBJECT_PATTERN.match(line.strip())
-    if not match or not match.group(3):
+    prepositional = PREP_PATTERN.match(line.strip())
+    preposition = ""
+    if prepositional and prepositional.group(1) in PREPOSITIONS and prepositional.group(4):
+        match, preposition = prepositional, f" {prepositional.group(1).lower()}"
+    if not match or not match.group(match.lastindex or 0):
         return
-    code = primary_code(match.group(2))
-    word = match.group(1)
+    code = primary_code(match.group(match.lastindex - 1))
+    word = match.group(match.lastindex - 2)
     objects = synonyms.get(word, []) if word.startswith("&") else [trigger_text(word)]
-    verbs = {trigger_text(v) for v in re.findall(r"[A-Z][A-Z_]+", match.group(3))} & block_verbs
+    named = {trigger_text(v) for v in re.findall(r"[A-Z][A-Z_]+", match.group(match.lastindex))}
+    verbs = {block_verbs[v] for v in named if v in block_verbs}
     for verb in sorted(verbs):
         if " " in verb:
             continue
         for obj in objects:
             if " " not in obj:
-                yield f"{verb} {obj}", code
+                yield f"{verb}{preposition} {obj}", code
 
 
 def resolve(votes: Iterable[tuple[str, str | None]], table: dict[str, PloverCode]) -> dict[str, LexiconRow]:
@@ -181,7 +193,8 @@ def resolve(votes: Iterable[tuple[str, str | None]], table: dict[str, PloverCode
             codes[trigger, mapped.event_type].add(code)
     rows: dict[str, LexiconRow] = {}
     for trigger, counter in by_trigger.items():
-        if len(trigger.split()) > 2:
+        words = trigger.split()
+        if len(words) > 2 and not (len(words) == 3 and words[1].upper() in PREPOSITIONS):
             continue
 
         def rank(item: tuple[str | None, int], trigger: str = trigger) -> tuple[int, int, int, str]:

@@ -8,7 +8,14 @@ from spacy.tokens import Token
 from etl.nlp import gazetteer
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.modality import passive_prediction
-from etl.nlp.syntax import governing_verb, noun_phrase, prep_objects, with_all_conjuncts, with_conjuncts
+from etl.nlp.syntax import (
+    governing_verb,
+    noun_phrase,
+    prep_objects,
+    with_all_conjuncts,
+    with_conjuncts,
+    with_participles,
+)
 from etl.nlp.triggers import TriggerMatch
 
 WORDS = load_word_classes()
@@ -76,9 +83,11 @@ def _obligation_arguments(verb: Token) -> tuple[list[Token], list[Token]]:
 def _phrase_targets(match: TriggerMatch) -> list[Token]:
     """The target named inside a verb-phrase trigger: the object of a recipient preposition on its words or on the
     nouns its prepositions take ("launched an attack on the port", "called for sanctions against the junta",
-    "launched an investigation into the firm"), else the "of" object of its nominal act ("lifted the blockade of
-    the port"), unless that names armed forces: "the withdrawal of troops" moves them, it is not aimed at them."""
+    "launched an investigation into the firm") or on the participles describing them ("lifted a ban imposed on
+    the front"), else the "of" object of its nominal act ("lifted the blockade of the port"), unless that names
+    armed forces: "the withdrawal of troops" moves them, it is not aimed at them."""
     words = [*match.span, *(o for t in match.span if t.dep_ == "prep" for o in t.children if o.dep_ == "pobj")]
+    words = with_participles(words)
     found = [r for t in words for r in prep_objects(t, RECIPIENT_PREPS)][:1]
     if found:
         return found

@@ -24,7 +24,7 @@ from etl.nlp.event_dates import continues_previous_day, is_background, resolve_e
 from etl.nlp.lexicon import Lexicon, load_word_classes
 from etl.nlp.modality import HOSTILE_TYPES, announced_as_intent, intent_type, is_hypothetical, is_negated
 from etl.nlp.participants import PLACE_TARGET_TYPES, event_place_key, participant_of
-from etl.nlp.parties import event_parties, violent_sentence
+from etl.nlp.parties import CIVILIAN_SECTORS, event_parties, violent_sentence
 from etl.nlp.syntax import governing_verb
 from etl.nlp.triggers import TriggerMatch, circumstantial, outer_trigger, sentence_triggers
 from etl.records import Entity, Event, Mention, Participant
@@ -38,8 +38,6 @@ INTENT_DEPS = frozenset({"xcomp", "ccomp", "dobj", "acomp"})
 COMMAND_VERBS = frozenset(WORDS["command_verb"])
 PERSONAL_PRONOUNS = frozenset(WORDS["personal_pronoun"])
 CIVILIAN_LABELS = frozenset({"PERSON", "ORG"})
-# No office, force or movement: none, or PLOVER's elites (celebrities, former office holders) and business.
-CIVILIAN_SECTORS = frozenset({None, "ELI", "BUS"})
 
 
 def code_events(

@@ -9,11 +9,20 @@ from dataclasses import dataclass
 from spacy.tokens import Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import GROUP_PRONOUNS, PERSON_PRONOUNS, Agency, Mentions, agency, head_phrase, mention_at
+from etl.nlp.agency import (
+    GROUP_PRONOUNS,
+    PERSON_PRONOUNS,
+    Agency,
+    Mentions,
+    agency,
+    antecedent,
+    head_phrase,
+    mention_at,
+)
 from etl.nlp.arguments import ARMED_SECTORS, RECIPIENT_PREPS
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.participants import LOCATION_LABELS, PLACE_TARGET_TYPES
-from etl.nlp.syntax import prep_objects, with_conjuncts
+from etl.nlp.syntax import TIME_LABELS, governing_verb, noun_phrase, prep_objects, with_conjuncts, with_participles
 from etl.nlp.triggers import TriggerMatch
 
 WORDS = load_word_classes()
@@ -31,12 +40,26 @@ DISARMING_LEMMAS = frozenset(WORDS["disarming_verb"])
 # Force is not used on a measure: "hit a record high", "broke the world record", "dominated the market".
 METRIC_NOUNS = frozenset(WORDS["metric_noun"])
 FORCE_SECTORS = ARMED_SECTORS | {"COP"}
+# Acts that move forces: what they move is the actor's own ("withdrew peacekeepers", "sent 200 troops"), and their
+# target is where or against whom the forces go.
+FORCE_MOVING_TYPES = frozenset({"MOBILIZE", "RETREAT", "SANCTION", "AID"})
+DESTINATION_PREPS = tuple(WORDS["destination_preposition"])  # in order of preference
 # A warning is a threat only of a hostile act, a refusal or armed force ("warned it would strike", "that police
 # will no longer tolerate rallies"), not of a forecast ("warned that profits would fall", "warning of delays").
 WARNING_LEMMAS = frozenset(WORDS["warning_word"])
 WARNING_CONTENT_PREPS = frozenset(WORDS["warning_content_preposition"])
 COMPULSION_LEMMAS = frozenset(WORDS["compulsion_verb"])
 PERSONAL_PRONOUNS = frozenset(WORDS["personal_pronoun"]) | PERSON_PRONOUNS | GROUP_PRONOUNS
+# Responses to another party's act: their target is the party whose act it is ("rejected the plan by X").
+RESPONSE_TYPES = frozenset({"AGREE", "CONSULT", "SUPPORT", "ACCUSE", "REJECT"})
+# Verbs whose object is a stance ("expressed concern", "voiced hope"): its target is what the stance is about.
+STANCE_VERBS = frozenset(WORDS["stance_verb"])
+STANCE_PREPS = tuple(WORDS["stance_preposition"])  # in order of preference
+# Force on things is political only by a state or a party that holds an office, a force or a movement.
+THING_FORCE_TYPES = frozenset({"COERCE", "MOBILIZE"})
+# No office, force or movement: none, or PLOVER's elites (celebrities, former office holders) and business.
+CIVILIAN_SECTORS = frozenset({None, "ELI", "BUS"})
+STATE_LABELS = frozenset({"GPE", "NORP"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +102,20 @@ def event_parties(
         recipients = prep_objects(match.token, RECIPIENT_PREPS)
     elif recipients and Agency.AGENT not in targets:
         # "suspended aid to Pakistan", "imposed sanctions on Turkey": the party named after the object is the target.
-        recipients = _party_objects([match.token, *recipients], mentions) or recipients
+        recipients = (
+            _party_objects([match.token, *recipients], mentions) or _authors(match, recipients, mentions) or recipients
+        )
+    if match.token.lemma_ in STANCE_VERBS and recipients and all(r.head.i == match.token.i for r in recipients):
+        # "expressed concern for the hostages", "voiced hope that Borduvia will change": the stance is no target.
+        recipients = _stance_targets(match.token, recipients)
     if not recipients:  # "stormed a police headquarters", "expelled two diplomats": a party or target in the phrase
         recipients = [o for o in _phrase_objects(match) if _party_or_place(o, mentions)]
+    if match.trigger.event_type in FORCE_MOVING_TYPES and match.trigger.mode != "release":
+        # The forces a verb moves are the actor's own, even in its phrase ("withdrew its peacekeepers"); captives
+        # released are the other side's ("freed 280 soldiers"), and aid to forces is aimed at them.
+        moved = [c for c in match.token.children if c.dep_ == "dobj"]
+        if moved and all(map(_names_forces, moved)):
+            recipients = _destinations([match.token, *moved], mentions)
     if not recipients:
         recipients = _content_targets(match.token, match.trigger.event_type in PLACE_TARGETED_TYPES, mentions)
     # "was forced to close", "were obliged to pull out": circumstances compel, and the act compelled is coded.
@@ -108,8 +142,39 @@ def event_parties(
         and not violent()
     ):
         return None
+    # Coercion or mobilisation of a thing (no party, place or target) is an event only when a state or a political
+    # party does it: "customs seized the drugs", "the government banned the film", not "IBM is beefing up its
+    # software", "the virus steals passwords", "a drone captured footage", "Sprint is deploying the network".
+    if (
+        match.trigger.event_type in THING_FORCE_TYPES
+        and recipients
+        and not any(_party_or_place(r, mentions) for r in recipients)
+        and not any(_political(a, mentions) for a in agents)
+    ):
+        return None
     uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
     return Parties(agents, recipients, uncaused)
+
+
+def _political(token: Token, mentions: Mentions) -> bool:
+    """The phrase (or a pronoun's antecedent) names a state or a people, an organisation of the organisations table
+    (an armed group, an IGO, an NGO), or a party with an office, a force or a movement: a sector other than
+    business and celebrities ("the authorities", "police", "NATO"; not "IBM", "the studio"). A person or an
+    organisation the model names and no table knows holds none."""
+    if token.pos_ == "PRON":
+        mention = antecedent(token, mentions)
+        label, text = (mention.label, mention.text) if mention is not None else (None, "")
+    else:
+        mention = mention_at(token, mentions)
+        if mention is None and token.pos_ == "PROPN":
+            return True  # a name the model could not type is given the benefit of the doubt ("Borduria annexed")
+        label, text = (mention.label if mention is not None else None), noun_phrase(token).text
+    return (
+        label in STATE_LABELS
+        or gazetteer.country_of(text) is not None
+        or gazetteer.organization_of(text) is not None  # armed groups, IGOs and NGOs: the table holds no companies
+        or gazetteer.sector_of(text) not in CIVILIAN_SECTORS
+    )
 
 
 def _phrase_objects(match: TriggerMatch) -> list[Token]:
@@ -122,17 +187,69 @@ def _phrase_objects(match: TriggerMatch) -> list[Token]:
     return [o for o in objects if not any(c.dep_ == "poss" and c.pos_ == "PRON" for c in o.children)]
 
 
+def _stance_targets(verb: Token, stances: list[Token]) -> list[Token]:
+    """Whom a stance expressed is about: the object of a preposition on the stance or the verb, by preference
+    ("condolences to the families", "optimism at the deal", "concern for the health of the president"), else the
+    subject of the clause the stance holds ("surprise that the Herald published…", "hope the government will
+    change"); none when neither names one."""
+    for preposition in STANCE_PREPS:
+        for prep in (p for h in [*stances, verb] for p in h.children if p.dep_ == "prep" and p.lower_ == preposition):
+            # "pessimism about bringing the standoff to an end": what the gerund acts on
+            for about in (c for c in prep.children if c.dep_ in {"pobj", "pcomp"} and c.ent_type_ not in TIME_LABELS):
+                objects = [about] if about.dep_ == "pobj" else [c for c in about.children if c.dep_ == "dobj"]
+                if objects:
+                    return with_conjuncts(objects[0])
+    for head in [*stances, verb]:
+        for clause in (c for c in head.children if c.dep_ in {"acl", "ccomp"} and c.pos_ in {"VERB", "AUX"}):
+            if subjects := [c for c in clause.children if c.dep_ in {"nsubj", "nsubjpass"} and c.pos_ != "PRON"]:
+                return with_conjuncts(subjects[0])
+    return []
+
+
+def _authors(match: TriggerMatch, objects: list[Token], mentions: Mentions) -> list[Token]:
+    """For a response to another party's act, the party whose act it is: "denied charges by the clergymen",
+    "rejected an appeal lodged by the front", "welcomed the visit by the minister"."""
+    if match.trigger.event_type not in RESPONSE_TYPES:
+        return []
+    for head in with_participles(objects):
+        for author in prep_objects(head, ("by",)):
+            if agency(author, mentions) is Agency.AGENT:
+                return with_conjuncts(author)
+    return []
+
+
+def _names_forces(token: Token) -> bool:
+    """The phrase ends with armed forces or police ("peacekeepers", "200 troops", "its forces")."""
+    return gazetteer.agent_sector(head_phrase(token)[1]) in FORCE_SECTORS
+
+
+def _destinations(heads: list[Token], mentions: Mentions) -> list[Token]:
+    """Where or against whom forces are moved: the party or place a destination preposition on any of `heads`
+    takes, or on the purpose they are moved for ("withdrew peacekeepers from the Golan Heights", "sent troops to
+    Mali", "mobilized the army for an assault against Borduvia"); none when no such phrase names one."""
+    purposes = [o for h in heads for p in h.children if p.lower_ == "for" for o in p.children if o.dep_ == "pobj"]
+    for preposition in DESTINATION_PREPS:
+        for head in [*heads, *purposes]:
+            places = [o for o in prep_objects(head, (preposition,)) if _party_or_place(o, mentions)]
+            if places:
+                return with_conjuncts(places[0])
+    return []
+
+
 def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> list[Token]:
     """The target of the act a speech act or an intent is about ("threatened to attack a US base", "refused to
     lift the ban on SIMI"), else the place it is done to ("declared a ceasefire in Tripoli", "sent experts to
-    Alabama")."""
+    Alabama", "remained on alert in Kessel")."""
     contents = [c for c in token.children if c.dep_ in {"xcomp", "ccomp"} and c.pos_ in {"VERB", "AUX"}]
     for content in contents:
         objects = [c for c in content.children if c.dep_ in {"dobj", "dative"}]
-        parties = _party_objects([content, *objects], mentions)
+        parties = _party_objects(with_participles([content, *objects]), mentions)
         if parties or objects:
             return parties or with_conjuncts(objects[0])
     heads = [token, *(c for c in token.children if c.dep_ == "dobj")] if place_targeted else []
+    # A nominal act's place is named on its clause's verb: "troops remained on alert in Kessel".
+    if heads and token.pos_ == "NOUN" and (verb := governing_verb(token)) is not None:
+        heads.append(verb)
     for head in heads:
         for prep in head.children:
             if prep.dep_ == "prep" and prep.lower_ in PLACE_TARGET_PREPS:

@@ -49,6 +49,12 @@ def with_all_conjuncts(tokens: list[Token]) -> list[Token]:
     return list(seen.values())
 
 
+def with_participles(tokens: list[Token]) -> list[Token]:
+    """The tokens and the participles that describe them ("the ban imposed on the front"): a measure's target is
+    often named in the participle that tells who it was imposed on."""
+    return [*tokens, *(c for t in tokens for c in t.children if c.dep_ == "acl" and c.tag_ == "VBN")]
+
+
 def prep_objects(token: Token, prepositions: tuple[str, ...]) -> list[Token]:
     """Objects of the first of `prepositions` (in that order of preference) attached to the token."""
     for preposition in prepositions:

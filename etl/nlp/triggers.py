@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from spacy.tokens import Span, Token
 
+from etl.nlp import gazetteer
+from etl.nlp.agency import head_phrase
 from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import passive_prediction, unasserted
 from etl.nlp.syntax import CONTENT_DEPS, clause_path, verb_lemmas
@@ -28,6 +30,10 @@ CIRCUMSTANCE_MARKS = frozenset(WORDS["circumstance_mark"])
 CIRCUMSTANCE_PREPS = frozenset(WORDS["circumstance_preposition"])
 # Verbs and nouns are triggers; an auxiliary only as the modal of a reported obligation ("must").
 TRIGGER_POS = frozenset({"VERB", "AUX", "NOUN"})
+# The object word under which the lexicon keeps a verb's pattern for any weapon ("hurl weapon", "drop weapon").
+WEAPON_CLASS = "weapon"
+AIM_PREPS = frozenset(WORDS["aim_preposition"])
+TARGET_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +74,52 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
         # The object's noun modifier counts as the object: "halted mediation efforts" is "halt mediation".
         objects = [child, *(c for c in child.children if c.dep_ == "compound")] if child.dep_ == "dobj" else [child]
         for head in heads:
+            # A preposition and its object: "took to the streets" is "take to street".
+            for pobj in (c for c in child.children if child.dep_ == "prep" and c.dep_ == "pobj"):
+                trigger = lexicon.phrase(f"{head} {child.lower_}", pobj.lemma_, "VERB")
+                if trigger is not None:
+                    return TriggerMatch(verb, doc[min(verb.i, pobj.i) : max(verb.i, pobj.i) + 1], trigger)
             for obj in objects:
                 trigger = lexicon.phrase(head, obj.lemma_, "VERB") or lexicon.phrase(head, obj.lower_, "VERB")
                 if trigger is not None:
                     return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
+    if (weapon_use := _weapon_trigger(verb, heads, lexicon)) is not None:
+        return weapon_use
     trigger = next((t for lemma in lemmas if (t := lexicon.word(lemma, "VERB"))), None)
     return TriggerMatch(verb, doc[verb.i : verb.i + 1], trigger) if trigger else None
+
+
+def _weapon_trigger(verb: Token, heads: list[str], lexicon: Lexicon) -> TriggerMatch | None:
+    """A verb's weapon pattern ("hurl weapon", "drop weapon", "use weapon": CAMEO's &WEAPON class) applied to any
+    weapon the weapons table names, as object or passive subject: "threw a grenade at a patrol", "a mortar shell
+    was dropped on the market", not only the class's own words."""
+    trigger = next((t for head in heads if (t := lexicon.phrase(head, WEAPON_CLASS, "VERB"))), None)
+    if trigger is None:
+        return None
+    for child in verb.children:
+        if (
+            child.dep_ in {"dobj", "nsubjpass"}
+            and gazetteer.names_weapon(head_phrase(child)[1])
+            and (_aimed(verb) or _aimed(child))
+        ):
+            return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
+    return None
+
+
+def _aimed(token: Token) -> bool:
+    """The word is aimed at a party, a place or what force is used on ("at a patrol", "on the town", "into
+    Kessel"), not put somewhere ("dropped his knife on the floor")."""
+    for prep in token.children:
+        if prep.dep_ == "prep" and prep.lower_ in AIM_PREPS:
+            for target in (c for c in prep.children if c.dep_ == "pobj"):
+                phrase = head_phrase(target)[1]
+                if (
+                    target.ent_type_ in TARGET_LABELS
+                    or gazetteer.names_target(phrase)
+                    or gazetteer.agent_sector(phrase) is not None
+                ):
+                    return True
+    return False
 
 
 def _obligation_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
