@@ -33,6 +33,11 @@ TRIGGER_POS = frozenset({"VERB", "AUX", "NOUN"})
 # The object word under which the lexicon keeps a verb's pattern for any weapon ("hurl weapon", "drop weapon").
 WEAPON_CLASS = "weapon"
 AIM_PREPS = frozenset(WORDS["aim_preposition"])
+# A verb that stops or cuts what its object names ("reduced military aid", "halted its assistance") turns material
+# cooperation into its withdrawal: CAMEO 162, "reduce or stop material aid", a SANCTION.
+DISCONTINUING_VERBS = frozenset(WORDS["discontinuing_verb"])
+DISCONTINUED_TYPES = frozenset({"AID", "COOPERATE"})
+DISCONTINUED = Trigger("SANCTION", "discontinue", "162", "newsetl")
 TARGET_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC"})
 
 
@@ -147,6 +152,8 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
         return None
     head = noun.head
     if noun.dep_ == "dobj" and head.pos_ == "VERB":  # a light verb: "held talks", "began a withdrawal"
+        if head.lemma_ in DISCONTINUING_VERBS and trigger.event_type in DISCONTINUED_TYPES:
+            trigger = DISCONTINUED
         return TriggerMatch(noun, doc[head.i : noun.i + 1], trigger)
     return TriggerMatch(noun, doc[noun.i : noun.i + 1], trigger)
 
