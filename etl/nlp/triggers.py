@@ -8,7 +8,7 @@ the attack") is coded by the outer one only; a circumstance ("after the shelling
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from spacy.tokens import Span, Token
 
@@ -39,6 +39,14 @@ DISCONTINUING_VERBS = frozenset(WORDS["discontinuing_verb"])
 DISCONTINUED_TYPES = frozenset({"AID", "COOPERATE"})
 DISCONTINUED = Trigger("SANCTION", "discontinue", "162", "newsetl")
 TARGET_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC"})
+# Forces sent as peacekeepers, observers or trainers, or to help, train or support another's, are military aid
+# (CAMEO 074, "provide military protection or peacekeeping"), not a show of force.
+PEACEKEEPING_NOUNS = frozenset(WORDS["peacekeeping_noun"])
+ASSISTING_VERBS = frozenset(WORDS["assisting_verb"])
+PURPOSE_DEPS = frozenset({"advcl", "xcomp"})
+OWN_CLAUSE_BREAKS = frozenset({"conj", "cc", "ccomp", "parataxis"})
+COMPLETING_DEPS = frozenset({"xcomp", "dobj"})
+PEACEKEEPING = Trigger("AID", None, "074", "newsetl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +71,7 @@ def sentence_triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch
             continue
         match = _verb_trigger(token, lexicon) if pos == "VERB" else _noun_trigger(token, lexicon)
         if match is not None and not unasserted(token):
-            yield match
+            yield replace(match, trigger=PEACEKEEPING) if _sent_to_help(match) else match
 
 
 def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
@@ -156,6 +164,27 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
             trigger = DISCONTINUED
         return TriggerMatch(noun, doc[head.i : noun.i + 1], trigger)
     return TriggerMatch(noun, doc[noun.i : noun.i + 1], trigger)
+
+
+def _sent_to_help(match: TriggerMatch) -> bool:
+    """A deployment of peacekeepers, observers or trainers, or one whose purpose is to help, train or support:
+    "sent 200 troops to serve as a peacekeeping force", "offered to send troops to help the army". The verb a
+    deployment completes or is the object of counts too: "peacekeepers began deploying", "announced the
+    deployment of troops on a peacekeeping mission"."""
+    if match.trigger.event_type != "MOBILIZE":
+        return False
+    token = match.token
+    heads = (token, token.head) if token.dep_ in COMPLETING_DEPS else (token,)
+    for head in heads:
+        for child in head.children:
+            if child.dep_ in OWN_CLAUSE_BREAKS:
+                continue
+            for word in child.subtree:
+                if word.lemma_.lower() in PEACEKEEPING_NOUNS or (
+                    word.dep_ in PURPOSE_DEPS and word.lemma_ in ASSISTING_VERBS and word.head in heads
+                ):
+                    return True
+    return False
 
 
 def _in_participle_clause(token: Token) -> bool:
