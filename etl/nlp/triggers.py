@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from spacy.tokens import Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import head_phrase
+from etl.nlp.agency import QUANTITY_NOUNS, head_phrase
 from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import passive_prediction, unasserted
 from etl.nlp.syntax import CONTENT_DEPS, clause_path, verb_lemmas
@@ -23,6 +23,8 @@ WORDS = load_word_classes()
 # "according (to)" is tagged as a verb.
 BACKGROUND_DEPS = frozenset({"relcl", "acl", "amod", "compound", "nmod", "npadvmod", "prep"})
 PHRASE_DEPS = frozenset({"prt", "prep", "dobj", "advmod", "dative"})
+# An object that only counts what its "of" phrase names: "some of", "two of", "dozens of".
+COUNTING_POS = frozenset({"NUM", "DET", "PRON"})
 # A reported obligation's clause ("declared that China must drop barriers").
 REPORTED_DEPS = frozenset({"ccomp", "acl"})
 # Subordinate clauses and prepositional adjuncts that set the scene of the main event rather than report news.
@@ -84,8 +86,7 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
     for child in sorted(verb.children, key=lambda c: (c.dep_ != "dobj", c.i)):
         if child.dep_ not in PHRASE_DEPS or (child.dep_ == "prep" and child.i < verb.i):
             continue
-        # The object's noun modifier counts as the object: "halted mediation efforts" is "halt mediation".
-        objects = [child, *(c for c in child.children if c.dep_ == "compound")] if child.dep_ == "dobj" else [child]
+        objects = _object_words(child) if child.dep_ == "dobj" else [child]
         for head in heads:
             # A preposition and its object: "took to the streets" is "take to street".
             for pobj in (c for c in child.children if child.dep_ == "prep" and c.dep_ == "pobj"):
@@ -100,6 +101,15 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
         return weapon_use
     trigger = next((t for lemma in lemmas if (t := lexicon.word(lemma, "VERB"))), None)
     return TriggerMatch(verb, doc[verb.i : verb.i + 1], trigger) if trigger else None
+
+
+def _object_words(dobj: Token) -> list[Token]:
+    """The words a verb's pattern may name as its object: the object, its noun modifier ("halted mediation efforts"
+    is "halt mediation") and what a quantity counts ("expelled some of the peacekeepers" is "expel peacekeeper")."""
+    words = [dobj, *(c for c in dobj.children if c.dep_ == "compound")]
+    if dobj.pos_ in COUNTING_POS or dobj.lemma_ in QUANTITY_NOUNS:
+        words += [p for of in dobj.children if of.lower_ == "of" for p in of.children if p.dep_ == "pobj"]
+    return words
 
 
 def _weapon_trigger(verb: Token, heads: list[str], lexicon: Lexicon) -> TriggerMatch | None:
