@@ -58,9 +58,9 @@ RENAMED_TYPES = {"DEMAND": "REQUEST", "DISAPPROVE": "ACCUSE", "INVESTIGATE": "AC
 TABLE_ROW = re.compile(r"^(\d{3,4}):\s*([A-Z]+)\s*,([^,#]*)")
 BLOCK_HEADER = re.compile(r"^---\s+(\S+)\s+\[([^\]]*)\]")
 CODE_OVERRIDE = re.compile(r"\[([^\]]*)\]")
-OBJECT_PATTERN = re.compile(r"^-\s+\*\s+(&?[A-Z][A-Z'-]*_?)\s+\[([^\]]*)\]\s*(?:#(.*))?$")
+OBJECT_PATTERN = re.compile(r"^-\s+\*\s+(&?[A-Z][A-Z'-]*_?)\s+\[([^\]]*)\]$")
 # A verb and a prepositional phrase: `- * (TO STREET) [141]` is "take to the streets".
-PREP_PATTERN = re.compile(r"^-\s+\*\s+\(([A-Z]+)\s+(&?[A-Z][A-Z'-]*_?)\)\s+\[([^\]]*)\]\s*(?:#(.*))?$")
+PREP_PATTERN = re.compile(r"^-\s+\*\s+\(([A-Z]+)\s+(&?[A-Z][A-Z'-]*_?)\)\s+\[([^\]]*)\]$")
 PREPOSITIONS = frozenset({"TO", "INTO", "ON", "AGAINST", "AT", "WITH", "FROM", "IN", "OVER", "FOR", "UNDER", "BEHIND"})
 
 
@@ -135,14 +135,17 @@ def verb_votes(path: Path) -> Iterator[tuple[str, str | None]]:
     end = next(i for i, line in enumerate(lines) if line.startswith("######## TRANSFORMATIONS"))
     synonyms = read_synonym_sets(lines[:start])
     block_code: str | None = None
-    block_verbs: dict[str, str] = {}  # each verb of the block, and each of its irregular forms, to its lemma
+    block_verbs: set[str] = set()  # the block's synonyms
+    own_code_verbs: dict[
+        str, str
+    ] = {}  # each verb with a code of its own, and each of its irregular forms, to its lemma
     for line in lines[start + 1 : end]:
         header = BLOCK_HEADER.match(line)
         if header:
-            block_code, block_verbs = primary_code(header.group(2)), {}
+            block_code, block_verbs, own_code_verbs = primary_code(header.group(2)), set(), {}
             continue
         if line.startswith("-"):
-            yield from object_pattern_votes(line, block_verbs, synonyms)
+            yield from object_pattern_votes(line, block_verbs, own_code_verbs, synonyms)
             continue
         body = line.split("#", 1)[0].strip()
         if not body or line.startswith(("#", "~", "&")) or "{}" in body:
@@ -150,31 +153,42 @@ def verb_votes(path: Path) -> Iterator[tuple[str, str | None]]:
         override = CODE_OVERRIDE.search(body)
         code = primary_code(override.group(1)) if override else block_code
         verb = trigger_text(re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", body).split()[0])
-        # "THROW {THROWS THROWING THREW THROWN}": a pattern's comment may name the verb by any of these forms.
-        forms = re.search(r"\{([^}]*)\}", body)
-        block_verbs.update({trigger_text(form): verb for form in (forms.group(1).split() if forms else [])})
-        block_verbs[verb] = verb
+        if override:
+            # "THROW {THROWS THROWING THREW THROWN}": a pattern's comment may name the verb by any of these forms.
+            forms = re.search(r"\{([^}]*)\}", body)
+            own_code_verbs.update({trigger_text(form): verb for form in (forms.group(1).split() if forms else [])})
+            own_code_verbs[verb] = verb
+        else:
+            block_verbs.add(verb)
         yield verb, code
 
 
 def object_pattern_votes(
-    line: str, block_verbs: dict[str, str], synonyms: dict[str, list[str]]
+    line: str, block_verbs: set[str], own_code_verbs: dict[str, str], synonyms: dict[str, list[str]]
 ) -> Iterator[tuple[str, str | None]]:
     """Verb + direct object phrases ("withdraw ambassador") from patterns of the form `- * OBJECT [code]`, and verb +
-    preposition + object phrases ("take to street") from `- * (PREPOSITION OBJECT) [code]`."""
-    match = OBJECT_PATTERN.match(line.strip())
-    prepositional = PREP_PATTERN.match(line.strip())
+    preposition + object phrases ("take to street") from `- * (PREPOSITION OBJECT) [code]`.
+
+    A pattern holds for every verb of its block, as in PETRARCH2, whose reader stores a block's patterns under its
+    first verb and points every other verb of the block there ("a verb synonym block is a set of verbs which are
+    synonymous with respect to the patterns"): "- * TIES [160]" in the SEPARATE block is "cut ties", "sever ties"
+    and "split ties". The comment after a pattern names the verb TABARI's dictionary had it under; it decides only
+    for a verb the dictionary gives a code of its own, which is not the block's synonym as an event and so not for
+    its patterns either: ARREST [173] in the APPREHEND block [171] does not take "- * MINISTER [181]" (seize a
+    minister: abduct), which CAPTURE, GRAB and SEIZE do.
+    """
+    pattern = line.split("#", 1)[0].strip()
     preposition = ""
-    if prepositional and prepositional.group(1) in PREPOSITIONS and prepositional.group(4):
-        match, preposition = prepositional, f" {prepositional.group(1).lower()}"
-    if not match or not match.group(match.lastindex or 0):
+    if (match := PREP_PATTERN.match(pattern)) and match.group(1) in PREPOSITIONS:
+        preposition, word, raw_code = f" {match.group(1).lower()}", match.group(2), match.group(3)
+    elif match := OBJECT_PATTERN.match(pattern):
+        word, raw_code = match.groups()
+    else:
         return
-    code = primary_code(match.group(match.lastindex - 1))
-    word = match.group(match.lastindex - 2)
+    code = primary_code(raw_code)
     objects = synonyms.get(word, []) if word.startswith("&") else [trigger_text(word)]
-    named = {trigger_text(v) for v in re.findall(r"[A-Z][A-Z_]+", match.group(match.lastindex))}
-    verbs = {block_verbs[v] for v in named if v in block_verbs}
-    for verb in sorted(verbs):
+    named = {trigger_text(v) for v in re.findall(r"[A-Z][A-Z_]+", line.partition("#")[2])}
+    for verb in sorted(block_verbs | {own_code_verbs[v] for v in named if v in own_code_verbs}):
         if " " in verb:
             continue
         for obj in objects:

@@ -94,7 +94,9 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
                 if trigger is not None:
                     return TriggerMatch(verb, doc[min(verb.i, pobj.i) : max(verb.i, pobj.i) + 1], trigger)
             for obj in objects:
-                trigger = lexicon.phrase(head, obj.lemma_, "VERB") or lexicon.phrase(head, obj.lower_, "VERB")
+                # A preposition is matched as written: "according" is not the noun "accord".
+                lemma = obj.lower_ if obj.dep_ == "prep" else obj.lemma_
+                trigger = lexicon.phrase(head, lemma, "VERB") or lexicon.phrase(head, obj.lower_, "VERB")
                 if trigger is not None:
                     return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
     if (weapon_use := _weapon_trigger(verb, heads, lexicon)) is not None:
