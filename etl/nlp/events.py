@@ -36,6 +36,7 @@ INTENT_CODE = "030"
 # Links from an intent verb to the act intended ("decided to approve", "plans to launch an attack").
 INTENT_DEPS = frozenset({"xcomp", "ccomp", "dobj", "acomp"})
 COMMAND_VERBS = frozenset(WORDS["command_verb"])
+DECISION_VERBS = frozenset(WORDS["decision_verb"])
 PERSONAL_PRONOUNS = frozenset(WORDS["personal_pronoun"])
 CIVILIAN_LABELS = frozenset({"PERSON", "ORG"})
 
@@ -106,7 +107,14 @@ def code_events(
             previous_day = _day_named_before(sentences, sentence_index, publication_date)
         for match in sorted(coded, key=lambda m: m.token.i):
             i = match.token.i
-            intended = outer[i] is not None or announced_as_intent(match.token)
+            # A decision taken is the act decided ("decided to lift the sanctions"), not an intent announced; a
+            # decision not to act stays a refusal ("decided not to attend": REJECT).
+            decided = (
+                outer[i] is not None
+                and matches[outer[i]].token.lemma_ in DECISION_VERBS
+                and not is_negated(match.token)
+            )
+            intended = (outer[i] is not None and not decided) or announced_as_intent(match.token)
             actors, recipients = parties[i].actors, parties[i].recipients
             event = _event(
                 match, intended, sentence, sentence_index, actors, recipients, mentions, entities, publication_date
