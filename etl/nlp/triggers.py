@@ -49,6 +49,9 @@ PURPOSE_DEPS = frozenset({"advcl", "xcomp"})
 OWN_CLAUSE_BREAKS = frozenset({"conj", "cc", "ccomp", "parataxis"})
 COMPLETING_DEPS = frozenset({"xcomp", "dobj"})
 PEACEKEEPING = Trigger("AID", None, "074", "newsetl")
+# A verb that only scales an act its object names ("intensified its bombardment", "stepped up attacks") is not an act
+# of its own: the object is, as with a light verb.
+SCALING_VERBS = frozenset(WORDS["scaling_verb"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,8 @@ def sentence_triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch
             yield obligation
             continue
         if pos == "AUX" or token.dep_ in BACKGROUND_DEPS or _in_participle_clause(token) or passive_prediction(token):
+            continue
+        if pos == "VERB" and _scales_an_act(token, lexicon):
             continue
         match = _verb_trigger(token, lexicon) if pos == "VERB" else _noun_trigger(token, lexicon)
         if match is not None and not unasserted(token):
@@ -103,6 +108,15 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
         return weapon_use
     trigger = next((t for lemma in lemmas if (t := lexicon.word(lemma, "VERB"))), None)
     return TriggerMatch(verb, doc[verb.i : verb.i + 1], trigger) if trigger else None
+
+
+def _scales_an_act(verb: Token, lexicon: Lexicon) -> bool:
+    """A scaling verb ("intensify", "step up") whose object is a nominal trigger ("its bombardment", "attacks")."""
+    particles = [c.lower_ for c in verb.children if c.dep_ == "prt"]
+    scaling = any(
+        lemma in SCALING_VERBS or any(f"{lemma} {p}" in SCALING_VERBS for p in particles) for lemma in verb_lemmas(verb)
+    )
+    return scaling and any(c.dep_ == "dobj" and lexicon.word(c.lemma_, "NOUN") for c in verb.children)
 
 
 def _object_words(dobj: Token) -> list[Token]:
