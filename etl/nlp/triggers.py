@@ -49,9 +49,9 @@ PURPOSE_DEPS = frozenset({"advcl", "xcomp"})
 OWN_CLAUSE_BREAKS = frozenset({"conj", "cc", "ccomp", "parataxis"})
 COMPLETING_DEPS = frozenset({"xcomp", "dobj"})
 PEACEKEEPING = Trigger("AID", None, "074", "newsetl")
-# A verb that only scales an act its object names ("intensified its bombardment", "stepped up attacks") is not an act
-# of its own: the object is, as with a light verb.
-SCALING_VERBS = frozenset(WORDS["scaling_verb"])
+# A verb that only scales an act its object names ("intensified its bombardment", "stepped up attacks") or joins in
+# it ("joined the protests") is not an act of its own: the object is, as with a light verb.
+SCALING_VERBS = frozenset(WORDS["scaling_verb"]) | frozenset(WORDS["joining_verb"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +111,8 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
 
 
 def _scales_an_act(verb: Token, lexicon: Lexicon) -> bool:
-    """A scaling verb ("intensify", "step up") whose object is a nominal trigger ("its bombardment", "attacks")."""
+    """A scaling or joining verb ("intensify", "step up", "join") whose object is a nominal trigger ("its
+    bombardment", "attacks", "the protests")."""
     particles = [c.lower_ for c in verb.children if c.dep_ == "prt"]
     scaling = any(
         lemma in SCALING_VERBS or any(f"{lemma} {p}" in SCALING_VERBS for p in particles) for lemma in verb_lemmas(verb)
