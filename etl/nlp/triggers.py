@@ -195,9 +195,9 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
 
 def _sent_to_help(match: TriggerMatch) -> bool:
     """A deployment of peacekeepers, observers or trainers, or one whose purpose is to help, train or support:
-    "sent 200 troops to serve as a peacekeeping force", "offered to send troops to help the army". The verb a
-    deployment completes or is the object of counts too: "peacekeepers began deploying", "announced the
-    deployment of troops on a peacekeeping mission"."""
+    "sent troops to serve as peacekeepers", "offered troops to help its ally". The verb a deployment completes or
+    is the object of counts too: "peacekeepers started deploying", "ordered a deployment for a peacekeeping
+    operation"."""
     if match.trigger.event_type != "MOBILIZE":
         return False
     token = match.token
