@@ -39,6 +39,10 @@ COMMAND_VERBS = frozenset(WORDS["command_verb"])
 DECISION_VERBS = frozenset(WORDS["decision_verb"])
 PERSONAL_PRONOUNS = frozenset(WORDS["personal_pronoun"])
 CIVILIAN_LABELS = frozenset({"PERSON", "ORG"})
+# A match, a race or an award: force, threats and protests in a sentence about one are the contest's ("Liverpool's
+# late attacks", "a first-time strike", "threatened to break their defence", "upset the favourite").
+CONTEST_NOUNS = frozenset(WORDS["contest_noun"])
+CONTEST_TYPES = frozenset({"ASSAULT", "THREATEN", "PROTEST"})
 
 
 def code_events(
@@ -119,7 +123,9 @@ def code_events(
             event = _event(
                 match, intended, sentence, sentence_index, actors, recipients, mentions, entities, publication_date
             )
-            if not _counts(event, match.token.pos_ == "NOUN") or (_contest(event, entities) and not violent()):
+            if not _counts(event, match.token.pos_ == "NOUN") or (
+                not violent() and (_contest(event, entities) or _in_contest(event, sentence))
+            ):
                 continue
             if previous_day is not None:
                 event = replace(event, event_date=previous_day, date_text=continued)
@@ -211,18 +217,43 @@ def _counts(event: Event, nominal: bool) -> bool:
 
 
 def _contest(event: Event, entities: Mapping[str, Entity]) -> bool:
-    """Force between named people or organisations that no table knows as political actors is a match, a race, a
-    market or an award ("Lagat beat Brannen", "the film knocked out its rivals", "Apple beat Sony"): in a sentence
-    that names no weapon or armed party, it is no event."""
+    """Force by parties that hold no office, command no force and speak for no state, on such parties or on nothing
+    named, is a match, a race, a market, an award or a figure of speech ("Lagat beat Brannen", "the film knocked out
+    its rivals", "the home side's attack", "the firm is targeting file-sharers"): in a sentence that names no weapon
+    or armed party, it is no event. A pronoun whose antecedent names no such party may stand for anyone, and counts;
+    a place is no such party, nor is the place of an act aimed at nobody named ("recaptured villages in Kessel")."""
     if event.event_type != "ASSAULT":
         return False
-    parties = [p for p in event.participants if p.role != "source"]
-    return {p.role for p in parties} == {"actor", "recipient"} and all(_civilian_name(p, entities) for p in parties)
+    actors = [p for p in event.participants if p.role == "actor"]
+    recipients = [p for p in event.participants if p.role == "recipient"]
+    if not actors or (not recipients and event.location_key is not None):
+        return False
+    return all(_civilian(p, entities) for p in actors + recipients)
 
 
-def _civilian_name(participant: Participant, entities: Mapping[str, Entity]) -> bool:
-    """A person or an organisation named, holding no office and commanding no force."""
-    entity = entities.get(participant.entity_key) if participant.entity_key else None
+def _in_contest(event: Event, sentence: Span) -> bool:
+    """Force, a threat or a protest in a sentence that names a match, a race or an award, by and on parties of no
+    office, force or movement (armed parties are asked about by the caller): "the home side's attack", not "police
+    charged fans after the match" or "workers at the stadium went on strike"."""
+    return (
+        event.event_type in CONTEST_TYPES
+        and all(p.sector in CIVILIAN_SECTORS for p in event.participants)
+        and any(t.lemma_.lower() in CONTEST_NOUNS for t in sentence if t.pos_ in {"NOUN", "PROPN"})
+    )
+
+
+def _civilian(participant: Participant, entities: Mapping[str, Entity]) -> bool:
+    """A person or an organisation named, or a description ("the home side", "the firm"), holding no office,
+    commanding no force, qualified by no country and naming nothing force is used on."""
+    if participant.entity_key is None:
+        return (
+            participant.text.lower() not in PERSONAL_PRONOUNS
+            and participant.country is None
+            and participant.sector in CIVILIAN_SECTORS
+            and gazetteer.organization_of(participant.text) is None
+            and not gazetteer.names_target(participant.text)  # what force is used on: "the port", "a convoy"
+        )
+    entity = entities.get(participant.entity_key)
     return (
         entity is not None
         and entity.type in CIVILIAN_LABELS

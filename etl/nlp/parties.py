@@ -48,6 +48,8 @@ DESTINATION_PREPS = tuple(WORDS["destination_preposition"])  # in order of prefe
 # will no longer tolerate rallies"), not of a forecast ("warned that profits would fall", "warning of delays").
 WARNING_LEMMAS = frozenset(WORDS["warning_word"])
 WARNING_CONTENT_PREPS = frozenset(WORDS["warning_content_preposition"])
+# What a warning advises against ("cautioned against further rises").
+ADVICE_PREPS = frozenset(WORDS["advice_preposition"])
 COMPULSION_LEMMAS = frozenset(WORDS["compulsion_verb"])
 PERSONAL_PRONOUNS = frozenset(WORDS["personal_pronoun"]) | PERSON_PRONOUNS | GROUP_PRONOUNS
 # Responses to another party's act: their target is the party whose act it is ("rejected the plan by X").
@@ -81,9 +83,12 @@ def event_parties(
 ) -> Parties | None:
     """The actors that are agents, with no actor for a clear act whose agent goes unstated ("was shelled", "a
     roadside bomb killed five"); None when the trigger is no political event: its only actors cannot act ("a
-    strong earthquake killed eight"), a warning forecasts ("warned that sales would slow"), or force is used on
+    strong earthquake killed eight"), a warning forecasts ("warned that sales would slow", "the threat of
+    inflation") or is a commentator's ("analysts cautioned against further rises"), or force is used on
     weapons alone ("seized guns", "destroyed IEDs")."""
-    if match.token.lemma_ in WARNING_LEMMAS and _forecast_only(match.token, hostile):
+    # The warning word of the trigger: itself, or the noun of its phrase ("issued a warning").
+    warning = next((t for t in (match.token, *match.span) if t.lemma_ in WARNING_LEMMAS), None)
+    if warning is not None and _forecast_only(warning, hostile):
         return None
     # An attack that kills ("a roadside bombing killed one soldier") is, like a weapon, an unnamed attacker's,
     # unless a party is named in it ("US drone attacks killed…").
@@ -150,6 +155,17 @@ def event_parties(
         and recipients
         and not any(_party_or_place(r, mentions) for r in recipients)
         and not any(_political(a, mentions) for a in agents)
+    ):
+        return None
+    # A warning by no state, office, force or movement, that names no party and no hostile act, is commentary: "analysts
+    # cautioned against further rises", "the company is tackling security threats", not "Iran warned the US". A
+    # state's or a minister's warning is a threat, as CAMEO codes it ("warned against scrapping the agreement").
+    if (
+        match.trigger.event_type == "THREATEN"
+        and warning is not None
+        and not any(_political(a, mentions) for a in agents)
+        and not any(_party_or_place(r, mentions) for r in recipients)
+        and not _names_hostile(_warning_contents(warning, WARNING_CONTENT_PREPS | ADVICE_PREPS), hostile)
     ):
         return None
     uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
@@ -291,15 +307,22 @@ def violent_sentence(sentence: Span, mentions: Mentions) -> bool:
     return False
 
 
-def _forecast_only(warning: Token, hostile: set[int]) -> bool:
-    """A warning with a clause or an "of"/"about" phrase that names no hostile act ("warned that sales would slow")."""
-    contents = [
-        c
-        for c in warning.children
-        if c.dep_ in {"ccomp", "xcomp"} or (c.dep_ == "prep" and c.lower_ in WARNING_CONTENT_PREPS)
-    ]
-    return bool(contents) and not any(
+def _warning_contents(warning: Token, preps: frozenset[str]) -> list[Token]:
+    """What a warning says will happen or advises against: its clause, or its phrase of one of `preps`."""
+    return [c for c in warning.children if c.dep_ in {"ccomp", "xcomp"} or (c.dep_ == "prep" and c.lower_ in preps)]
+
+
+def _names_hostile(contents: list[Token], hostile: set[int]) -> bool:
+    """The phrases name a hostile act, a refusal or armed force."""
+    return any(
         t.i in hostile or t.dep_ == "neg" or gazetteer.sector_of(t.text) in FORCE_SECTORS
         for c in contents
         for t in c.subtree
     )
+
+
+def _forecast_only(warning: Token, hostile: set[int]) -> bool:
+    """A warning with a clause or an "of"/"about" phrase that names no hostile act ("warned that sales would slow",
+    "the threat of inflation")."""
+    contents = _warning_contents(warning, WARNING_CONTENT_PREPS)
+    return bool(contents) and not _names_hostile(contents, hostile)
