@@ -37,6 +37,9 @@ PLACE_TARGETED_TYPES = frozenset({"ASSAULT", "COERCE", "RETREAT", "MOBILIZE", "A
 OUTCOME_LEMMAS = frozenset(WORDS["outcome_verb"])
 # Force used on weapons alone is a weapons find, not an attack on anyone ("destroyed a cache of IEDs").
 DISARMING_LEMMAS = frozenset(WORDS["disarming_verb"])
+# Firing or sacking people is dismissing them ("fired its chief executive", "100 staff were fired"); shots are fired
+# at or on a target ("fired on the crowd", "fired rubber bullets at protesters").
+DISMISSING_LEMMAS = frozenset(WORDS["dismissing_verb"])
 # Force is not used on a measure: "hit a record high", "broke the world record", "dominated the market".
 METRIC_NOUNS = frozenset(WORDS["metric_noun"])
 FORCE_SECTORS = ARMED_SECTORS | {"COP"}
@@ -98,6 +101,10 @@ def event_parties(
     if not agents and actors and Agency.WEAPON not in kinds:
         return None
     if match.trigger.event_type in PLACE_TARGET_TYPES and any(r.lemma_ in METRIC_NOUNS for r in recipients):
+        return None
+    if match.token.lemma_ in DISMISSING_LEMMAS and any(
+        _party_or_place(o, mentions) for o in match.token.children if o.dep_ in {"dobj", "nsubjpass"}
+    ):
         return None
     targets = [agency(r, mentions) for r in recipients]
     if Agency.WEAPON in targets and Agency.AGENT not in targets:
@@ -279,7 +286,9 @@ def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> 
 def _party_or_place(token: Token, mentions: Mentions) -> bool:
     """The token names a party, people counted ("five were arrested"), a place, or what force is used on ("the
     port", "a convoy")."""
-    if token.pos_ == "NUM" or agency(token, mentions) is Agency.AGENT:
+    # A number counts people ("five were arrested") unless its "of" phrase names what it counts ("one of his toes").
+    counting = token.pos_ == "NUM" and not any(c.lower_ == "of" for c in token.children)
+    if counting or agency(token, mentions) is Agency.AGENT:
         return True
     mention = mention_at(token, mentions)
     return (mention is not None and mention.label in LOCATION_LABELS) or gazetteer.names_target(head_phrase(token)[1])
