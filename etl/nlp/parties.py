@@ -23,7 +23,7 @@ from etl.nlp.arguments import ARMED_SECTORS, RECIPIENT_PREPS
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.participants import LOCATION_LABELS, PLACE_TARGET_TYPES
 from etl.nlp.syntax import TIME_LABELS, governing_verb, noun_phrase, prep_objects, with_conjuncts, with_participles
-from etl.nlp.triggers import TriggerMatch
+from etl.nlp.triggers import OBJECT_DEPS, TriggerMatch
 
 WORDS = load_word_classes()
 PARTY_PREPS = frozenset(WORDS["party_preposition"])
@@ -108,8 +108,10 @@ def event_parties(
     if match.token.lemma_ in STANCE_VERBS and recipients and all(r.head.i == match.token.i for r in recipients):
         # "expressed concern for the hostages", "voiced hope that Borduvia will change": the stance is no target.
         recipients = _stance_targets(match.token, recipients)
-    if not recipients:  # "stormed a police headquarters", "expelled two diplomats": a party or target in the phrase
-        recipients = [o for o in _phrase_objects(match) if _party_or_place(o, mentions)]
+    # "stormed a police headquarters", "two journalists were arrested on charges of spying": a party or target in
+    # the phrase, before a prepositional object that names none.
+    if not any(_party_or_place(r, mentions) for r in recipients):
+        recipients = [o for o in _phrase_objects(match) if _party_or_place(o, mentions)] or recipients
     if match.trigger.event_type in FORCE_MOVING_TYPES and match.trigger.mode != "release":
         # The forces a verb moves are the actor's own, even in its phrase ("withdrew its peacekeepers"); captives
         # released are the other side's ("freed 280 soldiers"), and aid to forces is aimed at them.
@@ -178,12 +180,12 @@ def _political(token: Token, mentions: Mentions) -> bool:
 
 
 def _phrase_objects(match: TriggerMatch) -> list[Token]:
-    """The objects of a verb that are words of its lexicon phrase ("stormed a police headquarters"), but not the
-    actor's own ("strengthened its forces")."""
+    """The objects of a verb that are words of its lexicon phrase, active or passive ("stormed a police
+    headquarters", "two journalists were arrested"), but not the actor's own ("strengthened its forces")."""
     verb = match.token
     if verb.pos_ != "VERB":
         return []
-    objects = [t for t in match.span if t.dep_ == "dobj" and t.head.i == verb.i]
+    objects = [t for t in match.span if t.dep_ in OBJECT_DEPS and t.head.i == verb.i]
     return [o for o in objects if not any(c.dep_ == "poss" and c.pos_ == "PRON" for c in o.children)]
 
 

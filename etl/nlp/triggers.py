@@ -22,7 +22,9 @@ WORDS = load_word_classes()
 # Clauses that only describe a participant ("refugees fleeing the war") are background, not news;
 # "according (to)" is tagged as a verb.
 BACKGROUND_DEPS = frozenset({"relcl", "acl", "amod", "compound", "nmod", "npadvmod", "prep"})
-PHRASE_DEPS = frozenset({"prt", "prep", "dobj", "advmod", "dative"})
+# The object of a verb pattern, active or passive: "expelled two inspectors", "two inspectors were expelled".
+OBJECT_DEPS = frozenset({"dobj", "nsubjpass"})
+PHRASE_DEPS = frozenset({"prt", "prep", "advmod", "dative"}) | OBJECT_DEPS
 # A reported obligation's clause ("declared that China must drop barriers").
 REPORTED_DEPS = frozenset({"ccomp", "acl"})
 # Subordinate clauses and prepositional adjuncts that set the scene of the main event rather than report news.
@@ -73,11 +75,13 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
     particles = [c for c in verb.children if c.dep_ == "prt"]
     lemmas = verb_lemmas(verb)
     heads = [f"{lemma} {p.lower_}" for lemma in lemmas for p in particles[:1]] + list(lemmas)
-    for child in sorted(verb.children, key=lambda c: (c.dep_ != "dobj", c.i)):
+    for child in sorted(verb.children, key=lambda c: (c.dep_ not in OBJECT_DEPS, c.i)):
         if child.dep_ not in PHRASE_DEPS or (child.dep_ == "prep" and child.i < verb.i):
             continue
         # The object's noun modifier counts as the object: "halted mediation efforts" is "halt mediation".
-        objects = [child, *(c for c in child.children if c.dep_ == "compound")] if child.dep_ == "dobj" else [child]
+        objects = [child]
+        if child.dep_ in OBJECT_DEPS:
+            objects += [c for c in child.children if c.dep_ == "compound"]
         for head in heads:
             # A preposition and its object: "took to the streets" is "take to street".
             for pobj in (c for c in child.children if child.dep_ == "prep" and c.dep_ == "pobj"):
