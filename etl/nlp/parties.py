@@ -60,6 +60,7 @@ THING_FORCE_TYPES = frozenset({"COERCE", "MOBILIZE"})
 # No office, force or movement: none, or PLOVER's elites (celebrities, former office holders) and business.
 CIVILIAN_SECTORS = frozenset({None, "ELI", "BUS"})
 STATE_LABELS = frozenset({"GPE", "NORP"})
+MEASURE_LABELS = frozenset({"MONEY", "PERCENT", "QUANTITY"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +103,12 @@ def event_parties(
         recipients = prep_objects(match.token, RECIPIENT_PREPS)
     elif recipients and Agency.AGENT not in targets:
         # "suspended aid to Pakistan", "imposed sanctions on Turkey": the party named after the object is the target.
+        # An amount is what is given, lent or taken, never whom: "donated $2 million to help Ruritania".
         recipients = (
-            _party_objects([match.token, *recipients], mentions) or _authors(match, recipients, mentions) or recipients
+            _party_objects([match.token, *recipients], mentions)
+            or _authors(match, recipients, mentions)
+            or _given_to([r for r in recipients if r.ent_type_ in MEASURE_LABELS])
+            or [r for r in recipients if r.ent_type_ not in MEASURE_LABELS]
         )
     if match.token.lemma_ in STANCE_VERBS and recipients and all(r.head.i == match.token.i for r in recipients):
         # "expressed concern for the hostages", "voiced hope that Borduvia will change": the stance is no target.
@@ -115,11 +120,14 @@ def event_parties(
     if match.trigger.event_type in FORCE_MOVING_TYPES and match.trigger.mode != "release":
         # The forces a verb moves are the actor's own, even in its phrase ("withdrew its peacekeepers"); captives
         # released are the other side's ("freed 280 soldiers"), and aid to forces is aimed at them.
-        moved = [c for c in match.token.children if c.dep_ == "dobj"]
+        # "withdrew its troops", "the withdrawal of troops", "withdrawing some of its troops"
+        moved = [c for c in match.token.children if c.dep_ == "dobj"] or prep_objects(match.token, ("of",))
         if moved and all(map(_names_forces, moved)):
             recipients = _destinations([match.token, *moved], mentions)
     if not recipients:
         recipients = _content_targets(match.token, match.trigger.event_type in PLACE_TARGETED_TYPES, mentions)
+    if not recipients:
+        recipients = _office_holder(match.token, mentions)
     # "was forced to close", "were obliged to pull out": circumstances compel, and the act compelled is coded.
     if not actors and match.token.lemma_ in COMPULSION_LEMMAS and any(c.dep_ == "xcomp" for c in match.token.children):
         return None
@@ -220,9 +228,21 @@ def _authors(match: TriggerMatch, objects: list[Token], mentions: Mentions) -> l
     return []
 
 
+def _given_to(amounts: list[Token]) -> list[Token]:
+    """Whom an amount goes to, named inside its phrase: "provides €10 million in aid to the Palestinian people"."""
+    for amount in amounts:
+        for word in amount.subtree:
+            if objects := prep_objects(word, ("to",)):
+                return with_conjuncts(objects[0])
+    return []
+
+
 def _names_forces(token: Token) -> bool:
-    """The phrase ends with armed forces or police ("peacekeepers", "200 troops", "its forces")."""
-    return gazetteer.agent_sector(head_phrase(token)[1]) in FORCE_SECTORS
+    """The phrase ends with armed forces or police ("peacekeepers", "200 troops", "its forces"), or its "of" phrase
+    does ("some of its troops", "its withdrawal of troops")."""
+    return any(
+        gazetteer.agent_sector(head_phrase(t)[1]) in FORCE_SECTORS for t in [token, *prep_objects(token, ("of",))]
+    )
 
 
 def _destinations(heads: list[Token], mentions: Mentions) -> list[Token]:
@@ -242,7 +262,13 @@ def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> 
     """The target of the act a speech act or an intent is about ("threatened to attack a US base", "refused to
     lift the ban on SIMI"), else the place it is done to ("declared a ceasefire in Tripoli", "sent experts to
     Alabama", "remained on alert in Kessel")."""
-    contents = [c for c in token.children if c.dep_ in {"xcomp", "ccomp"} and c.pos_ in {"VERB", "AUX"}]
+    # and of its purpose: "donated $2 million to help Ruritania"
+    contents = [
+        c
+        for c in token.children
+        if c.pos_ in {"VERB", "AUX"}
+        and (c.dep_ in {"xcomp", "ccomp"} or (c.dep_ == "advcl" and any(a.tag_ == "TO" for a in c.children)))
+    ]
     for content in contents:
         objects = [c for c in content.children if c.dep_ in {"dobj", "dative"}]
         parties = _party_objects(with_participles([content, *objects]), mentions)
@@ -260,6 +286,13 @@ def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> 
                     if mention is not None and mention.label in LOCATION_LABELS:
                         return [place]
     return []
+
+
+def _office_holder(token: Token, mentions: Mentions) -> list[Token]:
+    """The party whose office the act is done in: "resigned as president of Indonesia", "stepped down as head of
+    the union"."""
+    offices = prep_objects(token, ("as",))
+    return [o for office in offices[:1] for o in prep_objects(office, ("of",)) if _party_or_place(o, mentions)]
 
 
 def _party_or_place(token: Token, mentions: Mentions) -> bool:
