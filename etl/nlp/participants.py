@@ -42,11 +42,14 @@ def participant_of(
         or (_phrase_country(_description(token)) if any(c.dep_ == "acl" for c in token.children) else None)
         or place_country
     )
+    # The words as written keep the clause that says which ones are meant; the entity and the country are read
+    # from the phrase without it ("people who fled to the border" are no border's).
+    written = noun_phrase(token, defining=True)
     return Participant(
         role=role,
-        start=span.start_char,
-        end=span.end_char,
-        text=span.text,
+        start=written.start_char,
+        end=written.end_char,
+        text=written.text,
         entity_key=mention.entity_key if mention else None,
         canonical=entity.canonical_name if entity else None,
         country=country,
