@@ -218,10 +218,14 @@ def _stance_targets(verb: Token, stances: list[Token]) -> list[Token]:
 
 def _authors(match: TriggerMatch, objects: list[Token], mentions: Mentions) -> list[Token]:
     """For a response to another party's act, the party whose act it is: "denied charges by the clergymen",
-    "rejected an appeal lodged by the front", "welcomed the visit by the minister"."""
+    "rejected an appeal lodged by the front", "welcomed the visit by the minister"; also where the parser hangs the
+    "by" phrase on the active verb, which has no agent of its own ("has denied charges by the Chamber")."""
     if match.trigger.event_type not in RESPONSE_TYPES:
         return []
-    for head in with_participles(objects):
+    heads = with_participles(objects)
+    if match.token.pos_ == "VERB" and not any(c.dep_ == "nsubjpass" for c in match.token.children):
+        heads.append(match.token)
+    for head in heads:
         for author in prep_objects(head, ("by",)):
             if agency(author, mentions) is Agency.AGENT:
                 return with_conjuncts(author)
@@ -283,7 +287,10 @@ def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> 
             if prep.dep_ == "prep" and prep.lower_ in PLACE_TARGET_PREPS:
                 for place in (o for o in prep.children if o.dep_ == "pobj"):
                     mention = mention_at(place, mentions)
-                    if mention is not None and mention.label in LOCATION_LABELS:
+                    # a place named, or described: "in the north region", "in Bosnian Serb territory"
+                    if (mention is not None and mention.label in LOCATION_LABELS) or (
+                        mention is None and place.pos_ == "NOUN" and gazetteer.names_target(head_phrase(place)[1])
+                    ):
                         return [place]
     return []
 
