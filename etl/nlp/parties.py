@@ -95,6 +95,9 @@ def event_parties(
         return None
     if match.trigger.event_type in PLACE_TARGET_TYPES and any(r.lemma_ in METRIC_NOUNS for r in recipients):
         return None
+    # Nor is force used on an amount: "expected to match the 30bn yen record", "hit $50 a barrel".
+    if match.trigger.event_type == "ASSAULT" and any(r.ent_type_ in MEASURE_LABELS for r in recipients):
+        return None
     targets = [agency(r, mentions) for r in recipients]
     if Agency.WEAPON in targets and Agency.AGENT not in targets:
         # "fired missiles at a checkpoint": the weapon is the means, the target is the prepositional object.
