@@ -95,9 +95,9 @@ def event_parties(
         return None
     if match.trigger.event_type in PLACE_TARGET_TYPES and any(r.lemma_ in METRIC_NOUNS for r in recipients):
         return None
-    # Nor is force used on an amount: "expected to match the 30bn yen record", "hit $50 a barrel".
-    if match.trigger.event_type == "ASSAULT" and any(r.ent_type_ in MEASURE_LABELS for r in recipients):
-        return None
+    # What the act is done to as the parse gives it: an amount is no recipient (below), but force used on it is
+    # force used on a thing ("hit 50 billion dollars in exports", "seized 20 percent of the market").
+    objects = recipients
     targets = [agency(r, mentions) for r in recipients]
     if Agency.WEAPON in targets and Agency.AGENT not in targets:
         # "fired missiles at a checkpoint": the weapon is the means, the target is the prepositional object.
@@ -150,8 +150,8 @@ def event_parties(
     # figure of speech: "airlines attacked the legislation", "she hit the front", "scientists overcame a problem".
     if (
         match.trigger.event_type == "ASSAULT"
-        and recipients
-        and not any(_party_or_place(r, mentions) for r in recipients)
+        and (recipients or objects)
+        and not any(_party_or_place(r, mentions) for r in recipients or objects)
         and not violent()
     ):
         return None
@@ -160,8 +160,8 @@ def event_parties(
     # software", "the virus steals passwords", "a drone captured footage", "Sprint is deploying the network".
     if (
         match.trigger.event_type in THING_FORCE_TYPES
-        and recipients
-        and not any(_party_or_place(r, mentions) for r in recipients)
+        and (recipients or objects)
+        and not any(_party_or_place(r, mentions) for r in recipients or objects)
         and not any(_political(a, mentions) for a in agents)
     ):
         return None
