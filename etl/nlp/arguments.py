@@ -88,7 +88,8 @@ def _phrase_targets(match: TriggerMatch) -> list[Token]:
     armed forces: "the withdrawal of troops" moves them, it is not aimed at them."""
     words = [*match.span, *(o for t in match.span if t.dep_ == "prep" for o in t.children if o.dep_ == "pobj")]
     words = with_participles(words)
-    found = [r for t in words for r in prep_objects(t, RECIPIENT_PREPS)][:1]
+    # By preposition first, then by word: "established ties with Seychelles at ambassadorial level".
+    found = [r for p in RECIPIENT_PREPS for t in words for r in prep_objects(t, (p,))][:1]
     if found:
         return found
     acts = [t for t in words if t.pos_ == "NOUN" and t.i != match.token.i]

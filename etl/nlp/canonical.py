@@ -142,7 +142,8 @@ def known_entity(
     `ambiguous_surnames` are surnames (normalised) that the document gives to two different full names;
     `context_country` is the country the text around the mention names ("Ukrainian President ..."), used to
     choose between known people who share a name; `document_countries` are the countries of the document's
-    other entities: a leader from the 2014 table is only recognised in a document that names his country.
+    other entities: a leader from the 2014 table named by his surname alone is only recognised in a document that
+    names his country.
     """
     group = TYPE_GROUPS.get(label)
     key = normalize(name)
@@ -193,7 +194,8 @@ def _known_person(
     else:
         people = index.surnames.get(key, ())
     person = _one(people, context_country)
-    if person is None or person.curated:
+    # A full name is specific enough on its own; a surname is the leader's only where his country is named.
+    if person is None or person.curated or " " in key:
         return person
     return person if person.country in document_countries | {context_country} else None
 

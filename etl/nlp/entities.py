@@ -148,7 +148,7 @@ def resolve_entities(doc: Doc) -> tuple[tuple[Entity, ...], tuple[Mention, ...]]
         label = labels[name]
         groups[label, full_names.get(name, name) if label == "PERSON" else name].append(span)
 
-    # People last: a leader is recognised only in a document that names his country.
+    # People last: a leader named by his surname alone is recognised only in a document that names his country.
     document_countries: set[str] = set()
     merged: dict[str, _Group] = {}
     for (label, _), members in sorted(groups.items(), key=lambda item: item[0][0] == "PERSON"):

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from spacy.tokens import Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import Mentions, antecedent
+from etl.nlp.agency import Agency, Mentions, agency, antecedent, mention_at
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.syntax import governing_verb, noun_phrase
 from etl.nlp.triggers import TriggerMatch
@@ -22,14 +22,30 @@ LOCATION_LABELS = frozenset({"GPE", "LOC", "FAC"})
 PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE"})
 ETHNIC_LABEL = re.compile(r"\bethnic\s+\S+", re.IGNORECASE)
 INTERNATIONAL_CODES = frozenset({"IGO", "NGO"})
+SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
+# Subject pronouns that continue the previous sentence's subject when that is a party, named or described.
+CONTINUING_PRONOUNS = frozenset({"it", "they"})
+SINGULAR_PRONOUNS = frozenset({"it"})
+PLURAL_TAGS = frozenset({"NNS", "NNPS"})
+MAX_CONTINUED_SENTENCES = 3
 
 
 def participant_of(
     role: str, token: Token, mentions: Mentions, entities: Mapping[str, Entity], place_country: str | None
 ) -> Participant:
-    span = noun_phrase(token)
-    # A pronoun is the entity it stands for ("he" the president named before), or none at all.
-    mention = antecedent(token, mentions) if token.pos_ == "PRON" else _mention_for(span, token, mentions)
+    # A pronoun is what it stands for: the subject it continues, a description or a name ("The Taiwanese company
+    # said … . It denied …": the company, Taiwanese, not the Taiwanese people), else the nearest entity of its
+    # kind ("he" the president named before), else none at all.
+    referent = continued_subject(token) if token.pos_ == "PRON" else None
+    if referent is None or agency(referent, mentions) is not Agency.AGENT:
+        referent = token
+    span = noun_phrase(referent)
+    if referent.i != token.i:
+        mention = mention_at(referent, mentions)
+    elif token.pos_ == "PRON":
+        mention = antecedent(token, mentions)
+    else:
+        mention = _mention_for(span, token, mentions)
     entity = entities.get(mention.entity_key) if mention else None
     # "Ethnic Albanians in south Serbia" are Serbia's: an ethnic label names a minority, not its kin state.
     ethnic = any(t.lower_ == "ethnic" for t in span)
@@ -39,19 +55,50 @@ def participant_of(
         # the UN relief coordinator"; then a participle that describes it ("a newspaper based in Beirut"); then,
         # for a party named by no country at all ("prisoners rioted in Dili"), the country where it happened.
         or _phrase_country(span.text)
-        or (_phrase_country(_description(token)) if any(c.dep_ == "acl" for c in token.children) else None)
+        or (_phrase_country(_description(referent)) if any(c.dep_ == "acl" for c in referent.children) else None)
         or place_country
     )
+    # The words as written keep the clause that says which ones are meant; the entity and the country are read
+    # from the phrase without it ("people who fled to the border" are no border's).
+    written = noun_phrase(token, defining=True)
     return Participant(
         role=role,
-        start=span.start_char,
-        end=span.end_char,
-        text=span.text,
+        start=written.start_char,
+        end=written.end_char,
+        text=written.text,
         entity_key=mention.entity_key if mention else None,
         canonical=entity.canonical_name if entity else None,
         country=country,
         sector=gazetteer.sector_of(span.text),
     )
+
+
+def continued_subject(pronoun: Token) -> Token | None:
+    """The subject a subject "it" or "they" at the head of its sentence continues: the main subject of the sentence
+    before ("The union said nurses in Scotland and Wales had backed walkouts. It is demanding …": the union, not
+    Wales), through the pronouns that continue it in turn; None for any other pronoun, or when that subject is
+    missing, a person's name or a pronoun of another kind."""
+    current = pronoun
+    for _ in range(MAX_CONTINUED_SENTENCES):
+        sentence = current.sent
+        if (
+            current.lower_ not in CONTINUING_PRONOUNS
+            or current.dep_ not in SUBJECT_DEPS
+            or current.head.i != sentence.root.i
+            or sentence.start == 0
+        ):
+            return None
+        previous = current.doc[sentence.start - 1].sent
+        subjects = [c for c in previous.root.children if c.dep_ in SUBJECT_DEPS]
+        if not subjects:
+            return None
+        current = subjects[0]
+        if current.pos_ != "PRON":
+            plural = current.tag_ in PLURAL_TAGS
+            if current.ent_type_ == "PERSON" or (plural and pronoun.lower_ in SINGULAR_PRONOUNS):
+                return None
+            return current
+    return None
 
 
 def _mention_for(span: Span, head: Token, mentions: Sequence[Mention]) -> Mention | None:

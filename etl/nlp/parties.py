@@ -23,7 +23,7 @@ from etl.nlp.arguments import ARMED_SECTORS, RECIPIENT_PREPS
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.participants import LOCATION_LABELS, PLACE_TARGET_TYPES
 from etl.nlp.syntax import TIME_LABELS, governing_verb, noun_phrase, prep_objects, with_conjuncts, with_participles
-from etl.nlp.triggers import TriggerMatch
+from etl.nlp.triggers import OBJECT_DEPS, TriggerMatch
 
 WORDS = load_word_classes()
 PARTY_PREPS = frozenset(WORDS["party_preposition"])
@@ -65,6 +65,7 @@ THING_FORCE_TYPES = frozenset({"COERCE", "MOBILIZE"})
 # No office, force or movement: none, or PLOVER's elites (celebrities, former office holders) and business.
 CIVILIAN_SECTORS = frozenset({None, "ELI", "BUS"})
 STATE_LABELS = frozenset({"GPE", "NORP"})
+MEASURE_LABELS = frozenset({"MONEY", "PERCENT", "QUANTITY"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,9 @@ def event_parties(
         _party_or_place(o, mentions) for o in match.token.children if o.dep_ in {"dobj", "nsubjpass"}
     ):
         return None
+    # What the act is done to as the parse gives it: an amount is no recipient (below), but force used on it is
+    # force used on a thing ("hit 50 billion dollars in exports", "seized 20 percent of the market").
+    objects = recipients
     targets = [agency(r, mentions) for r in recipients]
     if Agency.WEAPON in targets and Agency.AGENT not in targets:
         # "fired missiles at a checkpoint": the weapon is the means, the target is the prepositional object.
@@ -114,22 +118,31 @@ def event_parties(
         recipients = prep_objects(match.token, RECIPIENT_PREPS)
     elif recipients and Agency.AGENT not in targets:
         # "suspended aid to Pakistan", "imposed sanctions on Turkey": the party named after the object is the target.
+        # An amount is what is given, lent or taken, never whom: "donated $2 million to help Ruritania".
         recipients = (
-            _party_objects([match.token, *recipients], mentions) or _authors(match, recipients, mentions) or recipients
+            _party_objects([match.token, *recipients], mentions)
+            or _authors(match, recipients, mentions)
+            or _given_to([r for r in recipients if r.ent_type_ in MEASURE_LABELS])
+            or [r for r in recipients if r.ent_type_ not in MEASURE_LABELS]
         )
     if match.token.lemma_ in STANCE_VERBS and recipients and all(r.head.i == match.token.i for r in recipients):
         # "expressed concern for the hostages", "voiced hope that Borduvia will change": the stance is no target.
         recipients = _stance_targets(match.token, recipients)
-    if not recipients:  # "stormed a police headquarters", "expelled two diplomats": a party or target in the phrase
-        recipients = [o for o in _phrase_objects(match) if _party_or_place(o, mentions)]
+    # "stormed a police headquarters", "two journalists were arrested on charges of spying": a party or target in
+    # the phrase, before a prepositional object that names none.
+    if not any(_party_or_place(r, mentions) for r in recipients):
+        recipients = [o for o in _phrase_objects(match) if _party_or_place(o, mentions)] or recipients
     if match.trigger.event_type in FORCE_MOVING_TYPES and match.trigger.mode != "release":
         # The forces a verb moves are the actor's own, even in its phrase ("withdrew its peacekeepers"); captives
         # released are the other side's ("freed 280 soldiers"), and aid to forces is aimed at them.
-        moved = [c for c in match.token.children if c.dep_ == "dobj"]
+        # "withdrew its troops", "the withdrawal of troops", "withdrawing some of its troops"
+        moved = [c for c in match.token.children if c.dep_ == "dobj"] or prep_objects(match.token, ("of",))
         if moved and all(map(_names_forces, moved)):
             recipients = _destinations([match.token, *moved], mentions)
     if not recipients:
         recipients = _content_targets(match.token, match.trigger.event_type in PLACE_TARGETED_TYPES, mentions)
+    if not recipients:
+        recipients = _office_holder(match.token, mentions)
     # "was forced to close", "were obliged to pull out": circumstances compel, and the act compelled is coded.
     if not actors and match.token.lemma_ in COMPULSION_LEMMAS and any(c.dep_ == "xcomp" for c in match.token.children):
         return None
@@ -149,8 +162,8 @@ def event_parties(
     # figure of speech: "airlines attacked the legislation", "she hit the front", "scientists overcame a problem".
     if (
         match.trigger.event_type == "ASSAULT"
-        and recipients
-        and not any(_party_or_place(r, mentions) for r in recipients)
+        and (recipients or objects)
+        and not any(_party_or_place(r, mentions) for r in recipients or objects)
         and not violent()
     ):
         return None
@@ -159,8 +172,8 @@ def event_parties(
     # software", "the virus steals passwords", "a drone captured footage", "Sprint is deploying the network".
     if (
         match.trigger.event_type in THING_FORCE_TYPES
-        and recipients
-        and not any(_party_or_place(r, mentions) for r in recipients)
+        and (recipients or objects)
+        and not any(_party_or_place(r, mentions) for r in recipients or objects)
         and not any(_political(a, mentions) for a in agents)
     ):
         return None
@@ -201,12 +214,12 @@ def _political(token: Token, mentions: Mentions) -> bool:
 
 
 def _phrase_objects(match: TriggerMatch) -> list[Token]:
-    """The objects of a verb that are words of its lexicon phrase ("stormed a police headquarters"), but not the
-    actor's own ("strengthened its forces")."""
+    """The objects of a verb that are words of its lexicon phrase, active or passive ("stormed a police
+    headquarters", "two journalists were arrested"), but not the actor's own ("strengthened its forces")."""
     verb = match.token
     if verb.pos_ != "VERB":
         return []
-    objects = [t for t in match.span if t.dep_ == "dobj" and t.head.i == verb.i]
+    objects = [t for t in match.span if t.dep_ in OBJECT_DEPS and t.head.i == verb.i]
     return [o for o in objects if not any(c.dep_ == "poss" and c.pos_ == "PRON" for c in o.children)]
 
 
@@ -231,19 +244,35 @@ def _stance_targets(verb: Token, stances: list[Token]) -> list[Token]:
 
 def _authors(match: TriggerMatch, objects: list[Token], mentions: Mentions) -> list[Token]:
     """For a response to another party's act, the party whose act it is: "denied charges by the clergymen",
-    "rejected an appeal lodged by the front", "welcomed the visit by the minister"."""
+    "rejected an appeal lodged by the front", "welcomed the visit by the minister"; also where the parser hangs the
+    "by" phrase on the active verb, which has no agent of its own ("has denied charges by the Chamber")."""
     if match.trigger.event_type not in RESPONSE_TYPES:
         return []
-    for head in with_participles(objects):
+    heads = with_participles(objects)
+    if match.token.pos_ == "VERB" and not any(c.dep_ == "nsubjpass" for c in match.token.children):
+        heads.append(match.token)
+    for head in heads:
         for author in prep_objects(head, ("by",)):
             if agency(author, mentions) is Agency.AGENT:
                 return with_conjuncts(author)
     return []
 
 
+def _given_to(amounts: list[Token]) -> list[Token]:
+    """Whom an amount goes to, named inside its phrase: "provides €10 million in aid to the Palestinian people"."""
+    for amount in amounts:
+        for word in amount.subtree:
+            if objects := prep_objects(word, ("to",)):
+                return with_conjuncts(objects[0])
+    return []
+
+
 def _names_forces(token: Token) -> bool:
-    """The phrase ends with armed forces or police ("peacekeepers", "200 troops", "its forces")."""
-    return gazetteer.agent_sector(head_phrase(token)[1]) in FORCE_SECTORS
+    """The phrase ends with armed forces or police ("peacekeepers", "200 troops", "its forces"), or its "of" phrase
+    does ("some of its troops", "its withdrawal of troops")."""
+    return any(
+        gazetteer.agent_sector(head_phrase(t)[1]) in FORCE_SECTORS for t in [token, *prep_objects(token, ("of",))]
+    )
 
 
 def _destinations(heads: list[Token], mentions: Mentions) -> list[Token]:
@@ -263,7 +292,13 @@ def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> 
     """The target of the act a speech act or an intent is about ("threatened to attack a US base", "refused to
     lift the ban on SIMI"), else the place it is done to ("declared a ceasefire in Tripoli", "sent experts to
     Alabama", "remained on alert in Kessel")."""
-    contents = [c for c in token.children if c.dep_ in {"xcomp", "ccomp"} and c.pos_ in {"VERB", "AUX"}]
+    # and of its purpose: "donated $2 million to help Ruritania"
+    contents = [
+        c
+        for c in token.children
+        if c.pos_ in {"VERB", "AUX"}
+        and (c.dep_ in {"xcomp", "ccomp"} or (c.dep_ == "advcl" and any(a.tag_ == "TO" for a in c.children)))
+    ]
     for content in contents:
         objects = [c for c in content.children if c.dep_ in {"dobj", "dative"}]
         parties = _party_objects(with_participles([content, *objects]), mentions)
@@ -278,9 +313,19 @@ def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> 
             if prep.dep_ == "prep" and prep.lower_ in PLACE_TARGET_PREPS:
                 for place in (o for o in prep.children if o.dep_ == "pobj"):
                     mention = mention_at(place, mentions)
-                    if mention is not None and mention.label in LOCATION_LABELS:
+                    # a place named, or described: "in the north region", "in Bosnian Serb territory"
+                    if (mention is not None and mention.label in LOCATION_LABELS) or (
+                        mention is None and place.pos_ == "NOUN" and gazetteer.names_target(head_phrase(place)[1])
+                    ):
                         return [place]
     return []
+
+
+def _office_holder(token: Token, mentions: Mentions) -> list[Token]:
+    """The party whose office the act is done in: "resigned as president of Indonesia", "stepped down as head of
+    the union"."""
+    offices = prep_objects(token, ("as",))
+    return [o for office in offices[:1] for o in prep_objects(office, ("of",)) if _party_or_place(o, mentions)]
 
 
 def _party_or_place(token: Token, mentions: Mentions) -> bool:

@@ -66,11 +66,17 @@ def prep_objects(token: Token, prepositions: tuple[str, ...]) -> list[Token]:
     return []
 
 
-def noun_phrase(token: Token) -> Span:
+def noun_phrase(token: Token, defining: bool = False) -> Span:
     """The token's subtree without relative clauses, conjuncts, edge punctuation and the phrases that date it
     ("rebels in the north on Tuesday" are the rebels in the north); with its apposition, which says who it is
-    ("Ali Kushayb, a Sudanese militia leader")."""
-    excluded = {t.i for c in token.children if c.dep_ in SPAN_EXCLUDED_DEPS for t in c.subtree}
+    ("Ali Kushayb, a Sudanese militia leader"). `defining` keeps the clauses that say which ones are meant, not set
+    off by a comma: "two ministers who served in his government", "workers employed by the agency"."""
+    excluded = {
+        t.i
+        for c in token.children
+        if c.dep_ in SPAN_EXCLUDED_DEPS and not (defining and _defines(c))
+        for t in c.subtree
+    }
     excluded.update(t.i for prep in token.subtree if _dates(prep) for t in prep.subtree)
     kept = {t.i for t in token.subtree} - excluded
     start = end = token.i
@@ -93,6 +99,13 @@ def verb_lemmas(verb: Token) -> tuple[str, ...]:
     stem is a word too: "fines", "fined", "fining" are lemmatized "fin" (not "fine"), "rapes" "rap", "hopes" "hop"."""
     lemma = verb.lemma_.lower()
     return (lemma, f"{lemma}e") if lemma[-1:] not in VOWELS and verb.lower_.startswith(lemma) else (lemma,)
+
+
+def _defines(clause: Token) -> bool:
+    """A relative clause or a participle that restricts its noun: not set off by a comma ("the ministers who
+    served", not "the minister, who served")."""
+    start = clause.left_edge.i
+    return clause.dep_ in {"relcl", "acl"} and start > 0 and clause.doc[start - 1].text != ","
 
 
 def _dates(token: Token) -> bool:

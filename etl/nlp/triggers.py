@@ -22,7 +22,9 @@ WORDS = load_word_classes()
 # Clauses that only describe a participant ("refugees fleeing the war") are background, not news;
 # "according (to)" is tagged as a verb.
 BACKGROUND_DEPS = frozenset({"relcl", "acl", "amod", "compound", "nmod", "npadvmod", "prep"})
-PHRASE_DEPS = frozenset({"prt", "prep", "dobj", "advmod", "dative"})
+# The object of a verb pattern, active or passive: "expelled two inspectors", "two inspectors were expelled".
+OBJECT_DEPS = frozenset({"dobj", "nsubjpass"})
+PHRASE_DEPS = frozenset({"prt", "prep", "advmod", "dative"}) | OBJECT_DEPS
 # An object that only counts what its "of" phrase names: "some of", "two of", "dozens of".
 COUNTING_POS = frozenset({"NUM", "DET", "PRON"})
 # A reported obligation's clause ("declared that China must drop barriers").
@@ -88,10 +90,10 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
     particles = [c for c in verb.children if c.dep_ == "prt"]
     lemmas = verb_lemmas(verb)
     heads = [f"{lemma} {p.lower_}" for lemma in lemmas for p in particles[:1]] + list(lemmas)
-    for child in sorted(verb.children, key=lambda c: (c.dep_ != "dobj", c.i)):
+    for child in sorted(verb.children, key=lambda c: (c.dep_ not in OBJECT_DEPS, c.i)):
         if child.dep_ not in PHRASE_DEPS or (child.dep_ == "prep" and child.i < verb.i):
             continue
-        objects = _object_words(child) if child.dep_ == "dobj" else [child]
+        objects = _object_words(child) if child.dep_ in OBJECT_DEPS else [child]
         for head in heads:
             # A preposition and its object: "took to the streets" is "take to street".
             for pobj in (c for c in child.children if child.dep_ == "prep" and c.dep_ == "pobj"):
@@ -120,12 +122,13 @@ def _scales_an_act(verb: Token, lexicon: Lexicon) -> bool:
     return scaling and any(c.dep_ == "dobj" and lexicon.word(c.lemma_, "NOUN") for c in verb.children)
 
 
-def _object_words(dobj: Token) -> list[Token]:
-    """The words a verb's pattern may name as its object: the object, its noun modifier ("halted mediation efforts"
-    is "halt mediation") and what a quantity counts ("expelled some of the peacekeepers" is "expel peacekeeper")."""
-    words = [dobj, *(c for c in dobj.children if c.dep_ == "compound")]
-    if dobj.pos_ in COUNTING_POS or dobj.lemma_ in QUANTITY_NOUNS:
-        words += [p for of in dobj.children if of.lower_ == "of" for p in of.children if p.dep_ == "pobj"]
+def _object_words(obj: Token) -> list[Token]:
+    """The words a verb's pattern may name as its object (active or passive): the object, its noun modifier
+    ("halted mediation efforts" is "halt mediation") and what a quantity counts ("expelled some of the
+    peacekeepers" is "expel peacekeeper")."""
+    words = [obj, *(c for c in obj.children if c.dep_ == "compound")]
+    if obj.pos_ in COUNTING_POS or obj.lemma_ in QUANTITY_NOUNS:
+        words += [p for of in obj.children if of.lower_ == "of" for p in of.children if p.dep_ == "pobj"]
     return words
 
 
@@ -138,7 +141,7 @@ def _weapon_trigger(verb: Token, heads: list[str], lexicon: Lexicon) -> TriggerM
         return None
     for child in verb.children:
         if (
-            child.dep_ in {"dobj", "nsubjpass"}
+            child.dep_ in OBJECT_DEPS
             and gazetteer.names_weapon(head_phrase(child)[1])
             and (_aimed(verb) or _aimed(child))
         ):

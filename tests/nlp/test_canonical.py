@@ -87,7 +87,13 @@ def test_canonical_fuzzy_transliteration_variants() -> None:
     assert known_entity("Pavel Shoigu", "PERSON") is None
 
 
-def test_canonical_leader_needs_the_document_to_name_his_country() -> None:
+def test_canonical_leader_by_full_name_needs_no_country_named() -> None:
+    # A full name is specific enough on its own; a surname alone is not (below).
+    bouteflika = known_entity("Abdelaziz Bouteflika", "PERSON")
+    assert bouteflika is not None and bouteflika.country == "DZA"
+
+
+def test_canonical_leader_by_surname_needs_the_document_to_name_his_country() -> None:
     assert known_entity("Merkel", "PERSON") is None
     merkel = known_entity("Merkel", "PERSON", document_countries=frozenset({"DEU"}))
     assert merkel is not None and (merkel.canonical_name, merkel.country, merkel.sector) == (

@@ -76,6 +76,34 @@ EVENTS = [
     ("government bans a film", "The government banned the film last week.", "COERCE", "The government", ("the film",)),
 ]
 
+# A subject "it"/"they" at the head of its sentence continues the previous sentence's subject, named or described:
+# (phenomenon, text, the last event's actor as (text, canonical name, country, sector)).
+CONTINUED_SUBJECTS = [
+    (
+        "a description, not the nationality in it",
+        "The Taiwanese company said it would cooperate with the authorities. "
+        "It rejected claims that it had mistreated workers.",
+        ("It", None, "TWN", "BUS"),
+    ),
+    (
+        "the subject, not a place named after it",
+        "The union said nurses in Scotland and Wales had voted for strikes. "
+        "It is demanding a pay rise from the government.",
+        ("It", None, None, "LAB"),
+    ),
+    (
+        "a named subject, not the names after it",
+        "Borduvia said Ruritanian troops in Kessel had fired on protesters. "
+        "It demanded an inquiry by the United Nations.",
+        ("It", "Borduvia", None, None),
+    ),
+    (
+        "a plural description",
+        "Villagers said soldiers from Borduvia had burned their homes. They demanded compensation from the government.",
+        ("They", None, None, "CVL"),
+    ),
+]
+
 
 @pytest.fixture(scope="module")
 def annotated() -> Callable[[str], Annotation]:
@@ -129,6 +157,16 @@ def test_pronouns_are_never_canonical_names(annotated: Callable[[str], Annotatio
         p.canonical for e in annotation.events for p in e.participants if p.canonical
     ]
     assert named and not [name for name in named if name.lower() in PRONOUNS]
+
+
+@pytest.mark.parametrize(
+    ("phenomenon", "text", "actor"), CONTINUED_SUBJECTS, ids=[case[0] for case in CONTINUED_SUBJECTS]
+)
+def test_a_subject_pronoun_continues_the_previous_subject(
+    annotated: Callable[[str], Annotation], phenomenon: str, text: str, actor: tuple[str | None, ...]
+) -> None:
+    last = annotated(text).events[-1]
+    assert [(p.text, p.canonical, p.country, p.sector) for p in last.participants if p.role == "actor"] == [actor]
 
 
 def test_pronoun_without_antecedent_has_no_entity(annotated: Callable[[str], Annotation]) -> None:
