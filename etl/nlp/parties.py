@@ -104,7 +104,9 @@ def event_parties(
     if match.trigger.event_type in PLACE_TARGET_TYPES and any(r.lemma_ in METRIC_NOUNS for r in recipients):
         return None
     if match.token.lemma_ in DISMISSING_LEMMAS and any(
-        _party_or_place(o, mentions) for o in match.token.children if o.dep_ in {"dobj", "nsubjpass"}
+        (o.pos_ == "NUM" or agency(o, mentions) is Agency.AGENT) and not gazetteer.names_weapon(head_phrase(o)[1])
+        for o in match.token.children
+        if o.dep_ in {"dobj", "nsubjpass"}
     ):
         return None
     # What the act is done to as the parse gives it: an amount is no recipient (below), but force used on it is
@@ -331,9 +333,7 @@ def _office_holder(token: Token, mentions: Mentions) -> list[Token]:
 def _party_or_place(token: Token, mentions: Mentions) -> bool:
     """The token names a party, people counted ("five were arrested"), a place, or what force is used on ("the
     port", "a convoy")."""
-    # A number counts people ("five were arrested") unless its "of" phrase names what it counts ("one of his toes").
-    counting = token.pos_ == "NUM" and not any(c.lower_ == "of" for c in token.children)
-    if counting or agency(token, mentions) is Agency.AGENT:
+    if token.pos_ == "NUM" or agency(token, mentions) is Agency.AGENT:
         return True
     mention = mention_at(token, mentions)
     return (mention is not None and mention.label in LOCATION_LABELS) or gazetteer.names_target(head_phrase(token)[1])
