@@ -136,9 +136,8 @@ def verb_votes(path: Path) -> Iterator[tuple[str, str | None]]:
     synonyms = read_synonym_sets(lines[:start])
     block_code: str | None = None
     block_verbs: set[str] = set()  # the block's synonyms
-    own_code_verbs: dict[
-        str, str
-    ] = {}  # each verb with a code of its own, and each of its irregular forms, to its lemma
+    # Each verb with a code of its own, and each of its irregular forms, to its lemma.
+    own_code_verbs: dict[str, str] = {}
     for line in lines[start + 1 : end]:
         header = BLOCK_HEADER.match(line)
         if header:
