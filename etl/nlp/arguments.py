@@ -20,6 +20,10 @@ from etl.nlp.triggers import TriggerMatch
 
 WORDS = load_word_classes()
 RECIPIENT_PREPS = WORDS["recipient_preposition"]  # in order of preference
+# Force named by a noun is done to its "of" phrase: "the shelling of Kherson", "the arrest of two journalists",
+# "the occupation of Crimea"; other acts' "of" is often their agent ("the visit of the president").
+OBJECTIVE_PREPS = WORDS["objective_preposition"]
+OBJECTIVE_TYPES = frozenset({"ASSAULT", "COERCE"})
 # Reported speech: the subject of these verbs is the source of the events in the clause they report
 # ("Rebels attacked the convoy, the ministry said"), and so is the object of "according to" when it names a party
 # ("according to police"; not "according to the plan").
@@ -59,6 +63,8 @@ def arguments(match: TriggerMatch) -> tuple[list[Token], list[Token]]:
     ]
     actors += prep_objects(token, ("by",))
     recipients = prep_objects(token, RECIPIENT_PREPS)
+    if not recipients and match.trigger.event_type in OBJECTIVE_TYPES:
+        recipients = prep_objects(token, OBJECTIVE_PREPS)
     if verb is None or actors:
         actors = actors or possessors
     else:
