@@ -112,6 +112,10 @@ def event_parties(
     # What the act is done to as the parse gives it: an amount is no recipient (below), but force used on it is
     # force used on a thing ("hit 50 billion dollars in exports", "seized 20 percent of the market").
     objects = recipients
+    # A party the verb pattern itself names is its target, before one a preposition names: "summoned a senior
+    # Indian diplomat to its Foreign Ministry", "expelled some of the peacekeepers".
+    if named := [o for o in _phrase_objects(match) if agency(o, mentions) is Agency.AGENT]:
+        recipients = with_conjuncts(named[0])
     targets = [agency(r, mentions) for r in recipients]
     if Agency.WEAPON in targets and Agency.AGENT not in targets:
         # "fired missiles at a checkpoint": the weapon is the means, the target is the prepositional object.
