@@ -106,14 +106,14 @@ def event_parties(
     if match.token.lemma_ in DISMISSING_LEMMAS and any(
         (o.pos_ == "NUM" or agency(o, mentions) is Agency.AGENT) and not gazetteer.names_weapon(head_phrase(o)[1])
         for o in match.token.children
-        if o.dep_ in {"dobj", "nsubjpass"}
+        if o.dep_ in OBJECT_DEPS
     ):
         return None
     # What the act is done to as the parse gives it: an amount is no recipient (below), but force used on it is
     # force used on a thing ("hit 50 billion dollars in exports", "seized 20 percent of the market").
     objects = recipients
     # A party the verb pattern itself names is its target, before one a preposition names: "summoned a senior
-    # Indian diplomat to its Foreign Ministry", "expelled some of the peacekeepers".
+    # Indian diplomat to its Foreign Ministry".
     if named := [o for o in _phrase_objects(match) if agency(o, mentions) is Agency.AGENT]:
         recipients = with_conjuncts(named[0])
     targets = [agency(r, mentions) for r in recipients]
