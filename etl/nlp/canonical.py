@@ -97,12 +97,14 @@ def _index() -> _Index:
         person = (row["canonical_name"], row["country"])
         leader_aliases[person].add(row["alias"])
         leader_facts[person] = (row["country"], row["sector"])
+    curated_people = {name for group, name in aliases if group == "person"}
+    canonical_keys = {canonical: normalize(canonical) for canonical, _ in leader_aliases}
     leaders: dict[str, list[KnownEntity]] = defaultdict(list)
     for (canonical, iso3), names in sorted(leader_aliases.items()):
-        curated = next((aliases["person", n] for n in sorted(names) if ("person", n) in aliases), None)
+        curated = aliases["person", min(spellings)] if (spellings := names & curated_people) else None
         country, sector = leader_facts[canonical, iso3]
         entity = curated or KnownEntity(canonical, "PERSON", country or None, sector or None, None, False)
-        for name in names | {normalize(canonical)}:
+        for name in names | {canonical_keys[canonical]}:
             if entity not in leaders[name]:
                 leaders[name].append(entity)
 
@@ -113,7 +115,7 @@ def _index() -> _Index:
     other_words: set[str] = set()
     for people in leaders.values():
         for person in (p for p in people if not p.curated):
-            *first, last = normalize(person.canonical_name).split()
+            *first, last = canonical_keys[person.canonical_name].split()
             other_words.update(first)
             if len(last) >= MIN_SURNAME_LENGTH and person not in surnames[last]:
                 surnames[last].append(person)
