@@ -3,6 +3,7 @@ place."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping, Sequence
 
@@ -31,7 +32,12 @@ MAX_CONTINUED_SENTENCES = 3
 
 
 def participant_of(
-    role: str, token: Token, mentions: Mentions, entities: Mapping[str, Entity], place_country: str | None
+    role: str,
+    token: Token,
+    mentions: Mentions,
+    entities: Mapping[str, Entity],
+    place_country: str | None,
+    sentence_country: str | None = None,
 ) -> Participant:
     # A pronoun is what it stands for: the subject it continues, a description or a name ("The Taiwanese company
     # said … . It denied …": the company, Taiwanese, not the Taiwanese people), else the nearest entity of its
@@ -49,14 +55,21 @@ def participant_of(
     entity = entities.get(mention.entity_key) if mention else None
     # "Ethnic Albanians in south Serbia" are Serbia's: an ethnic label names a minority, not its kin state.
     ethnic = any(t.lower_ == "ethnic" for t in span)
+    sector = gazetteer.sector_of(span.text)
+    # A private person (a name or a pronoun with no office) is of no country the sentence names by the way.
+    private = sector is None and (
+        token.pos_ == "PRON" or (mention.label == "PERSON" if mention is not None else token.pos_ == "PROPN")
+    )
     country = (
         (entity.country if entity and not ethnic else None)
         # The phrase carries what the entity may not: "the Russian army", "Hungarian officials", "Kenzo Oshima,
         # the UN relief coordinator"; then a participle that describes it ("a newspaper based in Beirut"); then,
-        # for a party named by no country at all ("prisoners rioted in Dili"), the country where it happened.
+        # for a party named by no country at all ("prisoners rioted in Dili"), the country where it happened, else
+        # the one country its sentence names (`sentence_country`), unless a private person.
         or _phrase_country(span.text)
         or (_phrase_country(_description(referent)) if any(c.dep_ == "acl" for c in referent.children) else None)
         or place_country
+        or (None if private else sentence_country)
     )
     # The words as written keep the clause that says which ones are meant; the entity and the country are read
     # from the phrase without it ("people who fled to the border" are no border's).
@@ -69,8 +82,25 @@ def participant_of(
         entity_key=mention.entity_key if mention else None,
         canonical=entity.canonical_name if entity else None,
         country=country,
-        sector=gazetteer.sector_of(span.text),
+        sector=sector,
     )
+
+
+def sentence_country(sentence: Span, mentions: Mentions, entities: Mapping[str, Entity]) -> str | None:
+    """The country a sentence is about, when its entities name one and no other: "Ibo elders demanded control of
+    the Nigerian Interior Ministry", "Judge Rivera opened investigations against 28 Chilean officials" (news names
+    a domestic party's country once, if at all); None when they name none or several ("the US urged China"), and
+    international bodies belong to no country."""
+    first = bisect.bisect_left(mentions.starts, sentence.start_char)
+    last = bisect.bisect_left(mentions.starts, sentence.end_char)
+    countries = {
+        entity.country
+        for m in mentions[first:last]
+        if (entity := entities.get(m.entity_key)) is not None
+        and entity.country is not None
+        and entity.country not in INTERNATIONAL_CODES
+    }
+    return countries.pop() if len(countries) == 1 else None
 
 
 def continued_subject(pronoun: Token) -> Token | None:
