@@ -146,7 +146,8 @@ def event_parties(
         if moved and all(map(_names_forces, moved)):
             recipients = _destinations([match.token, *moved], mentions)
     if not recipients:
-        recipients = _content_targets(match.token, match.trigger.event_type in PLACE_TARGETED_TYPES, mentions)
+        kind = match.trigger.event_type
+        recipients = _content_targets(match.token, kind in PLACE_TARGETED_TYPES, kind == "REQUEST", mentions)
     if not recipients:
         recipients = _office_holder(match.token, mentions)
     # "was forced to close", "were obliged to pull out": circumstances compel, and the act compelled is coded.
@@ -294,10 +295,11 @@ def _destinations(heads: list[Token], mentions: Mentions) -> list[Token]:
     return []
 
 
-def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> list[Token]:
-    """The target of the act a speech act or an intent is about ("threatened to attack a US base", "refused to
-    lift the ban on SIMI"), else the place it is done to ("declared a ceasefire in Tripoli", "sent experts to
-    Alabama", "remained on alert in Kessel")."""
+def _content_targets(token: Token, place_targeted: bool, request: bool, mentions: Mentions) -> list[Token]:
+    """The party a request asks to act, the subject of the act requested ("demanded that the government end
+    curbs", "called for Britain to stay"); else the target of the act a speech act or an intent is about
+    ("threatened to attack a US base", "refused to lift the ban on SIMI"), else the place it is done to ("declared
+    a ceasefire in Tripoli", "sent experts to Alabama", "remained on alert in Kessel")."""
     # and of its purpose: "donated $2 million to help Ruritania"
     contents = [
         c
@@ -306,6 +308,9 @@ def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> 
         and (c.dep_ in {"xcomp", "ccomp"} or (c.dep_ == "advcl" and any(a.tag_ == "TO" for a in c.children)))
     ]
     for content in contents:
+        subjects = [c for c in content.children if c.dep_ == "nsubj" and c.pos_ != "PRON"]
+        if request and subjects and agency(subjects[0], mentions) is Agency.AGENT:
+            return with_conjuncts(subjects[0])
         objects = [c for c in content.children if c.dep_ in {"dobj", "dative"}]
         parties = _party_objects(with_participles([content, *objects]), mentions)
         if parties or objects:
