@@ -43,8 +43,8 @@ CIVILIAN_LABELS = frozenset({"PERSON", "ORG"})
 # late attacks", "a first-time strike", "threatened to break their defence", "upset the favourite").
 CONTEST_NOUNS = frozenset(WORDS["contest_noun"])
 CONTEST_TYPES = frozenset({"ASSAULT", "THREATEN", "PROTEST"})
-# Acts mostly done in or aimed at another country than one's own: a visit, aid.
-ABROAD_MODES = frozenset({"visit"})
+# Acts mostly done in or aimed at another country than one's own: a visit, refuge sought, aid.
+ABROAD_MODES = frozenset({"visit", "asylum"})
 ABROAD_TYPES = frozenset({"AID"})
 
 
@@ -162,8 +162,8 @@ def _event(
     location_key = event_place_key(match, recipients, mentions)
     location = entities.get(location_key) if location_key else None
     place_country = location.country if location else None
-    # A visitor or a donor is seldom a national of the place or of the country the sentence names: "the Ruritanian
-    # minister visited Kenya", "donors sent food aid to Haitian villagers".
+    # A visitor, a refugee or a donor is seldom a national of the place or of the country the sentence names: "the
+    # Ruritanian minister arrived in Kenya", "donors sent food aid to Haitian villagers".
     abroad = match.trigger.mode in ABROAD_MODES or match.trigger.event_type in ABROAD_TYPES
     named = sentence_country(sentence, mentions, entities)
     actor_countries = (None, None) if abroad else (place_country, named)

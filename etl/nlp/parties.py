@@ -31,6 +31,8 @@ PLACE_TARGET_PREPS = frozenset(WORDS["place_target_preposition"])
 # Material acts whose place is their target when no party is ("declared a ceasefire in Tripoli"); talks or
 # protests in a city are not aimed at it.
 PLACE_TARGETED_TYPES = frozenset({"ASSAULT", "COERCE", "RETREAT", "MOBILIZE", "AID", "SANCTION", "CONCEDE"})
+# So are a visit ("arrived in Kyiv": the host) and refuge sought ("sought refuge in Bangladesh": the state asked).
+PLACE_TARGETED_MODES = frozenset({"visit", "asylum"})
 # Outcomes that befall people and things without anyone doing them (an earthquake kills, a tank explodes): coded
 # only with a stated perpetrator or weapon ("killed by a roadside bomb"); the attack that caused them is coded
 # on its own ("killed in an air strike", "wounded when gunmen opened fire").
@@ -147,7 +149,8 @@ def event_parties(
             recipients = _destinations([match.token, *moved], mentions)
     if not recipients:
         kind = match.trigger.event_type
-        recipients = _content_targets(match.token, kind in PLACE_TARGETED_TYPES, kind == "REQUEST", mentions)
+        place_targeted = kind in PLACE_TARGETED_TYPES or match.trigger.mode in PLACE_TARGETED_MODES
+        recipients = _content_targets(match.token, place_targeted, kind == "REQUEST", mentions)
     if not recipients:
         recipients = _office_holder(match.token, mentions)
     # "was forced to close", "were obliged to pull out": circumstances compel, and the act compelled is coded.
