@@ -87,10 +87,10 @@ def participant_of(
 
 
 def sentence_country(sentence: Span, mentions: Mentions, entities: Mapping[str, Entity]) -> str | None:
-    """The country a sentence is about, when its entities name one and no other: "Ibo elders demanded control of
-    the Nigerian Interior Ministry", "Judge Rivera opened investigations against 28 Chilean officials" (news names
-    a domestic party's country once, if at all); None when they name none or several ("the US urged China"), and
-    international bodies belong to no country."""
+    """The country a sentence is about, when its entities name one and no other: "tribal elders demanded that the
+    Nigerian interior ministry release the herders", "Judge Ortega opened an investigation against twelve Chilean
+    officials" (news names a domestic party's country once, if at all); None when they name none or several ("the
+    US urged China"), and international bodies belong to no country."""
     first = bisect.bisect_left(mentions.starts, sentence.start_char)
     last = bisect.bisect_left(mentions.starts, sentence.end_char)
     countries = {

@@ -31,7 +31,7 @@ PLACE_TARGET_PREPS = frozenset(WORDS["place_target_preposition"])
 # Material acts whose place is their target when no party is ("declared a ceasefire in Tripoli"); talks or
 # protests in a city are not aimed at it.
 PLACE_TARGETED_TYPES = frozenset({"ASSAULT", "COERCE", "RETREAT", "MOBILIZE", "AID", "SANCTION", "CONCEDE"})
-# So are a visit ("arrived in Kyiv": the host) and refuge sought ("sought refuge in Bangladesh": the state asked).
+# So are a visit ("arrived in Kyiv": the host) and refuge sought ("sought refuge in Tanzania": the state asked).
 PLACE_TARGETED_MODES = frozenset({"visit", "asylum"})
 # Outcomes that befall people and things without anyone doing them (an earthquake kills, a tank explodes): coded
 # only with a stated perpetrator or weapon ("killed by a roadside bomb"); the attack that caused them is coded
@@ -299,10 +299,10 @@ def _destinations(heads: list[Token], mentions: Mentions) -> list[Token]:
 
 
 def _content_targets(token: Token, place_targeted: bool, request: bool, mentions: Mentions) -> list[Token]:
-    """The party a request asks to act, the subject of the act requested ("demanded that the government end
-    curbs", "called for Britain to stay"); else the target of the act a speech act or an intent is about
-    ("threatened to attack a US base", "refused to lift the ban on SIMI"), else the place it is done to ("declared
-    a ceasefire in Tripoli", "sent experts to Alabama", "remained on alert in Kessel")."""
+    """The party a request asks to act, the subject of the act requested ("demanded that the government free the
+    reporters", "urged that the army return to its barracks"); else the target of the act a speech act or an intent
+    is about ("threatened to attack a US base", "refused to lift the ban on SIMI"), else the place it is done to
+    ("declared a ceasefire in Tripoli", "sent experts to Alabama", "remained on alert in Kessel")."""
     # and of its purpose: "donated $2 million to help Ruritania"
     contents = [
         c
