@@ -29,6 +29,7 @@ CONTINUING_PRONOUNS = frozenset({"it", "they"})
 SINGULAR_PRONOUNS = frozenset({"it"})
 PLURAL_TAGS = frozenset({"NNS", "NNPS"})
 MAX_CONTINUED_SENTENCES = 3
+BOTH_SIDES_WORDS = frozenset({"both", "two"})
 
 
 def participant_of(
@@ -56,10 +57,12 @@ def participant_of(
     # "Ethnic Albanians in south Serbia" are Serbia's: an ethnic label names a minority, not its kin state.
     ethnic = any(t.lower_ == "ethnic" for t in span)
     sector = gazetteer.sector_of(span.text)
-    # A private person (a name or a pronoun with no office) is of no country the sentence names by the way.
+    # A private person (a name or a pronoun with no office) is of no country the sentence names by the way, nor are
+    # the two sides of a meeting or a deal ("the two presidents", "both countries").
     private = sector is None and (
         token.pos_ == "PRON" or (mention.label == "PERSON" if mention is not None else token.pos_ == "PROPN")
     )
+    both_sides = any(c.lower_ in BOTH_SIDES_WORDS for c in referent.children if c.dep_ in {"det", "nummod", "predet"})
     country = (
         (entity.country if entity and not ethnic else None)
         # The phrase carries what the entity may not: "the Russian army", "Hungarian officials", "Kenzo Oshima,
@@ -69,7 +72,7 @@ def participant_of(
         or _phrase_country(span.text)
         or (_phrase_country(_description(referent)) if any(c.dep_ == "acl" for c in referent.children) else None)
         or place_country
-        or (None if private else sentence_country)
+        or (None if private or both_sides else sentence_country)
     )
     # The words as written keep the clause that says which ones are meant; the entity and the country are read
     # from the phrase without it ("people who fled to the border" are no border's).
@@ -99,8 +102,19 @@ def sentence_country(sentence: Span, mentions: Mentions, entities: Mapping[str, 
         if (entity := entities.get(m.entity_key)) is not None
         and entity.country is not None
         and entity.country not in INTERNATIONAL_CODES
+        and not _names_a_place_only(sentence, m)
     }
     return countries.pop() if len(countries) == 1 else None
+
+
+def _names_a_place_only(sentence: Span, mention: Mention) -> bool:
+    """The mention is where something happens ("agreed in Nairobi", "an Oslo-based group"), not a party: a place
+    says less of who acts there than a people or a state named as a party does."""
+    span = sentence.doc.char_span(mention.start, mention.end)
+    if span is None:
+        return False
+    head = span.root
+    return (head.dep_ == "pobj" and head.head.lower_ in LOCATION_PREPS) or head.head.lower_ == "based"
 
 
 def continued_subject(pronoun: Token) -> Token | None:
