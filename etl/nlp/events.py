@@ -23,7 +23,7 @@ from etl.nlp.confidence import TriggerKind, confidence, evidence_of
 from etl.nlp.event_dates import continues_previous_day, is_background, resolve_event_date
 from etl.nlp.lexicon import Lexicon, load_word_classes
 from etl.nlp.modality import HOSTILE_TYPES, announced_as_intent, intent_type, is_hypothetical, is_negated
-from etl.nlp.participants import PLACE_TARGET_TYPES, event_place_key, participant_of
+from etl.nlp.participants import PLACE_TARGET_TYPES, event_place_key, participant_of, sentence_country
 from etl.nlp.parties import CIVILIAN_SECTORS, event_parties, violent_sentence
 from etl.nlp.syntax import governing_verb
 from etl.nlp.triggers import TriggerMatch, circumstantial, outer_trigger, sentence_triggers
@@ -43,6 +43,9 @@ CIVILIAN_LABELS = frozenset({"PERSON", "ORG"})
 # late attacks", "a first-time strike", "threatened to break their defence", "upset the favourite").
 CONTEST_NOUNS = frozenset(WORDS["contest_noun"])
 CONTEST_TYPES = frozenset({"ASSAULT", "THREATEN", "PROTEST"})
+# Acts mostly done in or aimed at another country than one's own: a visit, refuge sought, aid.
+ABROAD_MODES = frozenset({"visit", "asylum"})
+ABROAD_TYPES = frozenset({"AID"})
 
 
 def code_events(
@@ -159,11 +162,18 @@ def _event(
     location_key = event_place_key(match, recipients, mentions)
     location = entities.get(location_key) if location_key else None
     place_country = location.country if location else None
-    participants = [participant_of("actor", a, mentions, entities, place_country) for a in actors]
+    # A visitor, a refugee or a donor is seldom a national of the place or of the country the sentence names: "the
+    # Ruritanian minister arrived in Kenya", "donors sent food aid to Haitian villagers".
+    abroad = match.trigger.mode in ABROAD_MODES or match.trigger.event_type in ABROAD_TYPES
+    named = sentence_country(sentence, mentions, entities)
+    actor_countries = (None, None) if abroad else (place_country, named)
+    participants = [participant_of("actor", a, mentions, entities, *actor_countries) for a in actors]
     participants += [
-        participant_of("recipient", r, mentions, entities, place_country) for r in recipients if r.i not in actor_ids
+        participant_of("recipient", r, mentions, entities, place_country, named)
+        for r in recipients
+        if r.i not in actor_ids
     ]
-    participants += [participant_of("source", s, mentions, entities, place_country) for s in sources(match)]
+    participants += [participant_of("source", s, mentions, entities, place_country, named) for s in sources(match)]
     negated = is_negated(match.token)
     event_type = intent_type(match.trigger.event_type, negated) if intended else match.trigger.event_type
     return Event(

@@ -3,6 +3,7 @@ place."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping, Sequence
 
@@ -28,10 +29,16 @@ CONTINUING_PRONOUNS = frozenset({"it", "they"})
 SINGULAR_PRONOUNS = frozenset({"it"})
 PLURAL_TAGS = frozenset({"NNS", "NNPS"})
 MAX_CONTINUED_SENTENCES = 3
+BOTH_SIDES_WORDS = frozenset({"both", "two"})
 
 
 def participant_of(
-    role: str, token: Token, mentions: Mentions, entities: Mapping[str, Entity], place_country: str | None
+    role: str,
+    token: Token,
+    mentions: Mentions,
+    entities: Mapping[str, Entity],
+    place_country: str | None,
+    sentence_country: str | None = None,
 ) -> Participant:
     # A pronoun is what it stands for: the subject it continues, a description or a name ("The Taiwanese company
     # said … . It denied …": the company, Taiwanese, not the Taiwanese people), else the nearest entity of its
@@ -49,14 +56,23 @@ def participant_of(
     entity = entities.get(mention.entity_key) if mention else None
     # "Ethnic Albanians in south Serbia" are Serbia's: an ethnic label names a minority, not its kin state.
     ethnic = any(t.lower_ == "ethnic" for t in span)
+    sector = gazetteer.sector_of(span.text)
+    # A private person (a name or a pronoun with no office) is of no country the sentence names by the way, nor are
+    # the two sides of a meeting or a deal ("the two presidents", "both countries").
+    private = sector is None and (
+        token.pos_ == "PRON" or (mention.label == "PERSON" if mention is not None else token.pos_ == "PROPN")
+    )
+    both_sides = any(c.lower_ in BOTH_SIDES_WORDS for c in referent.children if c.dep_ in {"det", "nummod", "predet"})
     country = (
         (entity.country if entity and not ethnic else None)
         # The phrase carries what the entity may not: "the Russian army", "Hungarian officials", "Kenzo Oshima,
         # the UN relief coordinator"; then a participle that describes it ("a newspaper based in Beirut"); then,
-        # for a party named by no country at all ("prisoners rioted in Dili"), the country where it happened.
+        # for a party named by no country at all ("prisoners rioted in Dili"), the country where it happened, else
+        # the one country its sentence names (`sentence_country`), unless a private person.
         or _phrase_country(span.text)
         or (_phrase_country(_description(referent)) if any(c.dep_ == "acl" for c in referent.children) else None)
         or place_country
+        or (None if private or both_sides else sentence_country)
     )
     # The words as written keep the clause that says which ones are meant; the entity and the country are read
     # from the phrase without it ("people who fled to the border" are no border's).
@@ -69,8 +85,36 @@ def participant_of(
         entity_key=mention.entity_key if mention else None,
         canonical=entity.canonical_name if entity else None,
         country=country,
-        sector=gazetteer.sector_of(span.text),
+        sector=sector,
     )
+
+
+def sentence_country(sentence: Span, mentions: Mentions, entities: Mapping[str, Entity]) -> str | None:
+    """The country a sentence is about, when its entities name one and no other: "tribal elders demanded that the
+    Nigerian interior ministry release the herders", "Judge Ortega opened an investigation against twelve Chilean
+    officials" (news names a domestic party's country once, if at all); None when they name none or several ("the
+    US urged China"), and international bodies belong to no country."""
+    first = bisect.bisect_left(mentions.starts, sentence.start_char)
+    last = bisect.bisect_left(mentions.starts, sentence.end_char)
+    countries = {
+        entity.country
+        for m in mentions[first:last]
+        if (entity := entities.get(m.entity_key)) is not None
+        and entity.country is not None
+        and entity.country not in INTERNATIONAL_CODES
+        and not _names_a_place_only(sentence, m)
+    }
+    return countries.pop() if len(countries) == 1 else None
+
+
+def _names_a_place_only(sentence: Span, mention: Mention) -> bool:
+    """The mention is where something happens ("agreed in Nairobi", "an Oslo-based group"), not a party: a place
+    says less of who acts there than a people or a state named as a party does."""
+    span = sentence.doc.char_span(mention.start, mention.end)
+    if span is None:
+        return False
+    head = span.root
+    return (head.dep_ == "pobj" and head.head.lower_ in LOCATION_PREPS) or head.head.lower_ == "based"
 
 
 def continued_subject(pronoun: Token) -> Token | None:

@@ -31,6 +31,8 @@ PLACE_TARGET_PREPS = frozenset(WORDS["place_target_preposition"])
 # Material acts whose place is their target when no party is ("declared a ceasefire in Tripoli"); talks or
 # protests in a city are not aimed at it.
 PLACE_TARGETED_TYPES = frozenset({"ASSAULT", "COERCE", "RETREAT", "MOBILIZE", "AID", "SANCTION", "CONCEDE"})
+# So are a visit ("arrived in Kyiv": the host) and refuge sought ("sought refuge in Tanzania": the state asked).
+PLACE_TARGETED_MODES = frozenset({"visit", "asylum"})
 # Outcomes that befall people and things without anyone doing them (an earthquake kills, a tank explodes): coded
 # only with a stated perpetrator or weapon ("killed by a roadside bomb"); the attack that caused them is coded
 # on its own ("killed in an air strike", "wounded when gunmen opened fire").
@@ -146,7 +148,9 @@ def event_parties(
         if moved and all(map(_names_forces, moved)):
             recipients = _destinations([match.token, *moved], mentions)
     if not recipients:
-        recipients = _content_targets(match.token, match.trigger.event_type in PLACE_TARGETED_TYPES, mentions)
+        kind = match.trigger.event_type
+        place_targeted = kind in PLACE_TARGETED_TYPES or match.trigger.mode in PLACE_TARGETED_MODES
+        recipients = _content_targets(match.token, place_targeted, kind == "REQUEST", mentions)
     if not recipients:
         recipients = _office_holder(match.token, mentions)
     # "was forced to close", "were obliged to pull out": circumstances compel, and the act compelled is coded.
@@ -294,10 +298,11 @@ def _destinations(heads: list[Token], mentions: Mentions) -> list[Token]:
     return []
 
 
-def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> list[Token]:
-    """The target of the act a speech act or an intent is about ("threatened to attack a US base", "refused to
-    lift the ban on SIMI"), else the place it is done to ("declared a ceasefire in Tripoli", "sent experts to
-    Alabama", "remained on alert in Kessel")."""
+def _content_targets(token: Token, place_targeted: bool, request: bool, mentions: Mentions) -> list[Token]:
+    """The party a request asks to act, the subject of the act requested ("demanded that the government free the
+    reporters", "urged that the army return to its barracks"); else the target of the act a speech act or an intent
+    is about ("threatened to attack a US base", "refused to lift the ban on SIMI"), else the place it is done to
+    ("declared a ceasefire in Tripoli", "sent experts to Alabama", "remained on alert in Kessel")."""
     # and of its purpose: "donated $2 million to help Ruritania"
     contents = [
         c
@@ -306,6 +311,9 @@ def _content_targets(token: Token, place_targeted: bool, mentions: Mentions) -> 
         and (c.dep_ in {"xcomp", "ccomp"} or (c.dep_ == "advcl" and any(a.tag_ == "TO" for a in c.children)))
     ]
     for content in contents:
+        subjects = [c for c in content.children if c.dep_ == "nsubj" and c.pos_ != "PRON"]
+        if request and subjects and agency(subjects[0], mentions) is Agency.AGENT:
+            return with_conjuncts(subjects[0])
         objects = [c for c in content.children if c.dep_ in {"dobj", "dative"}]
         parties = _party_objects(with_participles([content, *objects]), mentions)
         if parties or objects:

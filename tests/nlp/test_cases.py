@@ -65,6 +65,12 @@ def _check(event: Event, expected: dict[str, Any], coded: Callable[[str], tuple[
         names, want = _names(event, role), expected[role]
         if (want is None and names) or (want is not None and want.casefold() not in names):
             wrong.append(f"{role}: expected {want!r}, coded {sorted(names)}")
+    for role in ("actor", "recipient"):
+        if f"{role}_country" not in expected:
+            continue
+        countries, want = {p.country for p in event.participants if p.role == role}, expected[f"{role}_country"]
+        if want not in countries or (want is None and countries != {None}):
+            wrong.append(f"{role}_country: expected {want!r}, coded {sorted(countries, key=str)}")
     wrong += [
         f"{flag}: expected {expected[flag]}, coded {getattr(event, flag)}"
         for flag in FLAGS
