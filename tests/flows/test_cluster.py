@@ -76,6 +76,9 @@ def dask_address() -> Iterator[str]:
         yield cluster.scheduler_address
 
 
+# PostgreSQL alone: the run's process loads the rows whatever the executor, and the Dask executor on SQLite runs in
+# tests/reliability/test_article_faults.py; a second run of the whole sample on SQLite cost a minute of CPU.
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_cluster_nightly_on_two_dask_workers_writes_the_rows_of_one_process(
     db_url: str, sample_db: str, dask_address: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):

@@ -175,7 +175,7 @@ def test_article_faults_a_file_that_kills_every_dask_worker_is_rejected_and_the_
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # SQLite only: each lost worker costs a worker start (spaCy and the model), and the run's process loads what the
-    # workers annotated as on any database (tests/flows/test_cluster.py runs the Dask executor on both).
+    # workers annotated as on any database (tests/flows/test_cluster.py runs the Dask executor on PostgreSQL).
     db_url = f"sqlite:///{tmp_path / 'newsetl.db'}"
     (corpus / "killer.txt").write_text(f"Killer\n\n{injected_faults.KILL_MARK}: every worker dies here.\n")
     monkeypatch.setenv("NEWSETL_BATCH_SIZE", "10")  # one batch of files, one of texts: six good ones found good alone
