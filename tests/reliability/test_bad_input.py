@@ -25,7 +25,7 @@ from flows.nightly import nightly
 MAX_FILE_BYTES = 1_000_000
 MAX_ARTICLE_CHARS = 200_000
 TINY_PARAGRAPHS = 20_000
-FEED_RECORDS = 300
+FEED_RECORDS = 100  # one file of many records: several spaCy batches (nlp_batch_size 16), each record an article
 ARTICLE = "Germany pledged aid to Ukraine on Tuesday. Berlin will send generators to Kyiv."
 
 LONG_PARAGRAPH_CHARS = 60_000
