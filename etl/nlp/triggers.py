@@ -246,8 +246,11 @@ def circumstantial(token: Token) -> bool:
     for ancestor in (token, *token.ancestors):
         if ancestor.dep_ == "prep" and ancestor.lower_ in CIRCUMSTANCE_PREPS:
             return True
-        if ancestor.dep_ == "advcl" and any(
-            c.dep_ == "mark" and c.lower_ in CIRCUMSTANCE_MARKS for c in ancestor.children
-        ):
+        if circumstance_clause(ancestor):
             return True
     return False
+
+
+def circumstance_clause(token: Token) -> bool:
+    """The token is the verb of a temporal or causal adverbial clause ("after Kurdish forces withdrew")."""
+    return token.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in CIRCUMSTANCE_MARKS for c in token.children)
