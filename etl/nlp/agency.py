@@ -70,10 +70,8 @@ def _agency(token: Token, mentions: Mentions) -> Agency:
         if lower not in THING_PRONOUNS or antecedent(token, mentions) is not None:
             return Agency.AGENT
         return Agency.NONE
-    if token.pos_ == "NUM" or token.lemma_ in QUANTITY_NOUNS:
-        counted = [o for p in token.children if p.lower_ == "of" for o in p.children if o.dep_ == "pobj"]
-        if counted:
-            return agency(counted[0], mentions)
+    if (what := counted(token)) is not token:
+        return agency(what, mentions)
     if token.ent_type_ and token.ent_type_ not in AGENT_LABELS:
         return Agency.NONE  # a date, an amount, a law or a work is nobody ("on Tuesday")
     if token.pos_ == "PROPN":
@@ -93,6 +91,13 @@ def _agency(token: Token, mentions: Mentions) -> Agency:
     if gazetteer.agent_sector(phrase) or gazetteer.country_of(phrase) or gazetteer.organization_of(phrase):
         return Agency.AGENT
     return Agency.NONE
+
+
+def counted(token: Token) -> Token:
+    """What a number or a quantity counts ("thousands of demonstrators": demonstrators), else the token itself."""
+    if token.pos_ == "NUM" or token.lemma_ in QUANTITY_NOUNS:
+        return next((o for p in token.children if p.lower_ == "of" for o in p.children if o.dep_ == "pobj"), token)
+    return token
 
 
 def _names_weapon_only(token: Token) -> bool:

@@ -17,11 +17,11 @@ from functools import cache, partial
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import Mentions, head_phrase
+from etl.nlp.agency import Mentions, counted, head_phrase
 from etl.nlp.arguments import arguments, sources
 from etl.nlp.confidence import TriggerKind, confidence, evidence_of
 from etl.nlp.event_dates import continues_previous_day, is_background, resolve_event_date
-from etl.nlp.lexicon import Lexicon, load_word_classes
+from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import HOSTILE_TYPES, announced_as_intent, intent_type, is_hypothetical, is_negated
 from etl.nlp.participants import PLACE_TARGET_TYPES, event_place_key, participant_of
 from etl.nlp.parties import CIVILIAN_SECTORS, Parties, event_parties, violent_sentence
@@ -43,6 +43,12 @@ CIVILIAN_LABELS = frozenset({"PERSON", "ORG"})
 # late attacks", "a first-time strike", "threatened to break their defence", "upset the favourite").
 CONTEST_NOUNS = frozenset(WORDS["contest_noun"])
 CONTEST_TYPES = frozenset({"ASSAULT", "THREATEN", "PROTEST"})
+# Demands that take the form of a demonstration are PROTEST, not REQUEST (PLOVER's manual, REQUEST): protesters
+# "turned out to demand justice", "staged a sit-in, urging lawmakers to act"; so is protesters' gathering, which
+# the lexicon reads as a meeting (CAMEO 040).
+PROTESTER_NOUNS = frozenset(WORDS["protester_noun"])
+ASSEMBLING_VERBS = frozenset(WORDS["assembling_verb"])
+DEMONSTRATION = Trigger("PROTEST", "demo", "141", "newsetl")
 
 
 def code_events(
@@ -115,6 +121,8 @@ def code_events(
             previous_day = _day_named_before(sentences, sentence_index, publication_date)
         for match in sorted(coded, key=lambda m: m.token.i):
             i = match.token.i
+            if _demonstrated(match, parties[i].actors):
+                match = replace(match, trigger=DEMONSTRATION)
             # A decision taken is the act decided ("decided to lift the sanctions"), not an intent announced; a
             # decision not to act stays a refusal ("decided not to attend": REJECT).
             decided = (
@@ -135,6 +143,15 @@ def code_events(
                 event = replace(event, event_date=previous_day, date_text=continued)
             events.append(_scored(event, match, publication_date))
     return events
+
+
+def _demonstrated(match: TriggerMatch, actors: Sequence[Token]) -> bool:
+    """A demand by protesters, or their gathering: every actor's head is a protester noun ("thousands of
+    demonstrators")."""
+    kind = match.trigger.event_type
+    if not (kind == "REQUEST" or (kind == "CONSULT" and match.token.lemma_ in ASSEMBLING_VERBS)):
+        return False
+    return bool(actors) and all(counted(a).lemma_.lower() in PROTESTER_NOUNS for a in actors)
 
 
 def _own_circumstance(match: TriggerMatch, outer: int | None, parties: Mapping[int, Parties]) -> bool:
