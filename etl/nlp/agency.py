@@ -19,6 +19,8 @@ from etl.nlp import gazetteer
 from etl.records import Mention
 
 AGENT_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
+# The sectors of parties that bear arms: soldiers, rebels, militias, spies.
+ARMED_SECTORS = frozenset({"MIL", "REB", "UAF", "SPY"})
 PERSON_PRONOUNS = frozenset({"he", "him", "his", "himself", "she", "her", "hers", "herself"})
 GROUP_PRONOUNS = frozenset({"they", "them", "their", "theirs", "themselves", "it", "its", "itself"})
 # "it" and "its" stand for a thing as often as for a party: they act only through an antecedent.

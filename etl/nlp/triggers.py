@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from spacy.tokens import Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import QUANTITY_NOUNS, head_phrase
+from etl.nlp.agency import ARMED_SECTORS, QUANTITY_NOUNS, head_phrase
 from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import passive_prediction, unasserted
 from etl.nlp.syntax import CONTENT_DEPS, clause_path, verb_lemmas
@@ -124,9 +124,12 @@ def _scales_an_act(verb: Token, lexicon: Lexicon) -> bool:
 
 def _object_words(obj: Token) -> list[Token]:
     """The words a verb's pattern may name as its object (active or passive): the object, its noun modifier
-    ("halted mediation efforts" is "halt mediation") and what a quantity counts ("expelled some of the
-    peacekeepers" is "expel peacekeeper")."""
-    words = [obj, *(c for c in obj.children if c.dep_ == "compound")]
+    ("halted mediation efforts" is "halt mediation") unless the object is an armed force, which the modifier only
+    qualifies ("attacked government forces" is no "attack government", a criticism), and what a quantity counts
+    ("expelled some of the peacekeepers" is "expel peacekeeper")."""
+    words = [obj]
+    if gazetteer.agent_sector(head_phrase(obj)[1]) not in ARMED_SECTORS:
+        words += [c for c in obj.children if c.dep_ == "compound"]
     if obj.pos_ in COUNTING_POS or obj.lemma_ in QUANTITY_NOUNS:
         words += [p for of in obj.children if of.lower_ == "of" for p in of.children if p.dep_ == "pobj"]
     return words
