@@ -54,6 +54,9 @@ PEACEKEEPING = Trigger("AID", None, "074", "newsetl")
 # A verb that only scales an act its object names ("intensified its bombardment", "stepped up attacks") or joins in
 # it ("joined the protests") is not an act of its own: the object is, as with a light verb.
 SCALING_VERBS = frozenset(WORDS["scaling_verb"]) | frozenset(WORDS["joining_verb"])
+# Verbs of capture that, in the passive and "in" something that is no place, party or act, say people were trapped:
+# "four men were caught in a torrent", "caught in the crossfire".
+ENTRAPPING_VERBS = frozenset(WORDS["entrapping_verb"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,7 @@ def sentence_triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch
             continue
         if pos == "AUX" or token.dep_ in BACKGROUND_DEPS or _in_participle_clause(token) or passive_prediction(token):
             continue
-        if pos == "VERB" and _scales_an_act(token, lexicon):
+        if pos == "VERB" and (_scales_an_act(token, lexicon) or _trapped(token, lexicon)):
             continue
         match = _verb_trigger(token, lexicon) if pos == "VERB" else _noun_trigger(token, lexicon)
         if match is not None and not unasserted(token):
@@ -120,6 +123,22 @@ def _scales_an_act(verb: Token, lexicon: Lexicon) -> bool:
         lemma in SCALING_VERBS or any(f"{lemma} {p}" in SCALING_VERBS for p in particles) for lemma in verb_lemmas(verb)
     )
     return scaling and any(c.dep_ == "dobj" and lexicon.word(c.lemma_, "NOUN") for c in verb.children)
+
+
+def _trapped(verb: Token, lexicon: Lexicon) -> bool:
+    """ "were caught in a torrent", "caught in the crossfire": an entrapping verb in the passive, with no agent, "in"
+    what is neither a place, a party nor an act ("were caught in a raid", "caught in Kessel" are arrests)."""
+    if verb.lemma_ not in ENTRAPPING_VERBS or not any(c.dep_ == "auxpass" for c in verb.children):
+        return False
+    if any(c.dep_ == "agent" for c in verb.children):
+        return False
+    return any(
+        pobj.ent_type_ not in TARGET_LABELS and lexicon.word(pobj.lemma_, "NOUN") is None
+        for prep in verb.children
+        if prep.dep_ == "prep" and prep.lower_ == "in"
+        for pobj in prep.children
+        if pobj.dep_ == "pobj"
+    )
 
 
 def _object_words(obj: Token) -> list[Token]:
