@@ -77,12 +77,15 @@ def sentence_triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch
         if pos != "NOUN" and (obligation := _obligation_trigger(token, lexicon)):
             yield obligation
             continue
-        if pos == "AUX" or token.dep_ in BACKGROUND_DEPS or _in_participle_clause(token) or passive_prediction(token):
+        if pos == "AUX" or passive_prediction(token):
+            continue
+        if (token.dep_ in BACKGROUND_DEPS or _in_participle_clause(token)) and not passive_description(token):
             continue
         if pos == "VERB" and (_scales_an_act(token, lexicon) or _trapped(token, lexicon)):
             continue
         match = _verb_trigger(token, lexicon) if pos == "VERB" else _noun_trigger(token, lexicon)
-        if match is not None and not unasserted(token):
+        # A described noun's act is as asserted as the noun's clause: "hopes he will lift sanctions imposed by X".
+        if match is not None and not unasserted(token.head if passive_description(token) else token):
             yield replace(match, trigger=PEACEKEEPING) if _sent_to_help(match) else match
 
 
@@ -263,8 +266,17 @@ def outer_trigger(token: Token, matches: Mapping[int, TriggerMatch], deps: froze
     return None
 
 
+def passive_description(token: Token) -> bool:
+    """A past participle describing a noun, with the act's agent named: "a police vehicle targeted by a suicide
+    bomber", "diplomats expelled by the US". The act is news when the sentence reports no other."""
+    return token.dep_ == "acl" and token.tag_ == "VBN" and any(c.dep_ == "agent" for c in token.children)
+
+
 def circumstantial(token: Token) -> bool:
-    """The token is in a temporal or causal adverbial clause, or in an "after …"/"during …" phrase."""
+    """The token is in a temporal or causal adverbial clause, or in an "after …"/"during …" phrase, or describes a
+    noun ("a vehicle targeted by a bomber")."""
+    if passive_description(token):
+        return True
     for ancestor in (token, *token.ancestors):
         if ancestor.dep_ == "prep" and ancestor.lower_ in CIRCUMSTANCE_PREPS:
             return True
