@@ -32,7 +32,7 @@ ANTECEDENT_LABELS = {pronoun: frozenset({"PERSON"}) for pronoun in PERSON_PRONOU
 # Heads that count what their "of" phrase names: "dozens of rifles" are rifles, "members of a body" the body.
 QUANTITY_NOUNS = frozenset(
     {"dozen", "hundred", "thousand", "number", "lot", "series", "cache", "total", "amount", "member", "round"}
-    | {"group", "pair", "couple", "stockpile", "haul", "batch", "quantity", "kind", "type"}
+    | {"group", "pair", "couple", "stockpile", "haul", "batch", "quantity", "kind", "type", "swathe"}
 )
 # A phrase's modifiers before its head that are part of what it names ("Ukrainian troops", "riot police").
 HEAD_PHRASE_DEPS = frozenset({"compound", "amod", "nmod"})
