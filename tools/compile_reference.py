@@ -42,11 +42,13 @@ DEFAULT_SHARED = REPO.parent / "shared"
 DEFAULT_OUTPUT = REPO / "etl" / "reference_data"
 PETRARCH = Path("reference/petrarch2")
 # The verb dictionary's noun synsets that name weapons ("+IMPROVISED_EXPLOSIVE_DEVICE"), and weapons news names
-# that they lack.
+# that they lack. &WMD names nerve agents by name ("sarin", "mustard gas") but not the gases news says were used
+# as weapons; "chlorine" and "toxic gas" alone are not among them: they leak from plants and pools as often.
 WEAPON_SYNSETS = frozenset({"&WEAPON", "&WMD"})
 EXTRA_WEAPONS = (
     "grenade|mortar|shell|landmine|explosive|explosive device|car bomb|suicide vest|drone|jet|warplane|gunship"
-    "|mortar round|artillery round"
+    "|mortar round|artillery round|munition|munitions|chlorine gas|poison gas|poisonous gas|nerve agent"
+    "|chemical agent"
 )
 # The synsets of what force is used on, settlements, strongholds, aircraft and vehicles, and the buildings and
 # positions news names as targets that they lack.

@@ -19,6 +19,8 @@ from etl.nlp import gazetteer
 from etl.records import Mention
 
 AGENT_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
+# The sectors of parties that bear arms: soldiers, rebels, militias, spies.
+ARMED_SECTORS = frozenset({"MIL", "REB", "UAF", "SPY"})
 PERSON_PRONOUNS = frozenset({"he", "him", "his", "himself", "she", "her", "hers", "herself"})
 GROUP_PRONOUNS = frozenset({"they", "them", "their", "theirs", "themselves", "it", "its", "itself"})
 # "it" and "its" stand for a thing as often as for a party: they act only through an antecedent.
@@ -30,7 +32,7 @@ ANTECEDENT_LABELS = {pronoun: frozenset({"PERSON"}) for pronoun in PERSON_PRONOU
 # Heads that count what their "of" phrase names: "dozens of rifles" are rifles, "members of a body" the body.
 QUANTITY_NOUNS = frozenset(
     {"dozen", "hundred", "thousand", "number", "lot", "series", "cache", "total", "amount", "member", "round"}
-    | {"group", "pair", "couple", "stockpile", "haul", "batch", "quantity", "kind", "type"}
+    | {"group", "pair", "couple", "stockpile", "haul", "batch", "quantity", "kind", "type", "swathe"}
 )
 # A phrase's modifiers before its head that are part of what it names ("Ukrainian troops", "riot police").
 HEAD_PHRASE_DEPS = frozenset({"compound", "amod", "nmod"})
@@ -70,10 +72,8 @@ def _agency(token: Token, mentions: Mentions) -> Agency:
         if lower not in THING_PRONOUNS or antecedent(token, mentions) is not None:
             return Agency.AGENT
         return Agency.NONE
-    if token.pos_ == "NUM" or token.lemma_ in QUANTITY_NOUNS:
-        counted = [o for p in token.children if p.lower_ == "of" for o in p.children if o.dep_ == "pobj"]
-        if counted:
-            return agency(counted[0], mentions)
+    if (what := counted(token)) is not token:
+        return agency(what, mentions)
     if token.ent_type_ and token.ent_type_ not in AGENT_LABELS:
         return Agency.NONE  # a date, an amount, a law or a work is nobody ("on Tuesday")
     if token.pos_ == "PROPN":
@@ -93,6 +93,13 @@ def _agency(token: Token, mentions: Mentions) -> Agency:
     if gazetteer.agent_sector(phrase) or gazetteer.country_of(phrase) or gazetteer.organization_of(phrase):
         return Agency.AGENT
     return Agency.NONE
+
+
+def counted(token: Token) -> Token:
+    """What a number or a quantity counts ("thousands of demonstrators": demonstrators), else the token itself."""
+    if token.pos_ == "NUM" or token.lemma_ in QUANTITY_NOUNS:
+        return next((o for p in token.children if p.lower_ == "of" for o in p.children if o.dep_ == "pobj"), token)
+    return token
 
 
 def _names_weapon_only(token: Token) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from spacy.tokens import Token
 
 from etl.nlp import gazetteer
+from etl.nlp.agency import ARMED_SECTORS
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.modality import passive_prediction
 from etl.nlp.syntax import (
@@ -31,7 +32,6 @@ REPORTING_VERBS = frozenset(WORDS["reporting_verb"])
 REPORTED_CLAUSE_DEPS = frozenset({"ccomp", "conj", "xcomp"})
 PARTY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
 SOURCE_NOUNS = frozenset(WORDS["source_noun"])
-ARMED_SECTORS = frozenset({"MIL", "REB", "UAF", "SPY"})
 AMOUNT_LABELS = frozenset({"MONEY", "PERCENT", "QUANTITY", "CARDINAL", "DATE", "TIME"})
 
 

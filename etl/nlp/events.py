@@ -17,16 +17,16 @@ from functools import cache, partial
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import Mentions
+from etl.nlp.agency import Mentions, counted, head_phrase
 from etl.nlp.arguments import arguments, sources
 from etl.nlp.confidence import TriggerKind, confidence, evidence_of
 from etl.nlp.event_dates import continues_previous_day, is_background, resolve_event_date
-from etl.nlp.lexicon import Lexicon, load_word_classes
+from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import HOSTILE_TYPES, announced_as_intent, intent_type, is_hypothetical, is_negated
 from etl.nlp.participants import PLACE_TARGET_TYPES, event_place_key, participant_of, sentence_country
-from etl.nlp.parties import CIVILIAN_SECTORS, event_parties, violent_sentence
+from etl.nlp.parties import CIVILIAN_SECTORS, Parties, event_parties, violent_sentence
 from etl.nlp.syntax import governing_verb
-from etl.nlp.triggers import TriggerMatch, circumstantial, outer_trigger, sentence_triggers
+from etl.nlp.triggers import TriggerMatch, circumstance_clause, circumstantial, outer_trigger, sentence_triggers
 from etl.records import Entity, Event, Mention, Participant
 
 WORDS = load_word_classes()
@@ -46,6 +46,12 @@ CONTEST_TYPES = frozenset({"ASSAULT", "THREATEN", "PROTEST"})
 # Acts mostly done in or aimed at another country than one's own: a visit, refuge sought, aid.
 ABROAD_MODES = frozenset({"visit", "asylum"})
 ABROAD_TYPES = frozenset({"AID"})
+# Demands that take the form of a demonstration are PROTEST, not REQUEST (PLOVER's manual, REQUEST): protesters
+# "turned out to demand justice", "staged a sit-in, urging lawmakers to act"; so is protesters' gathering, which
+# the lexicon reads as a meeting (CAMEO 040).
+PROTESTER_NOUNS = frozenset(WORDS["protester_noun"])
+ASSEMBLING_VERBS = frozenset(WORDS["assembling_verb"])
+DEMONSTRATION = Trigger("PROTEST", "demo", "141", "newsetl")
 
 
 def code_events(
@@ -96,14 +102,18 @@ def code_events(
         # "plans to launch an attack"); a trigger in its adjunct ("offered talks after the invasion") is not intended.
         intended_by = {i: outer_trigger(m.token, matches, INTENT_DEPS) for i, m in matches.items()}
         expanded = {o for o in intended_by.values() if o in intent_markers}
+        # A withdrawal in a temporal clause of its own, by a named party the event it qualifies does not name, is
+        # news too: territory changes hands ("Iraqi forces took the town after Kurdish forces withdrew from it").
+        own_news = {i for i, m in matches.items() if _own_circumstance(m, outer[i], parties)}
         coded = [
             m
             for i, m in matches.items()
-            if i not in expanded and (outer[i] is None or (outer[i] in expanded and intended_by[i] == outer[i]))
+            if i not in expanded
+            and (outer[i] is None or i in own_news or (outer[i] in expanded and intended_by[i] == outer[i]))
         ]
         # A circumstance ("as he embarked on a trip", "after the shelling") is background to a main-clause event.
         if any(not circumstantial(m.token) for m in coded):
-            coded = [m for m in coded if not circumstantial(m.token)]
+            coded = [m for m in coded if not circumstantial(m.token) or m.token.i in own_news]
         if not coded:
             continue
         # "Minutes earlier, …" in a sentence naming no date of its own continues the day the sentences before it
@@ -114,6 +124,8 @@ def code_events(
             previous_day = _day_named_before(sentences, sentence_index, publication_date)
         for match in sorted(coded, key=lambda m: m.token.i):
             i = match.token.i
+            if _demonstrated(match, parties[i].actors):
+                match = replace(match, trigger=DEMONSTRATION)
             # A decision taken is the act decided ("decided to lift the sanctions"), not an intent announced; a
             # decision not to act stays a refusal ("decided not to attend": REJECT).
             decided = (
@@ -121,7 +133,7 @@ def code_events(
                 and matches[outer[i]].token.lemma_ in DECISION_VERBS
                 and not is_negated(match.token)
             )
-            intended = (outer[i] is not None and not decided) or announced_as_intent(match.token)
+            intended = (outer[i] is not None and i not in own_news and not decided) or announced_as_intent(match.token)
             actors, recipients = parties[i].actors, parties[i].recipients
             event = _event(
                 match, intended, sentence, sentence_index, actors, recipients, mentions, entities, publication_date
@@ -134,6 +146,32 @@ def code_events(
                 event = replace(event, event_date=previous_day, date_text=continued)
             events.append(_scored(event, match, publication_date))
     return events
+
+
+def _demonstrated(match: TriggerMatch, actors: Sequence[Token]) -> bool:
+    """A demand by protesters, or their gathering: every actor's head is a protester noun ("thousands of
+    demonstrators")."""
+    kind = match.trigger.event_type
+    if not (kind == "REQUEST" or (kind == "CONSULT" and match.token.lemma_ in ASSEMBLING_VERBS)):
+        return False
+    return bool(actors) and all(counted(a).lemma_.lower() in PROTESTER_NOUNS for a in actors)
+
+
+def _own_circumstance(match: TriggerMatch, outer: int | None, parties: Mapping[int, Parties]) -> bool:
+    """A temporal or causal clause's own RETREAT trigger whose actors are named (no pronoun, which may stand for the
+    main actor) and are not the actors of the event the clause qualifies. Other acts in such a clause are the
+    scene or the cause of the main event, as PLOVER codes them ("recalled its ambassador after border guards
+    shelled a post")."""
+    actors = parties[match.token.i].actors
+    if (
+        match.trigger.event_type != "RETREAT"
+        or not circumstance_clause(match.token)
+        or not actors
+        or any(a.pos_ == "PRON" for a in actors)
+    ):
+        return False
+    others = {head_phrase(a)[1].lower() for a in parties[outer].actors} if outer is not None else set()
+    return others.isdisjoint(head_phrase(a)[1].lower() for a in actors)
 
 
 def _day_named_before(sentences: Sequence[Span], index: int, publication_date: date | None) -> date | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from spacy.tokens import Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import QUANTITY_NOUNS, head_phrase
+from etl.nlp.agency import ARMED_SECTORS, QUANTITY_NOUNS, head_phrase
 from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import passive_prediction, unasserted
 from etl.nlp.syntax import CONTENT_DEPS, clause_path, verb_lemmas
@@ -54,6 +54,9 @@ PEACEKEEPING = Trigger("AID", None, "074", "newsetl")
 # A verb that only scales an act its object names ("intensified its bombardment", "stepped up attacks") or joins in
 # it ("joined the protests") is not an act of its own: the object is, as with a light verb.
 SCALING_VERBS = frozenset(WORDS["scaling_verb"]) | frozenset(WORDS["joining_verb"])
+# Verbs of capture that, in the passive and "in" something that is no place, party or act, say people were trapped:
+# "four men were caught in a torrent", "caught in the crossfire".
+ENTRAPPING_VERBS = frozenset(WORDS["entrapping_verb"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +77,15 @@ def sentence_triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch
         if pos != "NOUN" and (obligation := _obligation_trigger(token, lexicon)):
             yield obligation
             continue
-        if pos == "AUX" or token.dep_ in BACKGROUND_DEPS or _in_participle_clause(token) or passive_prediction(token):
+        if pos == "AUX" or passive_prediction(token):
             continue
-        if pos == "VERB" and _scales_an_act(token, lexicon):
+        if (token.dep_ in BACKGROUND_DEPS or _in_participle_clause(token)) and not passive_description(token):
+            continue
+        if pos == "VERB" and (_scales_an_act(token, lexicon) or _trapped(token, lexicon)):
             continue
         match = _verb_trigger(token, lexicon) if pos == "VERB" else _noun_trigger(token, lexicon)
-        if match is not None and not unasserted(token):
+        # A described noun's act is as asserted as the noun's clause: "hopes he will lift sanctions imposed by X".
+        if match is not None and not unasserted(token.head if passive_description(token) else token):
             yield replace(match, trigger=PEACEKEEPING) if _sent_to_help(match) else match
 
 
@@ -122,11 +128,30 @@ def _scales_an_act(verb: Token, lexicon: Lexicon) -> bool:
     return scaling and any(c.dep_ == "dobj" and lexicon.word(c.lemma_, "NOUN") for c in verb.children)
 
 
+def _trapped(verb: Token, lexicon: Lexicon) -> bool:
+    """ "were caught in a torrent", "caught in the crossfire": an entrapping verb in the passive, with no agent, "in"
+    what is neither a place, a party nor an act ("were caught in a raid", "caught in Kessel" are arrests)."""
+    if verb.lemma_ not in ENTRAPPING_VERBS or not any(c.dep_ == "auxpass" for c in verb.children):
+        return False
+    if any(c.dep_ == "agent" for c in verb.children):
+        return False
+    return any(
+        pobj.ent_type_ not in TARGET_LABELS and lexicon.word(pobj.lemma_, "NOUN") is None
+        for prep in verb.children
+        if prep.dep_ == "prep" and prep.lower_ == "in"
+        for pobj in prep.children
+        if pobj.dep_ == "pobj"
+    )
+
+
 def _object_words(obj: Token) -> list[Token]:
     """The words a verb's pattern may name as its object (active or passive): the object, its noun modifier
-    ("halted mediation efforts" is "halt mediation") and what a quantity counts ("expelled some of the
-    peacekeepers" is "expel peacekeeper")."""
-    words = [obj, *(c for c in obj.children if c.dep_ == "compound")]
+    ("halted mediation efforts" is "halt mediation") unless the object is an armed force, which the modifier only
+    qualifies ("attacked government forces" is no "attack government", a criticism), and what a quantity counts
+    ("expelled some of the peacekeepers" is "expel peacekeeper")."""
+    words = [obj]
+    if gazetteer.agent_sector(head_phrase(obj)[1]) not in ARMED_SECTORS:
+        words += [c for c in obj.children if c.dep_ == "compound"]
     if obj.pos_ in COUNTING_POS or obj.lemma_ in QUANTITY_NOUNS:
         words += [p for of in obj.children if of.lower_ == "of" for p in of.children if p.dep_ == "pobj"]
     return words
@@ -241,13 +266,25 @@ def outer_trigger(token: Token, matches: Mapping[int, TriggerMatch], deps: froze
     return None
 
 
+def passive_description(token: Token) -> bool:
+    """A past participle describing a noun, with the act's agent named: "a police vehicle targeted by a suicide
+    bomber", "diplomats expelled by the US". The act is news when the sentence reports no other."""
+    return token.dep_ == "acl" and token.tag_ == "VBN" and any(c.dep_ == "agent" for c in token.children)
+
+
 def circumstantial(token: Token) -> bool:
-    """The token is in a temporal or causal adverbial clause, or in an "after …"/"during …" phrase."""
+    """The token is in a temporal or causal adverbial clause, or in an "after …"/"during …" phrase, or describes a
+    noun ("a vehicle targeted by a bomber")."""
+    if passive_description(token):
+        return True
     for ancestor in (token, *token.ancestors):
         if ancestor.dep_ == "prep" and ancestor.lower_ in CIRCUMSTANCE_PREPS:
             return True
-        if ancestor.dep_ == "advcl" and any(
-            c.dep_ == "mark" and c.lower_ in CIRCUMSTANCE_MARKS for c in ancestor.children
-        ):
+        if circumstance_clause(ancestor):
             return True
     return False
+
+
+def circumstance_clause(token: Token) -> bool:
+    """The token is the verb of a temporal or causal adverbial clause ("after Kurdish forces withdrew")."""
+    return token.dep_ == "advcl" and any(c.dep_ == "mark" and c.lower_ in CIRCUMSTANCE_MARKS for c in token.children)
