@@ -47,8 +47,8 @@ CONTEST_TYPES = frozenset({"ASSAULT", "THREATEN", "PROTEST"})
 ABROAD_MODES = frozenset({"visit", "asylum"})
 ABROAD_TYPES = frozenset({"AID"})
 # Demands that take the form of a demonstration are PROTEST, not REQUEST (PLOVER's manual, REQUEST): protesters
-# "turned out to demand justice", "staged a sit-in, urging lawmakers to act"; so is protesters' gathering, which
-# the lexicon reads as a meeting (CAMEO 040).
+# "came out to demand the release of the students", "staged a sit-in, urging lawmakers to act"; so is protesters'
+# gathering, which the lexicon reads as a meeting (CAMEO 040).
 PROTESTER_NOUNS = frozenset(WORDS["protester_noun"])
 ASSEMBLING_VERBS = frozenset(WORDS["assembling_verb"])
 DEMONSTRATION = Trigger("PROTEST", "demo", "141", "newsetl")
