@@ -91,7 +91,7 @@ def participant_of(
 
 def sentence_country(sentence: Span, mentions: Mentions, entities: Mapping[str, Entity]) -> str | None:
     """The country a sentence is about, when its entities name one and no other: "tribal elders demanded that the
-    Nigerian interior ministry release the herders", "Judge Ortega opened an investigation against twelve Chilean
+    Ghanaian water ministry reopen the village wells", "Judge Ortega opened an investigation against twelve Chilean
     officials" (news names a domestic party's country once, if at all); None when they name none or several ("the
     US urged China"), and international bodies belong to no country."""
     first = bisect.bisect_left(mentions.starts, sentence.start_char)
