@@ -115,8 +115,9 @@ def event_parties(
     # force used on a thing ("hit 50 billion dollars in exports", "seized 20 percent of the market").
     objects = recipients
     # A party the verb pattern itself names is its target, before one a preposition names: "summoned a senior
-    # Indian diplomat to its Foreign Ministry".
-    if named := [o for o in _phrase_objects(match) if agency(o, mentions) is Agency.AGENT]:
+    # Borduvian diplomat to its foreign ministry".
+    phrase_objects = _phrase_objects(match)
+    if named := [o for o in phrase_objects if agency(o, mentions) is Agency.AGENT]:
         recipients = with_conjuncts(named[0])
     targets = [agency(r, mentions) for r in recipients]
     if Agency.WEAPON in targets and Agency.AGENT not in targets:
@@ -139,7 +140,7 @@ def event_parties(
     # "stormed a police headquarters", "two journalists were arrested on charges of spying": a party or target in
     # the phrase, before a prepositional object that names none.
     if not any(_party_or_place(r, mentions) for r in recipients):
-        recipients = [o for o in _phrase_objects(match) if _party_or_place(o, mentions)] or recipients
+        recipients = [o for o in phrase_objects if _party_or_place(o, mentions)] or recipients
     if match.trigger.event_type in FORCE_MOVING_TYPES and match.trigger.mode != "release":
         # The forces a verb moves are the actor's own, even in its phrase ("withdrew its peacekeepers"); captives
         # released are the other side's ("freed 280 soldiers"), and aid to forces is aimed at them.
