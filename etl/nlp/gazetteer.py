@@ -39,10 +39,8 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     """Split a phrase into normalised word tokens: lowercase ASCII, possessives, dots and accents removed."""
-    text = _POSSESSIVE.sub("", text.replace("_", " "))
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     tokens = []
-    for raw in text.split():
+    for raw in _folded(text).split():
         # Dots and apostrophes join their word ("U.S." -> "us", "Xi'an" -> "xian"); other marks split.
         joined = raw.replace(".", "").replace("'", "")
         upper = joined.isupper()  # it has letters, all capitals (ASCII by now: only letters have a case)
@@ -55,9 +53,14 @@ def tokenize(text: str) -> list[Token]:
 def normalize(text: str) -> str:
     """The key form of a name or alias: its tokens joined by single spaces (the norms of `tokenize`, without building
     its tokens: the reference tables normalise tens of thousands of names as a process starts)."""
+    joined = _folded(text).replace(".", "").replace("'", "").lower()
+    return " ".join(part for part in _NON_WORD_ANY_CASE.split(joined) if part)
+
+
+def _folded(text: str) -> str:
+    """The text without possessives and underscores, in ASCII without accents."""
     text = _POSSESSIVE.sub("", text.replace("_", " "))
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return " ".join(part for part in _NON_WORD_ANY_CASE.split(text.replace(".", "").replace("'", "").lower()) if part)
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
 def _key(tokens: list[Token]) -> str:
