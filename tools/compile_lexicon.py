@@ -27,11 +27,12 @@ from pathlib import Path
 
 from compile_reference import DEFAULT_OUTPUT, DEFAULT_SHARED
 
+from etl.nlp.lexicon import LEXICON_COLUMNS
+
 CAMEO2PLOVER = Path("data/plover/CAMEO2PLOVER-2021.txt")
 VERB_DICTIONARY = Path("reference/petrarch2/CAMEO.2.0.txt")
 ADDITIONS = DEFAULT_OUTPUT / "plover_lexicon_newsetl.csv"
 OUTPUT = DEFAULT_OUTPUT / "plover_lexicon.csv"
-COLUMNS = ("trigger", "pos", "event_type", "mode", "cameo_code", "source")
 
 PLOVER_TYPES = frozenset(
     {
@@ -251,7 +252,7 @@ def compile_lexicon(shared: Path, additions: Path = ADDITIONS) -> str:
             del rows[trigger, pos]  # the phrase says no more than its verb alone
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(LEXICON_COLUMNS)
     for key in sorted(rows):
         row = rows[key]
         writer.writerow((row.trigger, row.pos, row.event_type, row.mode, row.cameo_code, row.source))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from etl.errors import InputError
-from etl.nlp.lexicon import lexicon_version, load_lexicon, load_word_classes
+from etl.nlp.lexicon import LEXICON_COLUMNS, lexicon_version, load_lexicon, load_word_classes
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -102,7 +102,7 @@ def sources(tmp_path: Path) -> tuple[Path, Path]:
 
 def _rows(text: str) -> dict[tuple[str, str], tuple[str, ...]]:
     lines = text.splitlines()
-    assert lines[0] == ",".join(compile_lexicon.COLUMNS)
+    assert lines[0] == ",".join(LEXICON_COLUMNS)
     return {(r[0], r[1]): tuple(r[2:]) for r in (line.split(",") for line in lines[1:])}
 
 
