@@ -161,12 +161,20 @@ class DaskWorkers:
         return self._executor.submit(_annotate_on_dask, self.model_name, self._lexicon, texts)
 
     def alone(self, text: Text) -> Outcome:
-        """Run on its own: if each worker that runs it dies too, this text killed them, and it is rejected."""
-        try:
-            [outcome] = self.submit([text]).result()
-        except self.lost:
-            return RejectedInput(DASK_WORKER_DIED)
-        return outcome
+        """Run on its own: if each worker that runs it dies too, this text killed them, and it is rejected. A batch
+        fails with the same `KilledWorker` when the lexicon it needs is lost (workers died while computing it again,
+        after the ones holding it died): that is not the text's doing, so the lexicon is sent again and the text
+        retried. Each retry takes another worker's death, so this does not spin; a cluster that never gets a worker
+        back waits, as Dask does for any task."""
+        while True:
+            try:
+                [outcome] = self.submit([text]).result()
+            except self.lost as error:
+                if error.task != self._lexicon.key:
+                    return RejectedInput(DASK_WORKER_DIED)
+                self._lexicon = self._sent_lexicon()
+            else:
+                return outcome
 
     def close(self) -> None:
         for resource in (self._client, self._local):
@@ -183,11 +191,15 @@ class DaskWorkers:
                 self._local = LocalCluster(n_workers=self.cluster.workers, threads_per_worker=1, processes=True)
             self._client = Client(self.cluster.address or self._local)
             self._executor = self._client.get_executor(pure=False)
-            # Sent once, then copied from worker to worker. A task's result rather than scattered data: Dask computes
-            # it again when every worker holding it died (a text that kills each worker it runs on), where scattered
-            # data would be lost, and every batch after with it.
-            self._lexicon = self._client.submit(_returned, self.lexicon, pure=False)
+            self._lexicon = self._sent_lexicon()
         return self._client
+
+    def _sent_lexicon(self) -> Any:
+        """The lexicon as a future on the cluster. Sent once, then copied from worker to worker. A task's result
+        rather than scattered data: Dask computes it again when every worker holding it died (a text that kills each
+        worker it runs on), where scattered data would be lost, and every batch after with it."""
+        assert self._client is not None
+        return self._client.submit(_returned, self.lexicon, pure=False)
 
 
 def _how_it_ended(processes: list[BaseProcess]) -> str:

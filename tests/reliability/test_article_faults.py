@@ -3,6 +3,7 @@ that dies, rejects that article with the stage and the error in `rejected_files`
 run completes, and the next run changes nothing (the rejected files are unchanged, so they are not tried again)."""
 
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,8 +26,10 @@ import etl.nlp.event_dates
 import etl.nlp.model
 from etl.integrity import check_database
 from etl.models import RejectedFileRow, SourceFileRow
-from etl.nlp.workers import DASK_WORKER_DIED
-from etl.records import Article
+from etl.nlp.lexicon import load_lexicon
+from etl.nlp.workers import DASK_WORKER_DIED, DaskCluster, DaskWorkers
+from etl.records import Annotation, Article
+from etl.settings import resolve_settings
 from flows.nightly import nightly
 
 GOOD = {
@@ -195,3 +198,21 @@ def test_article_faults_a_file_that_kills_every_dask_worker_is_rejected_and_the_
     again = nightly(input_dir=str(corpus), db_url=db_url, executor="dask", dask_workers=2)
     assert (again.loaded, again.rejected, again.skipped) == (0, 0, 7)
     assert snapshot(db_url, corpus) == rows
+
+
+@pytest.mark.slow
+def test_article_faults_a_lexicon_lost_with_its_workers_is_sent_again_and_not_blamed_on_the_next_text() -> None:
+    # When the workers holding the lexicon die and so do those computing it again, the lexicon's future fails with
+    # `KilledWorker`, and so does every batch that needs it: the texts after it were once all rejected as worker
+    # killers. Here the lexicon's place is held by a task that ends its worker, so the lexicon is lost for good.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        workers = DaskWorkers(resolve_settings().spacy_model, load_lexicon(), DaskCluster(workers=1))
+        try:
+            client = workers._connected()
+            workers._lexicon = client.submit(os._exit, 1, pure=False)
+            outcome = workers.alone(("Rebels attacked the town of Kessel.", None))
+        finally:
+            workers.close()
+
+    assert isinstance(outcome, Annotation), outcome
+    assert [event.event_type for event in outcome.events] == ["ASSAULT"]
