@@ -9,7 +9,7 @@ their subject to the trigger they govern.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from functools import cache, partial
@@ -26,7 +26,14 @@ from etl.nlp.modality import HOSTILE_TYPES, announced_as_intent, intent_type, is
 from etl.nlp.participants import PLACE_TARGET_TYPES, event_place_key, participant_of, sentence_country
 from etl.nlp.parties import CIVILIAN_SECTORS, Parties, event_parties, violent_sentence
 from etl.nlp.syntax import governing_verb
-from etl.nlp.triggers import TriggerMatch, circumstance_clause, circumstantial, outer_trigger, sentence_triggers
+from etl.nlp.triggers import (
+    PURPOSE_DEPS,
+    TriggerMatch,
+    circumstance_clause,
+    circumstantial,
+    outer_trigger,
+    sentence_triggers,
+)
 from etl.records import Entity, Event, Mention, Participant
 
 WORDS = load_word_classes()
@@ -122,8 +129,11 @@ def code_events(
         previous_day = None
         if continued is not None and resolve_event_date(sentence, publication_date)[1] is None:
             previous_day = _day_named_before(sentences, sentence_index, publication_date)
+        protests = _protest_words(matches.values())
         for match in sorted(coded, key=lambda m: m.token.i):
             i = match.token.i
+            if _protest_purpose(match, protests):
+                continue
             if _demonstrated(match, parties[i].actors):
                 match = replace(match, trigger=DEMONSTRATION)
             # A decision taken is the act decided ("decided to lift the sanctions"), not an intent announced; a
@@ -155,6 +165,21 @@ def _demonstrated(match: TriggerMatch, actors: Sequence[Token]) -> bool:
     if not (kind == "REQUEST" or (kind == "CONSULT" and match.token.lemma_ in ASSEMBLING_VERBS)):
         return False
     return bool(actors) and all(counted(a).lemma_.lower() in PROTESTER_NOUNS for a in actors)
+
+
+def _protest_words(matches: Iterable[TriggerMatch]) -> set[int]:
+    """The words of the sentence's protest triggers, and the verbs their nouns hang on ("went on strike")."""
+    protests = [m for m in matches if m.trigger.event_type == "PROTEST"]
+    verbs = (governing_verb(m.token) for m in protests if m.token.pos_ == "NOUN")
+    return {t.i for m in protests for t in m.span} | {v.i for v in verbs if v is not None}
+
+
+def _protest_purpose(match: TriggerMatch, protests: set[int]) -> bool:
+    """A demand made by protesting is the protest's content, coded by the protest alone (PLOVER's manual codes a
+    demonstration's demands as the demonstration): "began a hunger strike to demand the return of their land",
+    "went on strike, demanding higher wages"."""
+    token = match.token
+    return match.trigger.event_type == "REQUEST" and token.dep_ in PURPOSE_DEPS and token.head.i in protests
 
 
 def _own_circumstance(match: TriggerMatch, outer: int | None, parties: Mapping[int, Parties]) -> bool:
