@@ -313,6 +313,7 @@ EXTRA_AGENTS = {
     "|organization|movement",
     "CRM": "attacker|assailant|thug|hacker",
     "CVL": "mob|crowd|prisoner|inmate|detainee|inhabitant|elder|officer|driver|musician|critic|donor",
+    "PPL": "individual|individuals",
     "COP": "guard",
 }
 EXTRA_ORGANIZATIONS = """
