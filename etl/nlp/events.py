@@ -17,14 +17,14 @@ from functools import cache, partial
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import Mentions, counted, head_phrase
+from etl.nlp.agency import Mentions, counted, head_phrase, mention_at
 from etl.nlp.arguments import arguments, sources
 from etl.nlp.confidence import TriggerKind, confidence, evidence_of
 from etl.nlp.event_dates import continues_previous_day, is_background, resolve_event_date
 from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import HOSTILE_TYPES, announced_as_intent, intent_type, is_hypothetical, is_negated
-from etl.nlp.participants import PLACE_TARGET_TYPES, event_place_key, participant_of, sentence_country
-from etl.nlp.parties import CIVILIAN_SECTORS, Parties, event_parties, violent_sentence
+from etl.nlp.participants import LOCATION_LABELS, PLACE_TARGET_TYPES, event_place_key, participant_of, sentence_country
+from etl.nlp.parties import CIVILIAN_SECTORS, Parties, event_parties, names_forces, violent_sentence
 from etl.nlp.syntax import governing_verb
 from etl.nlp.triggers import (
     PURPOSE_DEPS,
@@ -59,6 +59,10 @@ ABROAD_TYPES = frozenset({"AID"})
 PROTESTER_NOUNS = frozenset(WORDS["protester_noun"])
 ASSEMBLING_VERBS = frozenset(WORDS["assembling_verb"])
 DEMONSTRATION = Trigger("PROTEST", "demo", "141", "newsetl")
+# Armed forces or police leaving a place withdraw from it ("troops began leaving the country"), as "withdraw" and
+# "pull out" are; PETRARCH2 files LEAVE under CAMEO 040 (a visit's departure: "the minister left for talks").
+DEPARTING_VERBS = frozenset(WORDS["departing_verb"])
+WITHDRAWAL = Trigger("RETREAT", "withdraw", None, "newsetl")
 
 
 def code_events(
@@ -136,6 +140,8 @@ def code_events(
                 continue
             if _demonstrated(match, parties[i].actors):
                 match = replace(match, trigger=DEMONSTRATION)
+            elif _forces_left(match, parties[i].actors, mentions):
+                match = replace(match, trigger=WITHDRAWAL)
             # A decision taken is the act decided ("decided to lift the sanctions"), not an intent announced; a
             # decision not to act stays a refusal ("decided not to attend": REJECT).
             decided = (
@@ -165,6 +171,26 @@ def _demonstrated(match: TriggerMatch, actors: Sequence[Token]) -> bool:
     if not (kind == "REQUEST" or (kind == "CONSULT" and match.token.lemma_ in ASSEMBLING_VERBS)):
         return False
     return bool(actors) and all(counted(a).lemma_.lower() in PROTESTER_NOUNS for a in actors)
+
+
+def _forces_left(match: TriggerMatch, actors: Sequence[Token], mentions: Mentions) -> bool:
+    """Forces leaving a place: a departing verb whose every actor is armed forces or police and whose object is a
+    place named or a place force is used on ("American troops began leaving Kessel", "the rebels quit the town";
+    not "police left the scene")."""
+    token = match.token
+    return (
+        token.lemma_ in DEPARTING_VERBS
+        and bool(actors)
+        and all(map(names_forces, actors))
+        and any(c.dep_ == "dobj" and _place(c, mentions) for c in token.children)
+    )
+
+
+def _place(token: Token, mentions: Mentions) -> bool:
+    mention = mention_at(token, mentions)
+    if mention is not None:
+        return mention.label in LOCATION_LABELS
+    return gazetteer.names_target(head_phrase(token)[1])
 
 
 def _protest_words(matches: Iterable[TriggerMatch]) -> set[int]:

@@ -146,7 +146,7 @@ def event_parties(
         # released are the other side's ("freed 280 soldiers"), and aid to forces is aimed at them.
         # "withdrew its troops", "the withdrawal of troops", "withdrawing some of its troops"
         moved = [c for c in match.token.children if c.dep_ == "dobj"] or prep_objects(match.token, ("of",))
-        if moved and all(map(_names_forces, moved)):
+        if moved and all(map(names_forces, moved)):
             recipients = _destinations([match.token, *moved], mentions)
     if not recipients:
         kind = match.trigger.event_type
@@ -278,7 +278,7 @@ def _given_to(amounts: list[Token]) -> list[Token]:
     return []
 
 
-def _names_forces(token: Token) -> bool:
+def names_forces(token: Token) -> bool:
     """The phrase ends with armed forces or police ("peacekeepers", "200 troops", "its forces"), or its "of" phrase
     does ("some of its troops", "its withdrawal of troops")."""
     return any(
