@@ -111,6 +111,10 @@ def event_parties(
         if o.dep_ in OBJECT_DEPS
     ):
         return None
+    # A raid or an operation in which weapons are found or taken is a weapons find too: "seized guns and drugs at an
+    # armed raid on two homes", "32 explosives were defused in a raid in the area".
+    if match.token.pos_ == "NOUN" and _finds_weapons(governing_verb(match.token), mentions):
+        return None
     # What the act is done to as the parse gives it: an amount is no recipient (below), but force used on it is
     # force used on a thing ("hit 50 billion dollars in exports", "seized 20 percent of the market").
     objects = recipients
@@ -201,6 +205,14 @@ def event_parties(
         return None
     uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
     return Parties(agents, recipients, uncaused)
+
+
+def _finds_weapons(verb: Token | None, mentions: Mentions) -> bool:
+    """The verb finds, takes or destroys weapons and no party: "seized guns and drugs", "explosives were defused"."""
+    if verb is None or verb.lemma_ not in DISARMING_LEMMAS:
+        return False
+    kinds = {agency(o, mentions) for c in verb.children if c.dep_ in OBJECT_DEPS for o in with_conjuncts(c)}
+    return Agency.WEAPON in kinds and Agency.AGENT not in kinds
 
 
 def _political(token: Token, mentions: Mentions) -> bool:
