@@ -149,7 +149,9 @@ def code_events(
                 and matches[outer[i]].token.lemma_ in DECISION_VERBS
                 and not is_negated(match.token)
             )
-            intended = (outer[i] is not None and i not in own_news and not decided) or announced_as_intent(match.token)
+            intended = (outer[i] is not None and i not in own_news and not decided) or (
+                announced_as_intent(match.token) and not (outer[i] is None and _announced_measure(match))
+            )
             actors, recipients = parties[i].actors, parties[i].recipients
             event = _event(
                 match, intended, sentence, sentence_index, actors, recipients, mentions, entities, publication_date
@@ -171,6 +173,14 @@ def _demonstrated(match: TriggerMatch, actors: Sequence[Token]) -> bool:
     if not (kind == "REQUEST" or (kind == "CONSULT" and match.token.lemma_ in ASSEMBLING_VERBS)):
         return False
     return bool(actors) and all(counted(a).lemma_.lower() in PROTESTER_NOUNS for a in actors)
+
+
+def _announced_measure(match: TriggerMatch) -> bool:
+    """A diplomatic or administrative measure (SANCTION) announced for the future, on no condition, is the measure
+    decided, as PLOVER's coders code it: "ten diplomats will be expelled", "announced it would halt all aid". A
+    threat names a condition ("will cut aid if …") or a threatening verb frames it ("threatened to expel")."""
+    token = match.token
+    return match.trigger.event_type == "SANCTION" and not is_negated(token) and not is_hypothetical(token, True)
 
 
 def _forces_left(match: TriggerMatch, actors: Sequence[Token], mentions: Mentions) -> bool:
