@@ -57,6 +57,8 @@ SCALING_VERBS = frozenset(WORDS["scaling_verb"]) | frozenset(WORDS["joining_verb
 # Verbs of capture that, in the passive and "in" something that is no place, party or act, say people were trapped:
 # "four men were caught in a torrent", "caught in the crossfire".
 ENTRAPPING_VERBS = frozenset(WORDS["entrapping_verb"])
+# A noun the press qualifies names the press's own document or briefing, not an act: "a press release" frees nobody.
+PRESS_MODIFIERS = frozenset(WORDS["press_modifier"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +210,8 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
     doc = noun.doc
     trigger = None
     for child in noun.lefts:
+        if child.dep_ == "compound" and child.lemma_.lower() in PRESS_MODIFIERS:
+            return None
         if child.dep_ == "compound":
             trigger = trigger or lexicon.phrase(child.lemma_, noun.lemma_, "NOUN")
     trigger = trigger or lexicon.word(noun.lemma_, "NOUN")
