@@ -48,7 +48,7 @@ WEAPON_SYNSETS = frozenset({"&WEAPON", "&WMD"})
 EXTRA_WEAPONS = (
     "grenade|mortar|shell|landmine|explosive|explosive device|car bomb|suicide vest|drone|jet|warplane|gunship"
     "|mortar round|artillery round|munition|munitions|chlorine gas|poison gas|poisonous gas|nerve agent"
-    "|chemical agent"
+    "|chemical agent|minefield"
 )
 # The synsets of what force is used on, settlements, strongholds, aircraft and vehicles, and the buildings and
 # positions news names as targets that they lack.
@@ -313,6 +313,7 @@ EXTRA_AGENTS = {
     "|organization|movement",
     "CRM": "attacker|assailant|thug|hacker",
     "CVL": "mob|crowd|prisoner|inmate|detainee|inhabitant|elder|officer|driver|musician|critic|donor",
+    "PPL": "individual|individuals",
     "COP": "guard",
 }
 EXTRA_ORGANIZATIONS = """

@@ -16,6 +16,7 @@ from enum import Enum
 from spacy.tokens import Token
 
 from etl.nlp import gazetteer
+from etl.nlp.lexicon import load_word_classes
 from etl.records import Mention
 
 AGENT_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
@@ -36,6 +37,8 @@ QUANTITY_NOUNS = frozenset(
 )
 # A phrase's modifiers before its head that are part of what it names ("Ukrainian troops", "riot police").
 HEAD_PHRASE_DEPS = frozenset({"compound", "amod", "nmod"})
+# An explosion a weapon names is the weapon going off: "a bomb blast", "a car bomb explosion" (not "a gas explosion").
+EXPLOSION_NOUNS = frozenset(load_word_classes()["explosion_noun"])
 
 
 class Agency(Enum):
@@ -89,6 +92,12 @@ def _agency(token: Token, mentions: Mentions) -> Agency:
     if gazetteer.names_weapon(phrase):
         # A state's weapons stand for its forces ("Turkish jets", "Russian artillery").
         return Agency.AGENT if gazetteer.country_of(phrase) is not None else Agency.WEAPON
+    if (
+        token.lemma_.lower() in EXPLOSION_NOUNS
+        and start < token.i
+        and gazetteer.names_weapon(token.doc[start : token.i].text)
+    ):
+        return Agency.WEAPON
     # A generic agent, or anyone a country or an organisation qualifies ("Palestinian prisoners", "U.N. staff").
     if gazetteer.agent_sector(phrase) or gazetteer.country_of(phrase) or gazetteer.organization_of(phrase):
         return Agency.AGENT

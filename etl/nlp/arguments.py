@@ -92,6 +92,7 @@ def _phrase_targets(match: TriggerMatch) -> list[Token]:
     "launched an investigation into the firm") or on the participles describing them ("lifted a ban imposed on
     the front"), else the "of" object of its nominal act ("lifted the blockade of the port"), unless that names
     armed forces: "the withdrawal of troops" moves them, it is not aimed at them."""
+    in_trigger = {t.i for t in match.span}
     words = [*match.span, *(o for t in match.span if t.dep_ == "prep" for o in t.children if o.dep_ == "pobj")]
     words = with_participles(words)
     # By preposition first, then by word: "established ties with Seychelles at ambassadorial level".
@@ -99,7 +100,8 @@ def _phrase_targets(match: TriggerMatch) -> list[Token]:
     if found:
         return found
     acts = [t for t in words if t.pos_ == "NOUN" and t.i != match.token.i]
-    objects = [o for t in acts for o in prep_objects(t, ("of",))][:1]
+    # not the trigger's own words: "declared a state of emergency"
+    objects = [o for t in acts for o in prep_objects(t, ("of",)) if o.i not in in_trigger][:1]
     return [
         o
         for o in objects

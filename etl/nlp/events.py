@@ -9,7 +9,7 @@ their subject to the trigger they govern.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from functools import cache, partial
@@ -17,16 +17,23 @@ from functools import cache, partial
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import Mentions, counted, head_phrase
+from etl.nlp.agency import Mentions, counted, head_phrase, mention_at
 from etl.nlp.arguments import arguments, sources
 from etl.nlp.confidence import TriggerKind, confidence, evidence_of
 from etl.nlp.event_dates import continues_previous_day, is_background, resolve_event_date
 from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import HOSTILE_TYPES, announced_as_intent, intent_type, is_hypothetical, is_negated
-from etl.nlp.participants import PLACE_TARGET_TYPES, event_place_key, participant_of, sentence_country
-from etl.nlp.parties import CIVILIAN_SECTORS, Parties, event_parties, violent_sentence
+from etl.nlp.participants import LOCATION_LABELS, PLACE_TARGET_TYPES, event_place_key, participant_of, sentence_country
+from etl.nlp.parties import CIVILIAN_SECTORS, Parties, event_parties, names_forces, violent_sentence
 from etl.nlp.syntax import governing_verb
-from etl.nlp.triggers import TriggerMatch, circumstance_clause, circumstantial, outer_trigger, sentence_triggers
+from etl.nlp.triggers import (
+    PURPOSE_DEPS,
+    TriggerMatch,
+    circumstance_clause,
+    circumstantial,
+    outer_trigger,
+    sentence_triggers,
+)
 from etl.records import Entity, Event, Mention, Participant
 
 WORDS = load_word_classes()
@@ -52,6 +59,10 @@ ABROAD_TYPES = frozenset({"AID"})
 PROTESTER_NOUNS = frozenset(WORDS["protester_noun"])
 ASSEMBLING_VERBS = frozenset(WORDS["assembling_verb"])
 DEMONSTRATION = Trigger("PROTEST", "demo", "141", "newsetl")
+# Armed forces or police leaving a place withdraw from it ("troops began leaving the country"), as "withdraw" and
+# "pull out" are; PETRARCH2 files LEAVE under CAMEO 040 (a visit's departure: "the minister left for talks").
+DEPARTING_VERBS = frozenset(WORDS["departing_verb"])
+WITHDRAWAL = Trigger("RETREAT", "withdraw", None, "newsetl")
 
 
 def code_events(
@@ -122,10 +133,15 @@ def code_events(
         previous_day = None
         if continued is not None and resolve_event_date(sentence, publication_date)[1] is None:
             previous_day = _day_named_before(sentences, sentence_index, publication_date)
+        protests = _protest_words(matches.values())
         for match in sorted(coded, key=lambda m: m.token.i):
             i = match.token.i
+            if _protest_purpose(match, protests):
+                continue
             if _demonstrated(match, parties[i].actors):
                 match = replace(match, trigger=DEMONSTRATION)
+            elif _forces_left(match, parties[i].actors, mentions):
+                match = replace(match, trigger=WITHDRAWAL)
             # A decision taken is the act decided ("decided to lift the sanctions"), not an intent announced; a
             # decision not to act stays a refusal ("decided not to attend": REJECT).
             decided = (
@@ -133,7 +149,9 @@ def code_events(
                 and matches[outer[i]].token.lemma_ in DECISION_VERBS
                 and not is_negated(match.token)
             )
-            intended = (outer[i] is not None and i not in own_news and not decided) or announced_as_intent(match.token)
+            intended = (outer[i] is not None and i not in own_news and not decided) or (
+                announced_as_intent(match.token) and not (outer[i] is None and _announced_measure(match))
+            )
             actors, recipients = parties[i].actors, parties[i].recipients
             event = _event(
                 match, intended, sentence, sentence_index, actors, recipients, mentions, entities, publication_date
@@ -155,6 +173,49 @@ def _demonstrated(match: TriggerMatch, actors: Sequence[Token]) -> bool:
     if not (kind == "REQUEST" or (kind == "CONSULT" and match.token.lemma_ in ASSEMBLING_VERBS)):
         return False
     return bool(actors) and all(counted(a).lemma_.lower() in PROTESTER_NOUNS for a in actors)
+
+
+def _announced_measure(match: TriggerMatch) -> bool:
+    """A diplomatic or administrative measure (SANCTION) announced for the future, on no condition, is the measure
+    decided, as PLOVER's coders code it: "ten diplomats will be expelled", "announced it would halt all aid". A
+    threat names a condition ("will cut aid if …") or a threatening verb frames it ("threatened to expel")."""
+    token = match.token
+    return match.trigger.event_type == "SANCTION" and not is_negated(token) and not is_hypothetical(token, True)
+
+
+def _forces_left(match: TriggerMatch, actors: Sequence[Token], mentions: Mentions) -> bool:
+    """Forces leaving a place: a departing verb whose every actor is armed forces or police and whose object is a
+    place named or a place force is used on ("American troops began leaving Kessel", "the rebels quit the town";
+    not "police left the scene")."""
+    token = match.token
+    return (
+        token.lemma_ in DEPARTING_VERBS
+        and bool(actors)
+        and all(map(names_forces, actors))
+        and any(c.dep_ == "dobj" and _place(c, mentions) for c in token.children)
+    )
+
+
+def _place(token: Token, mentions: Mentions) -> bool:
+    mention = mention_at(token, mentions)
+    if mention is not None:
+        return mention.label in LOCATION_LABELS
+    return gazetteer.names_target(head_phrase(token)[1])
+
+
+def _protest_words(matches: Iterable[TriggerMatch]) -> set[int]:
+    """The words of the sentence's protest triggers, and the verbs their nouns hang on ("went on strike")."""
+    protests = [m for m in matches if m.trigger.event_type == "PROTEST"]
+    verbs = (governing_verb(m.token) for m in protests if m.token.pos_ == "NOUN")
+    return {t.i for m in protests for t in m.span} | {v.i for v in verbs if v is not None}
+
+
+def _protest_purpose(match: TriggerMatch, protests: set[int]) -> bool:
+    """A demand made by protesting is the protest's content, coded by the protest alone (PLOVER's manual codes a
+    demonstration's demands as the demonstration): "began a hunger strike to demand the return of their land",
+    "went on strike, demanding higher wages"."""
+    token = match.token
+    return match.trigger.event_type == "REQUEST" and token.dep_ in PURPOSE_DEPS and token.head.i in protests
 
 
 def _own_circumstance(match: TriggerMatch, outer: int | None, parties: Mapping[int, Parties]) -> bool:

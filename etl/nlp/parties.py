@@ -111,6 +111,10 @@ def event_parties(
         if o.dep_ in OBJECT_DEPS
     ):
         return None
+    # A raid or an operation in which weapons are found or taken is a weapons find too: "seized guns and drugs at an
+    # armed raid on two homes", "32 explosives were defused in a raid in the area".
+    if match.token.pos_ == "NOUN" and _finds_weapons(governing_verb(match.token), mentions):
+        return None
     # What the act is done to as the parse gives it: an amount is no recipient (below), but force used on it is
     # force used on a thing ("hit 50 billion dollars in exports", "seized 20 percent of the market").
     objects = recipients
@@ -146,7 +150,7 @@ def event_parties(
         # released are the other side's ("freed 280 soldiers"), and aid to forces is aimed at them.
         # "withdrew its troops", "the withdrawal of troops", "withdrawing some of its troops"
         moved = [c for c in match.token.children if c.dep_ == "dobj"] or prep_objects(match.token, ("of",))
-        if moved and all(map(_names_forces, moved)):
+        if moved and all(map(names_forces, moved)):
             recipients = _destinations([match.token, *moved], mentions)
     if not recipients:
         kind = match.trigger.event_type
@@ -201,6 +205,14 @@ def event_parties(
         return None
     uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
     return Parties(agents, recipients, uncaused)
+
+
+def _finds_weapons(verb: Token | None, mentions: Mentions) -> bool:
+    """The verb finds, takes or destroys weapons and no party: "seized guns and drugs", "explosives were defused"."""
+    if verb is None or verb.lemma_ not in DISARMING_LEMMAS:
+        return False
+    kinds = {agency(o, mentions) for c in verb.children if c.dep_ in OBJECT_DEPS for o in with_conjuncts(c)}
+    return Agency.WEAPON in kinds and Agency.AGENT not in kinds
 
 
 def _political(token: Token, mentions: Mentions) -> bool:
@@ -278,7 +290,7 @@ def _given_to(amounts: list[Token]) -> list[Token]:
     return []
 
 
-def _names_forces(token: Token) -> bool:
+def names_forces(token: Token) -> bool:
     """The phrase ends with armed forces or police ("peacekeepers", "200 troops", "its forces"), or its "of" phrase
     does ("some of its troops", "its withdrawal of troops")."""
     return any(

@@ -57,6 +57,8 @@ SCALING_VERBS = frozenset(WORDS["scaling_verb"]) | frozenset(WORDS["joining_verb
 # Verbs of capture that, in the passive and "in" something that is no place, party or act, say people were trapped:
 # "four men were caught in a torrent", "caught in the crossfire".
 ENTRAPPING_VERBS = frozenset(WORDS["entrapping_verb"])
+# A noun the press qualifies names the press's own document or briefing, not an act: "a press release" frees nobody.
+PRESS_MODIFIERS = frozenset(WORDS["press_modifier"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,10 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
                 trigger = lexicon.phrase(head, lemma, "VERB") or lexicon.phrase(head, obj.lower_, "VERB")
                 if trigger is not None:
                     return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
+                # An object named by its "of" phrase: "declared a state of emergency".
+                for named in (p for of in obj.children if of.lower_ == "of" for p in of.children if p.dep_ == "pobj"):
+                    if (trigger := lexicon.phrase(f"{head} {lemma} of", named.lemma_, "VERB")) is not None:
+                        return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, named.i) + 1], trigger)
     if (weapon_use := _weapon_trigger(verb, heads, lexicon)) is not None:
         return weapon_use
     trigger = next((t for lemma in lemmas if (t := lexicon.word(lemma, "VERB"))), None)
@@ -208,6 +214,8 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
     doc = noun.doc
     trigger = None
     for child in noun.lefts:
+        if child.dep_ == "compound" and child.lemma_.lower() in PRESS_MODIFIERS:
+            return None
         if child.dep_ == "compound":
             trigger = trigger or lexicon.phrase(child.lemma_, noun.lemma_, "NOUN")
     trigger = trigger or lexicon.word(noun.lemma_, "NOUN")
