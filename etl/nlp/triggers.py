@@ -275,7 +275,7 @@ def outer_trigger(token: Token, matches: Mapping[int, TriggerMatch], deps: froze
 
 
 def passive_description(token: Token) -> bool:
-    """A past participle describing a noun, with the act's agent named: "a police vehicle targeted by a suicide
+    """A past participle describing a noun, with the act's agent named: "a police car hit by a suicide
     bomber", "diplomats expelled by the US". The act is news when the sentence reports no other."""
     return token.dep_ == "acl" and token.tag_ == "VBN" and any(c.dep_ == "agent" for c in token.children)
 
