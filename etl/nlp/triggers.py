@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from spacy.tokens import Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import ARMED_SECTORS, QUANTITY_NOUNS, head_phrase
+from etl.nlp.agency import ARMED_SECTORS, QUANTITY_NOUNS, counted, head_phrase
 from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import passive_prediction, unasserted
 from etl.nlp.syntax import CONTENT_DEPS, clause_path, verb_lemmas
@@ -43,6 +43,9 @@ DISCONTINUING_VERBS = frozenset(WORDS["discontinuing_verb"])
 DISCONTINUED_TYPES = frozenset({"AID", "COOPERATE"})
 DISCONTINUED = Trigger("SANCTION", "discontinue", "162", "newsetl")
 TARGET_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC"})
+PARTY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
+# The object word under which the lexicon keeps a verb's pattern for property given back ("return property").
+PROPERTY_CLASS = "property"
 # Forces sent as peacekeepers, observers or trainers, or to help, train or support another's, are military aid
 # (CAMEO 074, "provide military protection or peacekeeping"), not a show of force.
 PEACEKEEPING_NOUNS = frozenset(WORDS["peacekeeping_noun"])
@@ -114,6 +117,8 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
                     return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
     if (weapon_use := _weapon_trigger(verb, heads, lexicon)) is not None:
         return weapon_use
+    if (returned := _returned_property(verb, lemmas, lexicon)) is not None:
+        return returned
     trigger = next((t for lemma in lemmas if (t := lexicon.word(lemma, "VERB"))), None)
     return TriggerMatch(verb, doc[verb.i : verb.i + 1], trigger) if trigger else None
 
@@ -172,6 +177,36 @@ def _weapon_trigger(verb: Token, heads: list[str], lexicon: Lexicon) -> TriggerM
         ):
             return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
     return None
+
+
+def _returned_property(verb: Token, lemmas: tuple[str, ...], lexicon: Lexicon) -> TriggerMatch | None:
+    """A verb's pattern for property returned ("return property", "repatriate artwork": CAMEO 0842, return or
+    release property) applied to any thing given back to a party: "returned five artifacts to the government of
+    Peru", "a sculpture was returned to Borduvia". A thing kept or sent anywhere else ("returned the ball to the
+    keeper"), and people returned, are not."""
+    trigger = next((t for lemma in lemmas if (t := lexicon.phrase(lemma, PROPERTY_CLASS, "VERB"))), None)
+    if trigger is None or not any(_to_party(prep) for prep in verb.children if prep.dep_ in {"prep", "dative"}):
+        return None
+    for child in verb.children:
+        if child.dep_ in OBJECT_DEPS and child.pos_ != "PRON" and not _party(counted(child)):
+            return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
+    return None
+
+
+def _to_party(prep: Token) -> bool:
+    """A "to" phrase naming a party: "to Borduvia", "to the government of Peru", "to Ruritanian authorities"."""
+    return prep.lower_ == "to" and any(c.dep_ == "pobj" and _party(c) for c in prep.children)
+
+
+def _party(token: Token) -> bool:
+    """The word names a party: a state, an organisation, a people, a person or a generic agent."""
+    phrase = head_phrase(token)[1]
+    return (
+        token.ent_type_ in PARTY_LABELS
+        or gazetteer.is_agent_term(token.lemma_)
+        or gazetteer.agent_sector(phrase) is not None
+        or gazetteer.country_of(phrase) is not None
+    )
 
 
 def _aimed(token: Token) -> bool:
