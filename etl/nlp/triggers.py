@@ -16,7 +16,7 @@ from etl.nlp import gazetteer
 from etl.nlp.agency import ARMED_SECTORS, QUANTITY_NOUNS, counted, head_phrase
 from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import passive_prediction, unasserted
-from etl.nlp.syntax import CONTENT_DEPS, clause_path, verb_lemmas
+from etl.nlp.syntax import CONTENT_DEPS, SUBJECT_DEPS, clause_path, verb_lemmas
 
 WORDS = load_word_classes()
 # Clauses that only describe a participant ("refugees fleeing the war") are background, not news;
@@ -54,6 +54,7 @@ PURPOSE_DEPS = frozenset({"advcl", "xcomp"})
 OWN_CLAUSE_BREAKS = frozenset({"conj", "cc", "ccomp", "parataxis"})
 COMPLETING_DEPS = frozenset({"xcomp", "dobj"})
 PEACEKEEPING = Trigger("AID", None, "074", "newsetl")
+VISIT_MODE = "visit"
 # A verb that only scales an act its object names ("intensified its bombardment", "stepped up attacks") or joins in
 # it ("joined the protests") is not an act of its own: the object is, as with a light verb.
 SCALING_VERBS = frozenset(WORDS["scaling_verb"]) | frozenset(WORDS["joining_verb"])
@@ -261,7 +262,7 @@ def _sent_to_help(match: TriggerMatch) -> bool:
     "sent troops to serve as peacekeepers", "offered troops to help its ally". The verb a deployment completes or
     is the object of counts too: "peacekeepers started deploying", "ordered a deployment for a peacekeeping
     operation"."""
-    if match.trigger.event_type != "MOBILIZE":
+    if match.trigger.event_type != "MOBILIZE" and not _forces_arriving(match):
         return False
     token = match.token
     heads = (token, token.head) if token.dep_ in COMPLETING_DEPS else (token,)
@@ -275,6 +276,15 @@ def _sent_to_help(match: TriggerMatch) -> bool:
                 ):
                     return True
     return False
+
+
+def _forces_arriving(match: TriggerMatch) -> bool:
+    """A visit whose subject is armed forces ("Ruritanian troops arrived in Vell") is their deployment, not a
+    diplomatic visit: sent as peacekeepers or to help, it is military aid as a deployment is."""
+    return match.trigger.mode == VISIT_MODE and any(
+        c.dep_ in SUBJECT_DEPS and gazetteer.agent_sector(head_phrase(counted(c))[1]) in ARMED_SECTORS
+        for c in match.token.children
+    )
 
 
 def _in_participle_clause(token: Token) -> bool:
