@@ -61,6 +61,9 @@ SCALING_VERBS = frozenset(WORDS["scaling_verb"]) | frozenset(WORDS["joining_verb
 # Verbs of capture that, in the passive and "in" something that is no place, party or act, say people were trapped:
 # "four men were caught in a torrent", "caught in the crossfire".
 ENTRAPPING_VERBS = frozenset(WORDS["entrapping_verb"])
+# Words of protest that, with an object, a clause or an "of" phrase, mean showing it ("demonstrated its new phone").
+SHOWING_WORDS = frozenset(WORDS["showing_word"])
+SHOWN_DEPS = frozenset({"dobj", "ccomp"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,7 @@ def sentence_triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch
             continue
         if (token.dep_ in BACKGROUND_DEPS or _in_participle_clause(token)) and not passive_description(token):
             continue
-        if pos == "VERB" and (_scales_an_act(token, lexicon) or _trapped(token, lexicon)):
+        if (pos == "VERB" and (_scales_an_act(token, lexicon) or _trapped(token, lexicon))) or _showing(token):
             continue
         match = _verb_trigger(token, lexicon) if pos == "VERB" else _noun_trigger(token, lexicon)
         # A described noun's act is as asserted as the noun's clause: "hopes he will lift sanctions imposed by X".
@@ -147,6 +150,14 @@ def _trapped(verb: Token, lexicon: Lexicon) -> bool:
         if prep.dep_ == "prep" and prep.lower_ == "in"
         for pobj in prep.children
         if pobj.dep_ == "pobj"
+    )
+
+
+def _showing(token: Token) -> bool:
+    """ "demonstrated the displeasure", "demonstrated why he never scores", "ran a demonstration of the service": to
+    demonstrate something is to show it. A demonstration by itself, against or for something is a protest."""
+    return token.lemma_ in SHOWING_WORDS and any(
+        c.dep_ in SHOWN_DEPS or (c.dep_ == "prep" and c.lower_ == "of") for c in token.children
     )
 
 
