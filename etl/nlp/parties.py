@@ -66,6 +66,7 @@ STANCE_PREPS = tuple(WORDS["stance_preposition"])  # in order of preference
 THING_FORCE_TYPES = frozenset({"COERCE", "MOBILIZE"})
 # No office, force or movement: none, or PLOVER's elites (celebrities, former office holders) and business.
 CIVILIAN_SECTORS = frozenset({None, "ELI", "BUS"})
+CRIMINAL_SECTORS = frozenset({"CRM"})
 STATE_LABELS = frozenset({"GPE", "NORP"})
 MEASURE_LABELS = frozenset({"MONEY", "PERCENT", "QUANTITY"})
 
@@ -181,11 +182,13 @@ def event_parties(
     # Coercion or mobilisation of a thing (no party, place or target) is an event only when a state or a political
     # party does it: "customs seized the drugs", "the government banned the film", not "IBM is beefing up its
     # software", "the virus steals passwords", "a drone captured footage", "Sprint is deploying the network".
+    # Criminals taking things commit a crime, not a political act: "criminals steal valuable data", "gangs took over
+    # home PCs" (their force on people or places stays: "a criminal gang seized three police officers").
     if (
         match.trigger.event_type in THING_FORCE_TYPES
         and (recipients or objects)
         and not any(_party_or_place(r, mentions) for r in recipients or objects)
-        and not any(_political(a, mentions) for a in agents)
+        and not any(_political(a, mentions) and not _criminal(a) for a in agents)
     ):
         return None
     # A warning by no state, office, force or movement, that names no party and no hostile act, is commentary: "analysts
@@ -222,6 +225,11 @@ def _political(token: Token, mentions: Mentions) -> bool:
         or gazetteer.organization_of(text) is not None  # armed groups, IGOs and NGOs: the table holds no companies
         or gazetteer.sector_of(text) not in CIVILIAN_SECTORS
     )
+
+
+def _criminal(token: Token) -> bool:
+    """The phrase names criminals (sector CRM): "criminals", "tech savvy criminals", "phishing gangs", "hackers"."""
+    return token.pos_ != "PRON" and gazetteer.sector_of(noun_phrase(token).text) in CRIMINAL_SECTORS
 
 
 def _phrase_objects(match: TriggerMatch) -> list[Token]:
