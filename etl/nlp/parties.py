@@ -155,8 +155,10 @@ def event_parties(
         recipients = _content_targets(match.token, place_targeted, kind == "REQUEST", mentions)
     if not recipients:
         recipients = _office_holder(match.token, mentions)
-    # "was forced to close", "were obliged to pull out": circumstances compel, and the act compelled is coded.
-    if not actors and match.token.lemma_ in COMPULSION_LEMMAS and any(c.dep_ == "xcomp" for c in match.token.children):
+    # "was forced to close", "were obliged to pull out", "should not be forced into using it": circumstances compel,
+    # and the act compelled is coded. A passive's subject is compelled, not the actor a conjunct lends it: "the
+    # government tried to cut subsidies but was forced to back down".
+    if match.token.lemma_ in COMPULSION_LEMMAS and _compels_an_act(match.token) and (not actors or _unagented(match)):
         return None
     # With no actor, the target or the sentence's weapons say an act is political: "Kherson was shelled", "five
     # were arrested", "tear gas was fired", not "our assets were seized", "access is restricted", "the website is
@@ -225,6 +227,20 @@ def _political(token: Token, mentions: Mentions) -> bool:
         or gazetteer.organization_of(text) is not None  # armed groups, IGOs and NGOs: the table holds no companies
         or gazetteer.sector_of(text) not in CIVILIAN_SECTORS
     )
+
+
+def _compels_an_act(verb: Token) -> bool:
+    """The verb takes the act compelled: "forced to close", "forced into selling"."""
+    return any(
+        c.dep_ == "xcomp" or (c.dep_ == "prep" and c.lower_ == "into" and any(g.dep_ == "pcomp" for g in c.children))
+        for c in verb.children
+    )
+
+
+def _unagented(match: TriggerMatch) -> bool:
+    """A passive verb with no "by" agent: "was forced to back down"."""
+    children = [c.dep_ for c in match.token.children]
+    return "auxpass" in children and "agent" not in children
 
 
 def _criminal(token: Token) -> bool:
