@@ -42,6 +42,10 @@ AIM_PREPS = frozenset(WORDS["aim_preposition"])
 DISCONTINUING_VERBS = frozenset(WORDS["discontinuing_verb"])
 DISCONTINUED_TYPES = frozenset({"AID", "COOPERATE"})
 DISCONTINUED = Trigger("SANCTION", "discontinue", "162", "newsetl")
+# A sanction a verb lifts, stops or cuts ("lifted its embargo", "removed the sanctions on Rusal") is eased: CAMEO 085,
+# "ease economic sanctions, boycott, or embargo", as PETRARCH2's own "lift sanctions" is.
+EASING_VERBS = DISCONTINUING_VERBS | frozenset(WORDS["easing_verb"])
+EASED = Trigger("RETREAT", "ease", "085", "newsetl")
 TARGET_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC"})
 PARTY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
 # The object word under which the lexicon keeps a verb's pattern for property given back ("return property").
@@ -88,7 +92,9 @@ def sentence_triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch
             continue
         if (token.dep_ in BACKGROUND_DEPS or _in_participle_clause(token)) and not passive_description(token):
             continue
-        if (pos == "VERB" and (_scales_an_act(token, lexicon) or _trapped(token, lexicon))) or _showing(token):
+        if pos == "VERB" and (_scales_an_act(token, lexicon) or _trapped(token, lexicon) or _eases(token, lexicon)):
+            continue
+        if _showing(token):
             continue
         match = _verb_trigger(token, lexicon) if pos == "VERB" else _noun_trigger(token, lexicon)
         # A described noun's act is as asserted as the noun's clause: "hopes he will lift sanctions imposed by X".
@@ -135,6 +141,20 @@ def _scales_an_act(verb: Token, lexicon: Lexicon) -> bool:
         lemma in SCALING_VERBS or any(f"{lemma} {p}" in SCALING_VERBS for p in particles) for lemma in verb_lemmas(verb)
     )
     return scaling and any(c.dep_ == "dobj" and lexicon.word(c.lemma_, "NOUN") for c in verb.children)
+
+
+def _eases(verb: Token, lexicon: Lexicon) -> bool:
+    """An easing verb ("remove", "end") whose object is a sanction noun the lexicon has no pattern of the verb for
+    ("removed the sanctions"; "lifted sanctions" is PETRARCH2's own): the noun is the act, eased, as a light verb's
+    noun is."""
+    return verb.lemma_ in EASING_VERBS and any(
+        c.dep_ == "dobj"
+        and (t := lexicon.word(c.lemma_, "NOUN")) is not None
+        and t.event_type == "SANCTION"
+        and lexicon.phrase(verb.lemma_, c.lemma_, "VERB") is None
+        and lexicon.phrase(verb.lemma_, c.lower_, "VERB") is None
+        for c in verb.children
+    )
 
 
 def _trapped(verb: Token, lexicon: Lexicon) -> bool:
@@ -264,6 +284,8 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
     if noun.dep_ == "dobj" and head.pos_ == "VERB":  # a light verb: "held talks", "began a withdrawal"
         if head.lemma_ in DISCONTINUING_VERBS and trigger.event_type in DISCONTINUED_TYPES:
             trigger = DISCONTINUED
+        elif head.lemma_ in EASING_VERBS and trigger.event_type == "SANCTION":
+            trigger = EASED
         return TriggerMatch(noun, doc[head.i : noun.i + 1], trigger)
     return TriggerMatch(noun, doc[noun.i : noun.i + 1], trigger)
 
