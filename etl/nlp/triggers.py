@@ -50,6 +50,9 @@ TARGET_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC"})
 PARTY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
 # The object word under which the lexicon keeps a verb's pattern for property given back ("return property").
 PROPERTY_CLASS = "property"
+EXERCISE_NOUNS = frozenset(WORDS["exercise_noun"])
+JOINT = "joint"
+JOINT_EXERCISE = Trigger("COOPERATE", None, "062", "newsetl")
 # Forces sent as peacekeepers, observers or trainers, or to help, train or support another's, are military aid
 # (CAMEO 074, "provide military protection or peacekeeping"), not a show of force.
 PEACEKEEPING_NOUNS = frozenset(WORDS["peacekeeping_noun"])
@@ -129,6 +132,8 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
         return weapon_use
     if (returned := _returned_property(verb, lemmas, lexicon)) is not None:
         return returned
+    if (exercise := _joint_exercise(verb)) is not None:
+        return exercise
     trigger = next((t for lemma in lemmas if (t := lexicon.word(lemma, "VERB"))), None)
     return TriggerMatch(verb, doc[verb.i : verb.i + 1], trigger) if trigger else None
 
@@ -222,6 +227,21 @@ def _returned_property(verb: Token, lemmas: tuple[str, ...], lexicon: Lexicon) -
     for child in verb.children:
         if child.dep_ in OBJECT_DEPS and child.pos_ != "PRON" and not _party(counted(child)):
             return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
+    return None
+
+
+def _joint_exercise(verb: Token) -> TriggerMatch | None:
+    """A joint military exercise held, begun or staged is military cooperation (CAMEO 062), as PETRARCH2 codes "begin
+    joint exercise", "conduct joint maneuvers", "hold joint exercises": "performed joint war games", "began a new round
+    of joint military exercises". An exercise of one's own is not."""
+    for child in verb.children:
+        exercise = counted(child)
+        if (
+            child.dep_ in OBJECT_DEPS
+            and exercise.lemma_.lower() in EXERCISE_NOUNS
+            and any(c.dep_ in {"amod", "compound"} and c.lower_ == JOINT for c in exercise.children)
+        ):
+            return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], JOINT_EXERCISE)
     return None
 
 
