@@ -99,7 +99,8 @@ def _phrase_targets(match: TriggerMatch) -> list[Token]:
     if found:
         return found
     acts = [t for t in words if t.pos_ == "NOUN" and t.i != match.token.i]
-    objects = [o for t in acts for o in prep_objects(t, ("of",))][:1]
+    # An "of" object among the trigger's own words says what the act is, not whom it aims at ("a state of siege").
+    objects = [o for t in acts for o in prep_objects(t, ("of",)) if o not in match.span][:1]
     return [
         o
         for o in objects

@@ -53,6 +53,11 @@ PROPERTY_CLASS = "property"
 EXERCISE_NOUNS = frozenset(WORDS["exercise_noun"])
 JOINT = "joint"
 JOINT_EXERCISE = Trigger("COOPERATE", None, "062", "newsetl")
+# A state of exception declared or imposed, and lifted (CAMEO 1724 and 0814).
+EXCEPTION_STATES = frozenset({"emergency", "siege"})
+DECLARING_VERBS = frozenset(WORDS["declaring_verb"])
+EXCEPTION_IMPOSED = Trigger("COERCE", "martial-law", "1724", "newsetl")
+EXCEPTION_LIFTED = Trigger("RETREAT", None, "0814", "newsetl")
 # Forces sent as peacekeepers, observers or trainers, or to help, train or support another's, are military aid
 # (CAMEO 074, "provide military protection or peacekeeping"), not a show of force.
 PEACEKEEPING_NOUNS = frozenset(WORDS["peacekeeping_noun"])
@@ -134,6 +139,8 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
         return returned
     if (exercise := _joint_exercise(verb)) is not None:
         return exercise
+    if (exception := _state_of_exception(verb)) is not None:
+        return exception
     trigger = next((t for lemma in lemmas if (t := lexicon.word(lemma, "VERB"))), None)
     return TriggerMatch(verb, doc[verb.i : verb.i + 1], trigger) if trigger else None
 
@@ -243,6 +250,38 @@ def _joint_exercise(verb: Token) -> TriggerMatch | None:
         ):
             return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], JOINT_EXERCISE)
     return None
+
+
+def _state_of_exception(verb: Token) -> TriggerMatch | None:
+    """A state of emergency or siege, or martial law, declared or imposed is CAMEO 1724 (COERCE), and lifted or
+    ended, 0814 (RETREAT), as PETRARCH2 codes "impose state of emergency" and "lift state of emergency" (patterns with
+    a prepositional phrase the compiler cannot read): "declared a state of siege in the province", "lifted the state
+    of emergency in four states". Other states ("declared a state of mourning") are none."""
+    for child in verb.children:
+        if child.dep_ in OBJECT_DEPS and _names_exception(child):
+            if verb.lemma_ in EASING_VERBS:
+                trigger = EXCEPTION_LIFTED
+            elif verb.lemma_ in DECLARING_VERBS:
+                trigger = EXCEPTION_IMPOSED
+            else:
+                return None
+            # The trigger's words run to what the state is of ("declared a state of siege"): a kind, not a target.
+            end = max([child.i, *(p.i for of in child.children if of.lower_ == "of" for p in of.children)])
+            return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, end) + 1], trigger)
+    return None
+
+
+def _names_exception(noun: Token) -> bool:
+    """ "a state of emergency", "the state of siege", "martial law"."""
+    if noun.lemma_.lower() == "law":
+        return any(c.dep_ in {"amod", "compound"} and c.lower_ == "martial" for c in noun.children)
+    return noun.lemma_.lower() == "state" and any(
+        pobj.lemma_.lower() in EXCEPTION_STATES
+        for of in noun.children
+        if of.dep_ == "prep" and of.lower_ == "of"
+        for pobj in of.children
+        if pobj.dep_ == "pobj"
+    )
 
 
 def _to_party(prep: Token) -> bool:
