@@ -63,6 +63,9 @@ OBJECT_PATTERN = re.compile(r"^-\s+\*\s+(&?[A-Z][A-Z'-]*_?)\s+\[([^\]]*)\]$")
 # A verb and a prepositional phrase: `- * (TO STREET) [141]` is "take to the streets".
 PREP_PATTERN = re.compile(r"^-\s+\*\s+\(([A-Z]+)\s+(&?[A-Z][A-Z'-]*_?)\)\s+\[([^\]]*)\]$")
 PREPOSITIONS = frozenset({"TO", "INTO", "ON", "AGAINST", "AT", "WITH", "FROM", "IN", "OVER", "FOR", "UNDER", "BEHIND"})
+# A phrasal verb's particle and its object: `- * DOWN &WEAPON [0871]` in the LAY block is "lay down arms".
+PARTICLE_PATTERN = re.compile(r"^-\s+\*\s+([A-Z]+)\s+(&?[A-Z][A-Z'-]*_?)\s+\[([^\]]*)\]$")
+PARTICLES = frozenset({"DOWN", "UP", "OUT", "OFF", "BACK", "AWAY"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +169,9 @@ def verb_votes(path: Path) -> Iterator[tuple[str, str | None]]:
 def object_pattern_votes(
     line: str, block_verbs: set[str], own_code_verbs: dict[str, str], synonyms: dict[str, list[str]]
 ) -> Iterator[tuple[str, str | None]]:
-    """Verb + direct object phrases ("withdraw ambassador") from patterns of the form `- * OBJECT [code]`, and verb +
-    preposition + object phrases ("take to street") from `- * (PREPOSITION OBJECT) [code]`.
+    """Verb + direct object phrases ("withdraw ambassador") from patterns of the form `- * OBJECT [code]`, verb +
+    preposition + object phrases ("take to street") from `- * (PREPOSITION OBJECT) [code]`, and verb + particle +
+    object phrases ("lay down arms") from `- * PARTICLE OBJECT [code]`.
 
     A pattern holds for every verb of its block, as in PETRARCH2, whose reader stores a block's patterns under its
     first verb and points every other verb of the block there ("a verb synonym block is a set of verbs which are
@@ -178,9 +182,9 @@ def object_pattern_votes(
     minister: abduct), which CAPTURE, GRAB and SEIZE do.
     """
     pattern = line.split("#", 1)[0].strip()
-    preposition = ""
-    if (match := PREP_PATTERN.match(pattern)) and match.group(1) in PREPOSITIONS:
-        preposition, word, raw_code = f" {match.group(1).lower()}", match.group(2), match.group(3)
+    middle = ""  # a preposition or a particle between the verb and its object
+    if match := _phrase_pattern(pattern):
+        middle, word, raw_code = f" {match.group(1).lower()}", match.group(2), match.group(3)
     elif match := OBJECT_PATTERN.match(pattern):
         word, raw_code = match.groups()
     else:
@@ -193,7 +197,23 @@ def object_pattern_votes(
             continue
         for obj in objects:
             if " " not in obj:
-                yield f"{verb}{preposition} {obj}", code
+                yield f"{verb}{middle} {obj}", code
+
+
+def _phrase_pattern(pattern: str) -> re.Match[str] | None:
+    """A preposition and its object, or a particle and an object: `- * (TO STREET) [141]`, `- * DOWN &WEAPON [0871]`
+    (not `- * BACK TO [042]`, a particle and a preposition)."""
+    if (match := PREP_PATTERN.match(pattern)) and match.group(1) in PREPOSITIONS:
+        return match
+    if (match := PARTICLE_PATTERN.match(pattern)) and match.group(1) in PARTICLES:
+        return match if match.group(2) not in PREPOSITIONS else None
+    return None
+
+
+def _phrase_middle(middle: str, last: str) -> bool:
+    """The middle word of a three-word row is a preposition or a particle before an object: "take to street", "lay
+    down weapon"; not a phrasal verb's particle before a preposition ("fall back on")."""
+    return middle in PREPOSITIONS or (middle in PARTICLES and last not in PREPOSITIONS)
 
 
 def resolve(votes: Iterable[tuple[str, str | None]], table: dict[str, PloverCode]) -> dict[str, LexiconRow]:
@@ -208,7 +228,7 @@ def resolve(votes: Iterable[tuple[str, str | None]], table: dict[str, PloverCode
     rows: dict[str, LexiconRow] = {}
     for trigger, counter in by_trigger.items():
         words = trigger.split()
-        if len(words) > 2 and not (len(words) == 3 and words[1].upper() in PREPOSITIONS):
+        if len(words) > 2 and not (len(words) == 3 and _phrase_middle(words[1].upper(), words[2].upper())):
             continue
 
         def rank(item: tuple[str | None, int], trigger: str = trigger) -> tuple[int, int, int, str]:

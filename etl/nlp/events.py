@@ -46,10 +46,11 @@ COMMAND_VERBS = frozenset(WORDS["command_verb"])
 DECISION_VERBS = frozenset(WORDS["decision_verb"])
 PERSONAL_PRONOUNS = frozenset(WORDS["personal_pronoun"])
 CIVILIAN_LABELS = frozenset({"PERSON", "ORG"})
-# A match, a race or an award: force, threats and protests in a sentence about one are the contest's ("Liverpool's
-# late attacks", "a first-time strike", "threatened to break their defence", "upset the favourite").
+# A match, a race or an award: force, threats, protests and coercion in a sentence about one are the contest's
+# ("Liverpool's late attacks", "a first-time strike", "threatened to break their defence", "upset the favourite",
+# "the club banned its midfielder for three matches").
 CONTEST_NOUNS = frozenset(WORDS["contest_noun"])
-CONTEST_TYPES = frozenset({"ASSAULT", "THREATEN", "PROTEST"})
+CONTEST_TYPES = frozenset({"ASSAULT", "THREATEN", "PROTEST", "COERCE"})
 # Acts mostly done in or aimed at another country than one's own: a visit, refuge sought, aid.
 ABROAD_MODES = frozenset({"visit", "asylum"})
 ABROAD_TYPES = frozenset({"AID"})
@@ -341,9 +342,9 @@ def _contest(event: Event, entities: Mapping[str, Entity]) -> bool:
 
 
 def _in_contest(event: Event, sentence: Span) -> bool:
-    """Force, a threat or a protest in a sentence that names a match, a race or an award, by and on parties of no
-    office, force or movement (armed parties are asked about by the caller): "the home side's attack", not "police
-    charged fans after the match" or "workers at the stadium went on strike"."""
+    """Force, a threat, a protest or coercion in a sentence that names a match, a race or an award, by and on parties
+    of no office, force or movement (armed parties are asked about by the caller): "the home side's attack", "the club
+    banned its midfielder", not "police charged fans after the match" or "workers at the stadium went on strike"."""
     return (
         event.event_type in CONTEST_TYPES
         and all(p.sector in CIVILIAN_SECTORS for p in event.participants)

@@ -12,7 +12,7 @@ from spacy.tokens import Span, Token
 from etl.nlp import gazetteer
 from etl.nlp.agency import Agency, Mentions, agency, antecedent, mention_at
 from etl.nlp.lexicon import load_word_classes
-from etl.nlp.syntax import governing_verb, noun_phrase
+from etl.nlp.syntax import SUBJECT_DEPS, governing_verb, noun_phrase
 from etl.nlp.triggers import TriggerMatch
 from etl.records import Entity, Mention, Participant
 
@@ -23,7 +23,6 @@ LOCATION_LABELS = frozenset({"GPE", "LOC", "FAC"})
 PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE"})
 ETHNIC_LABEL = re.compile(r"\bethnic\s+\S+", re.IGNORECASE)
 INTERNATIONAL_CODES = frozenset({"IGO", "NGO"})
-SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 # Subject pronouns that continue the previous sentence's subject when that is a party, named or described.
 CONTINUING_PRONOUNS = frozenset({"it", "they"})
 SINGULAR_PRONOUNS = frozenset({"it"})

@@ -66,6 +66,7 @@ STANCE_PREPS = tuple(WORDS["stance_preposition"])  # in order of preference
 THING_FORCE_TYPES = frozenset({"COERCE", "MOBILIZE"})
 # No office, force or movement: none, or PLOVER's elites (celebrities, former office holders) and business.
 CIVILIAN_SECTORS = frozenset({None, "ELI", "BUS"})
+CRIMINAL_SECTORS = frozenset({"CRM"})
 STATE_LABELS = frozenset({"GPE", "NORP"})
 MEASURE_LABELS = frozenset({"MONEY", "PERCENT", "QUANTITY"})
 
@@ -158,8 +159,10 @@ def event_parties(
         recipients = _content_targets(match.token, place_targeted, kind == "REQUEST", mentions)
     if not recipients:
         recipients = _office_holder(match.token, mentions)
-    # "was forced to close", "were obliged to pull out": circumstances compel, and the act compelled is coded.
-    if not actors and match.token.lemma_ in COMPULSION_LEMMAS and any(c.dep_ == "xcomp" for c in match.token.children):
+    # "was forced to close", "were obliged to pull out", "should not be forced into using it": circumstances compel,
+    # and the act compelled is coded. A passive's subject is compelled, not the actor a conjunct lends it: "the
+    # government tried to cut subsidies but was forced to back down".
+    if match.token.lemma_ in COMPULSION_LEMMAS and _compels_an_act(match.token) and (not actors or _unagented(match)):
         return None
     # With no actor, the target or the sentence's weapons say an act is political: "Kherson was shelled", "five
     # were arrested", "tear gas was fired", not "our assets were seized", "access is restricted", "the website is
@@ -185,11 +188,13 @@ def event_parties(
     # Coercion or mobilisation of a thing (no party, place or target) is an event only when a state or a political
     # party does it: "customs seized the drugs", "the government banned the film", not "IBM is beefing up its
     # software", "the virus steals passwords", "a drone captured footage", "Sprint is deploying the network".
+    # Criminals taking things commit a crime, not a political act: "criminals steal valuable data", "gangs took over
+    # home PCs" (their force on people or places stays: "a criminal gang seized three police officers").
     if (
         match.trigger.event_type in THING_FORCE_TYPES
         and (recipients or objects)
         and not any(_party_or_place(r, mentions) for r in recipients or objects)
-        and not any(_political(a, mentions) for a in agents)
+        and not any(_political(a, mentions) and not _criminal(a) for a in agents)
     ):
         return None
     # A warning by no state, office, force or movement, that names no party and no hostile act, is commentary: "analysts
@@ -234,6 +239,25 @@ def _political(token: Token, mentions: Mentions) -> bool:
         or gazetteer.organization_of(text) is not None  # armed groups, IGOs and NGOs: the table holds no companies
         or gazetteer.sector_of(text) not in CIVILIAN_SECTORS
     )
+
+
+def _compels_an_act(verb: Token) -> bool:
+    """The verb takes the act compelled: "forced to close", "forced into selling"."""
+    return any(
+        c.dep_ == "xcomp" or (c.dep_ == "prep" and c.lower_ == "into" and any(g.dep_ == "pcomp" for g in c.children))
+        for c in verb.children
+    )
+
+
+def _unagented(match: TriggerMatch) -> bool:
+    """A passive verb with no "by" agent: "was forced to back down"."""
+    children = [c.dep_ for c in match.token.children]
+    return "auxpass" in children and "agent" not in children
+
+
+def _criminal(token: Token) -> bool:
+    """The phrase names criminals (sector CRM): "criminals", "tech savvy criminals", "phishing gangs", "hackers"."""
+    return token.pos_ != "PRON" and gazetteer.sector_of(noun_phrase(token).text) in CRIMINAL_SECTORS
 
 
 def _phrase_objects(match: TriggerMatch) -> list[Token]:

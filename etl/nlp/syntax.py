@@ -13,6 +13,7 @@ CONTENT_DEPS = frozenset(
     {"xcomp", "ccomp", "pcomp", "prep", "pobj", "dobj", "acomp", "attr", "nsubj", "nsubjpass", "advcl"}
 )
 TIME_LABELS = frozenset({"DATE", "TIME"})
+SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 SPAN_EXCLUDED_DEPS = frozenset({"relcl", "acl", "advcl", "cc", "conj"})
 VOWELS = frozenset("aeiouy")
 

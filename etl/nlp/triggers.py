@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from spacy.tokens import Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import ARMED_SECTORS, QUANTITY_NOUNS, head_phrase
+from etl.nlp.agency import ARMED_SECTORS, QUANTITY_NOUNS, counted, head_phrase
 from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import passive_prediction, unasserted
-from etl.nlp.syntax import CONTENT_DEPS, clause_path, verb_lemmas
+from etl.nlp.syntax import CONTENT_DEPS, SUBJECT_DEPS, clause_path, verb_lemmas
 
 WORDS = load_word_classes()
 # Clauses that only describe a participant ("refugees fleeing the war") are background, not news;
@@ -42,7 +42,22 @@ AIM_PREPS = frozenset(WORDS["aim_preposition"])
 DISCONTINUING_VERBS = frozenset(WORDS["discontinuing_verb"])
 DISCONTINUED_TYPES = frozenset({"AID", "COOPERATE"})
 DISCONTINUED = Trigger("SANCTION", "discontinue", "162", "newsetl")
+# A sanction a verb lifts, stops or cuts ("lifted its embargo", "removed the sanctions on Rusal") is eased: CAMEO 085,
+# "ease economic sanctions, boycott, or embargo", as PETRARCH2's own "lift sanctions" is.
+EASING_VERBS = DISCONTINUING_VERBS | frozenset(WORDS["easing_verb"])
+EASED = Trigger("RETREAT", "ease", "085", "newsetl")
 TARGET_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC"})
+PARTY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
+# The object word under which the lexicon keeps a verb's pattern for property given back ("return property").
+PROPERTY_CLASS = "property"
+EXERCISE_NOUNS = frozenset(WORDS["exercise_noun"])
+JOINT = "joint"
+JOINT_EXERCISE = Trigger("COOPERATE", None, "062", "newsetl")
+# A state of exception declared or imposed, and lifted (CAMEO 1724 and 0814).
+EXCEPTION_STATES = frozenset({"emergency", "siege"})
+DECLARING_VERBS = frozenset(WORDS["declaring_verb"])
+EXCEPTION_IMPOSED = Trigger("COERCE", "martial-law", "1724", "newsetl")
+EXCEPTION_LIFTED = Trigger("RETREAT", None, "0814", "newsetl")
 # Forces sent as peacekeepers, observers or trainers, or to help, train or support another's, are military aid
 # (CAMEO 074, "provide military protection or peacekeeping"), not a show of force.
 PEACEKEEPING_NOUNS = frozenset(WORDS["peacekeeping_noun"])
@@ -51,6 +66,7 @@ PURPOSE_DEPS = frozenset({"advcl", "xcomp"})
 OWN_CLAUSE_BREAKS = frozenset({"conj", "cc", "ccomp", "parataxis"})
 COMPLETING_DEPS = frozenset({"xcomp", "dobj"})
 PEACEKEEPING = Trigger("AID", None, "074", "newsetl")
+VISIT_MODE = "visit"
 # A verb that only scales an act its object names ("intensified its bombardment", "stepped up attacks") or joins in
 # it ("joined the protests") is not an act of its own: the object is, as with a light verb.
 SCALING_VERBS = frozenset(WORDS["scaling_verb"]) | frozenset(WORDS["joining_verb"])
@@ -59,6 +75,9 @@ SCALING_VERBS = frozenset(WORDS["scaling_verb"]) | frozenset(WORDS["joining_verb
 ENTRAPPING_VERBS = frozenset(WORDS["entrapping_verb"])
 # A noun the press qualifies names the press's own document or briefing, not an act: "a press release" frees nobody.
 PRESS_MODIFIERS = frozenset(WORDS["press_modifier"])
+# Words of protest that, with an object, a clause or an "of" phrase, mean showing it ("demonstrated its new phone").
+SHOWING_WORDS = frozenset(WORDS["showing_word"])
+SHOWN_DEPS = frozenset({"dobj", "ccomp"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +102,9 @@ def sentence_triggers(sentence: Span, lexicon: Lexicon) -> Iterator[TriggerMatch
             continue
         if (token.dep_ in BACKGROUND_DEPS or _in_participle_clause(token)) and not passive_description(token):
             continue
-        if pos == "VERB" and (_scales_an_act(token, lexicon) or _trapped(token, lexicon)):
+        if pos == "VERB" and (_scales_an_act(token, lexicon) or _trapped(token, lexicon) or _eases(token, lexicon)):
+            continue
+        if _showing(token):
             continue
         match = _verb_trigger(token, lexicon) if pos == "VERB" else _noun_trigger(token, lexicon)
         # A described noun's act is as asserted as the noun's clause: "hopes he will lift sanctions imposed by X".
@@ -120,6 +141,12 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
                         return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, named.i) + 1], trigger)
     if (weapon_use := _weapon_trigger(verb, heads, lexicon)) is not None:
         return weapon_use
+    if (returned := _returned_property(verb, lemmas, lexicon)) is not None:
+        return returned
+    if (exercise := _joint_exercise(verb)) is not None:
+        return exercise
+    if (exception := _state_of_exception(verb)) is not None:
+        return exception
     trigger = next((t for lemma in lemmas if (t := lexicon.word(lemma, "VERB"))), None)
     return TriggerMatch(verb, doc[verb.i : verb.i + 1], trigger) if trigger else None
 
@@ -132,6 +159,20 @@ def _scales_an_act(verb: Token, lexicon: Lexicon) -> bool:
         lemma in SCALING_VERBS or any(f"{lemma} {p}" in SCALING_VERBS for p in particles) for lemma in verb_lemmas(verb)
     )
     return scaling and any(c.dep_ == "dobj" and lexicon.word(c.lemma_, "NOUN") for c in verb.children)
+
+
+def _eases(verb: Token, lexicon: Lexicon) -> bool:
+    """An easing verb ("remove", "end") whose object is a sanction noun the lexicon has no pattern of the verb for
+    ("removed the sanctions"; "lifted sanctions" is PETRARCH2's own): the noun is the act, eased, as a light verb's
+    noun is."""
+    return verb.lemma_ in EASING_VERBS and any(
+        c.dep_ == "dobj"
+        and (t := lexicon.word(c.lemma_, "NOUN")) is not None
+        and t.event_type == "SANCTION"
+        and lexicon.phrase(verb.lemma_, c.lemma_, "VERB") is None
+        and lexicon.phrase(verb.lemma_, c.lower_, "VERB") is None
+        for c in verb.children
+    )
 
 
 def _trapped(verb: Token, lexicon: Lexicon) -> bool:
@@ -147,6 +188,14 @@ def _trapped(verb: Token, lexicon: Lexicon) -> bool:
         if prep.dep_ == "prep" and prep.lower_ == "in"
         for pobj in prep.children
         if pobj.dep_ == "pobj"
+    )
+
+
+def _showing(token: Token) -> bool:
+    """ "demonstrated the displeasure", "demonstrated why he never scores", "ran a demonstration of the service": to
+    demonstrate something is to show it. A demonstration by itself, against or for something is a protest."""
+    return token.lemma_ in SHOWING_WORDS and any(
+        c.dep_ in SHOWN_DEPS or (c.dep_ == "prep" and c.lower_ == "of") for c in token.children
     )
 
 
@@ -178,6 +227,83 @@ def _weapon_trigger(verb: Token, heads: list[str], lexicon: Lexicon) -> TriggerM
         ):
             return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
     return None
+
+
+def _returned_property(verb: Token, lemmas: tuple[str, ...], lexicon: Lexicon) -> TriggerMatch | None:
+    """A verb's pattern for property returned ("return property", "repatriate artwork": CAMEO 0842, return or
+    release property) applied to any thing given back to a party: "returned five artifacts to the government of
+    Peru", "a sculpture was returned to Borduvia". A thing kept or sent anywhere else ("returned the ball to the
+    keeper"), and people returned, are not."""
+    trigger = next((t for lemma in lemmas if (t := lexicon.phrase(lemma, PROPERTY_CLASS, "VERB"))), None)
+    if trigger is None or not any(_to_party(prep) for prep in verb.children if prep.dep_ in {"prep", "dative"}):
+        return None
+    for child in verb.children:
+        if child.dep_ in OBJECT_DEPS and child.pos_ != "PRON" and not _party(counted(child)):
+            return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
+    return None
+
+
+def _joint_exercise(verb: Token) -> TriggerMatch | None:
+    """A joint military exercise held, begun or staged is military cooperation (CAMEO 062), as PETRARCH2 codes "begin
+    joint exercise", "conduct joint maneuvers", "hold joint exercises": "performed joint war games", "began a new round
+    of joint military exercises". An exercise of one's own is not."""
+    for child in verb.children:
+        exercise = counted(child)
+        if (
+            child.dep_ in OBJECT_DEPS
+            and exercise.lemma_.lower() in EXERCISE_NOUNS
+            and any(c.dep_ in {"amod", "compound"} and c.lower_ == JOINT for c in exercise.children)
+        ):
+            return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], JOINT_EXERCISE)
+    return None
+
+
+def _state_of_exception(verb: Token) -> TriggerMatch | None:
+    """A state of emergency or siege, or martial law, declared or imposed is CAMEO 1724 (COERCE), and lifted or
+    ended, 0814 (RETREAT), as PETRARCH2 codes "impose state of emergency" and "lift state of emergency" (patterns with
+    a prepositional phrase the compiler cannot read): "declared a state of siege in the province", "lifted the state
+    of emergency in four states". Other states ("declared a state of mourning") are none."""
+    for child in verb.children:
+        if child.dep_ in OBJECT_DEPS and _names_exception(child):
+            if verb.lemma_ in EASING_VERBS:
+                trigger = EXCEPTION_LIFTED
+            elif verb.lemma_ in DECLARING_VERBS:
+                trigger = EXCEPTION_IMPOSED
+            else:
+                return None
+            # The trigger's words run to what the state is of ("declared a state of siege"): a kind, not a target.
+            end = max([child.i, *(p.i for of in child.children if of.lower_ == "of" for p in of.children)])
+            return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, end) + 1], trigger)
+    return None
+
+
+def _names_exception(noun: Token) -> bool:
+    """ "a state of emergency", "the state of siege", "martial law"."""
+    if noun.lemma_.lower() == "law":
+        return any(c.dep_ in {"amod", "compound"} and c.lower_ == "martial" for c in noun.children)
+    return noun.lemma_.lower() == "state" and any(
+        pobj.lemma_.lower() in EXCEPTION_STATES
+        for of in noun.children
+        if of.dep_ == "prep" and of.lower_ == "of"
+        for pobj in of.children
+        if pobj.dep_ == "pobj"
+    )
+
+
+def _to_party(prep: Token) -> bool:
+    """A "to" phrase naming a party: "to Borduvia", "to the government of Peru", "to Ruritanian authorities"."""
+    return prep.lower_ == "to" and any(c.dep_ == "pobj" and _party(c) for c in prep.children)
+
+
+def _party(token: Token) -> bool:
+    """The word names a party: a state, an organisation, a people, a person or a generic agent."""
+    phrase = head_phrase(token)[1]
+    return (
+        token.ent_type_ in PARTY_LABELS
+        or gazetteer.is_agent_term(token.lemma_)
+        or gazetteer.agent_sector(phrase) is not None
+        or gazetteer.country_of(phrase) is not None
+    )
 
 
 def _aimed(token: Token) -> bool:
@@ -225,6 +351,8 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
     if noun.dep_ == "dobj" and head.pos_ == "VERB":  # a light verb: "held talks", "began a withdrawal"
         if head.lemma_ in DISCONTINUING_VERBS and trigger.event_type in DISCONTINUED_TYPES:
             trigger = DISCONTINUED
+        elif head.lemma_ in EASING_VERBS and trigger.event_type == "SANCTION":
+            trigger = EASED
         return TriggerMatch(noun, doc[head.i : noun.i + 1], trigger)
     return TriggerMatch(noun, doc[noun.i : noun.i + 1], trigger)
 
@@ -234,7 +362,7 @@ def _sent_to_help(match: TriggerMatch) -> bool:
     "sent troops to serve as peacekeepers", "offered troops to help its ally". The verb a deployment completes or
     is the object of counts too: "peacekeepers started deploying", "ordered a deployment for a peacekeeping
     operation"."""
-    if match.trigger.event_type != "MOBILIZE":
+    if match.trigger.event_type != "MOBILIZE" and not _forces_arriving(match):
         return False
     token = match.token
     heads = (token, token.head) if token.dep_ in COMPLETING_DEPS else (token,)
@@ -248,6 +376,15 @@ def _sent_to_help(match: TriggerMatch) -> bool:
                 ):
                     return True
     return False
+
+
+def _forces_arriving(match: TriggerMatch) -> bool:
+    """A visit whose subject is armed forces ("Ruritanian troops arrived in Vell") is their deployment, not a
+    diplomatic visit: sent as peacekeepers or to help, it is military aid as a deployment is."""
+    return match.trigger.mode == VISIT_MODE and any(
+        c.dep_ in SUBJECT_DEPS and gazetteer.agent_sector(head_phrase(counted(c))[1]) in ARMED_SECTORS
+        for c in match.token.children
+    )
 
 
 def _in_participle_clause(token: Token) -> bool:

@@ -80,6 +80,11 @@ SCORN [110]
 ---  DERIDING   [110]  ---
 SCORN
 
+---  LAY   [---]  ---
+LAY {LAYING LAIN LAID LIE }
+- * DOWN &TROOPS                                      [0874]        # LAID_DOWN
+- * BACK TO                                           [042]         # LAY
+
 ######## TRANSFORMATIONS ##########
 """
 ADDITIONS = """\
@@ -129,6 +134,13 @@ def test_compile_lexicon_drops_non_events(sources: tuple[Path, Path]) -> None:
     assert ("withdraw race", "VERB") not in rows  # prepositional patterns are not phrases
 
 
+def test_compile_lexicon_reads_particle_patterns(sources: tuple[Path, Path]) -> None:
+    rows = _rows(compile_lexicon.compile_lexicon(*sources))
+    assert rows["lay down soldiers", "VERB"] == ("RETREAT", "disarm", "0874", "petrarch2")
+    assert ("lay", "VERB") not in rows  # the block's "[---]": the verb alone is no event
+    assert ("lay back to", "VERB") not in rows  # a particle and a preposition name no object
+
+
 def test_compile_lexicon_is_deterministic(sources: tuple[Path, Path]) -> None:
     assert compile_lexicon.compile_lexicon(*sources) == compile_lexicon.compile_lexicon(*sources)
 
@@ -161,6 +173,7 @@ def test_load_lexicon_keys_a_phrasal_verb_and_its_object_by_the_phrasal_verb() -
     lexicon = load_lexicon()
     assert lexicon.phrase("call off", "strike", "VERB").event_type == "CONCEDE"
     assert lexicon.phrase("call", "off", "VERB").event_type == "SANCTION"
+    assert lexicon.phrase("lay down", "weapon", "VERB").event_type == "RETREAT"  # `- * DOWN &WEAPON` (LAY)
     assert lexicon.word("must", "AUX").event_type == "REQUEST"
 
 
