@@ -135,10 +135,6 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
                 trigger = lexicon.phrase(head, lemma, "VERB") or lexicon.phrase(head, obj.lower_, "VERB")
                 if trigger is not None:
                     return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
-                # An object named by its "of" phrase: "declared a state of emergency".
-                for named in (p for of in obj.children if of.lower_ == "of" for p in of.children if p.dep_ == "pobj"):
-                    if (trigger := lexicon.phrase(f"{head} {lemma} of", named.lemma_, "VERB")) is not None:
-                        return TriggerMatch(verb, doc[min(verb.i, child.i) : max(verb.i, named.i) + 1], trigger)
     if (weapon_use := _weapon_trigger(verb, heads, lexicon)) is not None:
         return weapon_use
     if (returned := _returned_property(verb, lemmas, lexicon)) is not None:
