@@ -64,6 +64,9 @@ DEMONSTRATION = Trigger("PROTEST", "demo", "141", "newsetl")
 # "pull out" are; PETRARCH2 files LEAVE under CAMEO 040 (a visit's departure: "the minister left for talks").
 DEPARTING_VERBS = frozenset(WORDS["departing_verb"])
 WITHDRAWAL = Trigger("RETREAT", "withdraw", None, "newsetl")
+# Passage blocked by armed forces or police restricts movement (PLOVER COERCE/restrict), as a curfew does: a blockade
+# is a protest (PROTEST/obstruct) only when the ones blocking are not the state's forces.
+MOVEMENT_RESTRICTED = Trigger("COERCE", "restrict", None, "newsetl")
 
 
 def code_events(
@@ -143,6 +146,8 @@ def code_events(
                 match = replace(match, trigger=DEMONSTRATION)
             elif _forces_left(match, parties[i].actors, mentions):
                 match = replace(match, trigger=WITHDRAWAL)
+            elif _forces_obstructed(match, parties[i].actors):
+                match = replace(match, trigger=MOVEMENT_RESTRICTED)
             # A decision taken is the act decided ("decided to lift the sanctions"), not an intent announced; a
             # decision not to act stays a refusal ("decided not to attend": REJECT).
             decided = (
@@ -194,6 +199,17 @@ def _forces_left(match: TriggerMatch, actors: Sequence[Token], mentions: Mention
         and bool(actors)
         and all(map(names_forces, actors))
         and any(c.dep_ == "dobj" and _place(c, mentions) for c in token.children)
+    )
+
+
+def _forces_obstructed(match: TriggerMatch, actors: Sequence[Token]) -> bool:
+    """Passage blocked by armed forces or police: "police blocked the bridges into the city" (not "farmers blocked
+    the motorway", a protest)."""
+    trigger = match.trigger
+    return (
+        (trigger.event_type, trigger.mode) == ("PROTEST", "obstruct")
+        and bool(actors)
+        and all(map(names_forces, actors))
     )
 
 
