@@ -78,6 +78,9 @@ PRESS_MODIFIERS = frozenset(WORDS["press_modifier"])
 # Words of protest that, with an object, a clause or an "of" phrase, mean showing it ("demonstrated its new phone").
 SHOWING_WORDS = frozenset(WORDS["showing_word"])
 SHOWN_DEPS = frozenset({"dobj", "ccomp"})
+# Nouns that only say an act is undertaken, the act named by their noun modifier: "a mediation effort", "a bombing
+# campaign", "a protest campaign".
+EFFORT_NOUNS = frozenset(WORDS["effort_noun"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +343,7 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
             return None
         if child.dep_ == "compound":
             trigger = trigger or lexicon.phrase(child.lemma_, noun.lemma_, "NOUN")
-    trigger = trigger or lexicon.word(noun.lemma_, "NOUN")
+    trigger = trigger or lexicon.word(noun.lemma_, "NOUN") or _effort_trigger(noun, lexicon)
     if trigger is None:
         return None
     head = noun.head
@@ -351,6 +354,14 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
             trigger = EASED
         return TriggerMatch(noun, doc[head.i : noun.i + 1], trigger)
     return TriggerMatch(noun, doc[noun.i : noun.i + 1], trigger)
+
+
+def _effort_trigger(noun: Token, lexicon: Lexicon) -> Trigger | None:
+    """An effort, campaign or operation is the act its noun modifier names: "launched a mediation effort" is a
+    mediation launched, as "launched a mediation" is; the modifier alone is no trigger (a compound describes)."""
+    if noun.lemma_.lower() not in EFFORT_NOUNS:
+        return None
+    return next((t for c in noun.lefts if c.dep_ == "compound" and (t := lexicon.word(c.lemma_, "NOUN"))), None)
 
 
 def _sent_to_help(match: TriggerMatch) -> bool:
