@@ -81,6 +81,12 @@ SHOWN_DEPS = frozenset({"dobj", "ccomp"})
 # Nouns that only say an act is undertaken, the act named by their noun modifier: "a mediation effort", "a bombing
 # campaign", "a protest campaign".
 EFFORT_NOUNS = frozenset(WORDS["effort_noun"])
+# The object word under which the lexicon keeps a verb's pattern for aid given ("give aid", "deliver aid"), and what
+# is given as humanitarian aid: PETRARCH2 codes SUPPLIES, MEDICAL, RELIEF, &FOOD, VACCINES as aid (CAMEO 073) under
+# some giving verbs only.
+AID_CLASS = "aid"
+AID_GOODS = frozenset(WORDS["aid_goods"])
+GOODS_DEPS = frozenset({"amod", "compound"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +148,8 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
         return weapon_use
     if (returned := _returned_property(verb, lemmas, lexicon)) is not None:
         return returned
+    if (given := _given_aid(verb, heads, lexicon)) is not None:
+        return given
     if (exercise := _joint_exercise(verb)) is not None:
         return exercise
     if (exception := _state_of_exception(verb)) is not None:
@@ -240,6 +248,28 @@ def _returned_property(verb: Token, lemmas: tuple[str, ...], lexicon: Lexicon) -
         if child.dep_ in OBJECT_DEPS and child.pos_ != "PRON" and not _party(counted(child)):
             return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
     return None
+
+
+def _given_aid(verb: Token, heads: list[str], lexicon: Lexicon) -> TriggerMatch | None:
+    """A verb's pattern for aid given ("give aid", "send aid", "hand over aid") applied to supplies, medicine, food or
+    shelter given to a party: "handed over medical supplies to the ministry", "gave 200 tents to Borduvia", "sent
+    emergency supplies to Kessel". Other things given ("gave a speech to parliament") are not aid."""
+    trigger = next((t for head in heads if (t := lexicon.phrase(head, AID_CLASS, "VERB"))), None)
+    if trigger is None or trigger.event_type != "AID":
+        return None
+    if not any(_to_party(prep) for prep in verb.children if prep.dep_ in {"prep", "dative"}):
+        return None
+    for child in verb.children:
+        if child.dep_ in OBJECT_DEPS and any(word.lemma_.lower() in AID_GOODS for word in _goods_words(child)):
+            return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
+    return None
+
+
+def _goods_words(obj: Token) -> list[Token]:
+    """The words that say what an object given is: the noun, its modifiers ("medical equipment") and what it measures
+    or counts ("700 kg of medicine", "dozens of tents")."""
+    words = [obj, *(p for of in obj.children if of.lower_ == "of" for p in of.children if p.dep_ == "pobj")]
+    return words + [c for word in words for c in word.children if c.dep_ in GOODS_DEPS]
 
 
 def _joint_exercise(verb: Token) -> TriggerMatch | None:
