@@ -87,6 +87,9 @@ EFFORT_NOUNS = frozenset(WORDS["effort_noun"])
 AID_CLASS = "aid"
 AID_GOODS = frozenset(WORDS["aid_goods"])
 GOODS_DEPS = frozenset({"amod", "compound"})
+# People held or used "as human shields" are coerced (CAMEO 170), whatever the verb: PETRARCH2 has only "form a human
+# shield", a protest.
+HUMAN_SHIELDS = Trigger("COERCE", None, "170", "newsetl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +153,8 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
         return returned
     if (given := _given_aid(verb, heads, lexicon)) is not None:
         return given
+    if (shields := _human_shields(verb)) is not None:
+        return shields
     if (exercise := _joint_exercise(verb)) is not None:
         return exercise
     if (exception := _state_of_exception(verb)) is not None:
@@ -270,6 +275,21 @@ def _goods_words(obj: Token) -> list[Token]:
     or counts ("700 kg of medicine", "dozens of tents")."""
     words = [obj, *(p for of in obj.children if of.lower_ == "of" for p in of.children if p.dep_ == "pobj")]
     return words + [c for word in words for c in word.children if c.dep_ in GOODS_DEPS]
+
+
+def _human_shields(verb: Token) -> TriggerMatch | None:
+    """People held or used as human shields: "held the villagers as human shields", "used civilians as a human
+    shield"."""
+    for prep in verb.children:
+        if prep.dep_ == "prep" and prep.lower_ == "as":
+            for shield in prep.children:
+                if (
+                    shield.dep_ == "pobj"
+                    and shield.lemma_.lower() == "shield"
+                    and any(c.dep_ in {"amod", "compound"} and c.lower_ == "human" for c in shield.children)
+                ):
+                    return TriggerMatch(verb, verb.doc[verb.i : shield.i + 1], HUMAN_SHIELDS)
+    return None
 
 
 def _joint_exercise(verb: Token) -> TriggerMatch | None:
