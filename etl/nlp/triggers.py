@@ -78,6 +78,18 @@ PRESS_MODIFIERS = frozenset(WORDS["press_modifier"])
 # Words of protest that, with an object, a clause or an "of" phrase, mean showing it ("demonstrated its new phone").
 SHOWING_WORDS = frozenset(WORDS["showing_word"])
 SHOWN_DEPS = frozenset({"dobj", "ccomp"})
+# Nouns that only say an act is undertaken, the act named by their noun modifier: "a mediation effort", "a bombing
+# campaign", "a protest campaign".
+EFFORT_NOUNS = frozenset(WORDS["effort_noun"])
+# The object word under which the lexicon keeps a verb's pattern for aid given ("give aid", "deliver aid"), and what
+# is given as humanitarian aid: PETRARCH2 codes SUPPLIES, MEDICAL, RELIEF, &FOOD, VACCINES as aid (CAMEO 073) under
+# some giving verbs only.
+AID_CLASS = "aid"
+AID_GOODS = frozenset(WORDS["aid_goods"])
+GOODS_DEPS = frozenset({"amod", "compound"})
+# People held or used "as human shields" are coerced (CAMEO 170), whatever the verb: PETRARCH2 has only "form a human
+# shield", a protest.
+HUMAN_SHIELDS = Trigger("COERCE", None, "170", "newsetl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +151,10 @@ def _verb_trigger(verb: Token, lexicon: Lexicon) -> TriggerMatch | None:
         return weapon_use
     if (returned := _returned_property(verb, lemmas, lexicon)) is not None:
         return returned
+    if (given := _given_aid(verb, heads, lexicon)) is not None:
+        return given
+    if (shields := _human_shields(verb)) is not None:
+        return shields
     if (exercise := _joint_exercise(verb)) is not None:
         return exercise
     if (exception := _state_of_exception(verb)) is not None:
@@ -236,6 +252,43 @@ def _returned_property(verb: Token, lemmas: tuple[str, ...], lexicon: Lexicon) -
     for child in verb.children:
         if child.dep_ in OBJECT_DEPS and child.pos_ != "PRON" and not _party(counted(child)):
             return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
+    return None
+
+
+def _given_aid(verb: Token, heads: list[str], lexicon: Lexicon) -> TriggerMatch | None:
+    """A verb's pattern for aid given ("give aid", "send aid", "hand over aid") applied to supplies, medicine, food or
+    shelter given to a party: "handed over medical supplies to the ministry", "gave 200 tents to Borduvia", "sent
+    emergency supplies to Kessel". Other things given ("gave a speech to parliament") are not aid."""
+    trigger = next((t for head in heads if (t := lexicon.phrase(head, AID_CLASS, "VERB"))), None)
+    if trigger is None or trigger.event_type != "AID":
+        return None
+    if not any(_to_party(prep) for prep in verb.children if prep.dep_ in {"prep", "dative"}):
+        return None
+    for child in verb.children:
+        if child.dep_ in OBJECT_DEPS and any(word.lemma_.lower() in AID_GOODS for word in _goods_words(child)):
+            return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], trigger)
+    return None
+
+
+def _goods_words(obj: Token) -> list[Token]:
+    """The words that say what an object given is: the noun, its modifiers ("medical equipment") and what it measures
+    or counts ("700 kg of medicine", "dozens of tents")."""
+    words = [obj, *(p for of in obj.children if of.lower_ == "of" for p in of.children if p.dep_ == "pobj")]
+    return words + [c for word in words for c in word.children if c.dep_ in GOODS_DEPS]
+
+
+def _human_shields(verb: Token) -> TriggerMatch | None:
+    """People held or used as human shields: "held the villagers as human shields", "used civilians as a human
+    shield"."""
+    for prep in verb.children:
+        if prep.dep_ == "prep" and prep.lower_ == "as":
+            for shield in prep.children:
+                if (
+                    shield.dep_ == "pobj"
+                    and shield.lemma_.lower() == "shield"
+                    and any(c.dep_ in {"amod", "compound"} and c.lower_ == "human" for c in shield.children)
+                ):
+                    return TriggerMatch(verb, verb.doc[verb.i : shield.i + 1], HUMAN_SHIELDS)
     return None
 
 
@@ -340,7 +393,7 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
             return None
         if child.dep_ == "compound":
             trigger = trigger or lexicon.phrase(child.lemma_, noun.lemma_, "NOUN")
-    trigger = trigger or lexicon.word(noun.lemma_, "NOUN")
+    trigger = trigger or lexicon.word(noun.lemma_, "NOUN") or _effort_trigger(noun, lexicon)
     if trigger is None:
         return None
     head = noun.head
@@ -351,6 +404,14 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
             trigger = EASED
         return TriggerMatch(noun, doc[head.i : noun.i + 1], trigger)
     return TriggerMatch(noun, doc[noun.i : noun.i + 1], trigger)
+
+
+def _effort_trigger(noun: Token, lexicon: Lexicon) -> Trigger | None:
+    """An effort, campaign or operation is the act its noun modifier names: "launched a mediation effort" is a
+    mediation launched, as "launched a mediation" is; the modifier alone is no trigger (a compound describes)."""
+    if noun.lemma_.lower() not in EFFORT_NOUNS:
+        return None
+    return next((t for c in noun.lefts if c.dep_ == "compound" and (t := lexicon.word(c.lemma_, "NOUN"))), None)
 
 
 def _sent_to_help(match: TriggerMatch) -> bool:
