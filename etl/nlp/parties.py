@@ -18,6 +18,7 @@ from etl.nlp.agency import (
     antecedent,
     head_phrase,
     mention_at,
+    names_measure,
 )
 from etl.nlp.arguments import ARMED_SECTORS, RECIPIENT_PREPS
 from etl.nlp.lexicon import load_word_classes
@@ -42,8 +43,6 @@ DISARMING_LEMMAS = frozenset(WORDS["disarming_verb"])
 # Firing or sacking people is dismissing them ("fired its chief executive", "100 staff were fired"); shots are fired
 # at or on a target ("fired on the crowd", "fired rubber bullets at protesters").
 DISMISSING_LEMMAS = frozenset(WORDS["dismissing_verb"])
-# Force is not used on a measure: "hit a record high", "broke the world record", "dominated the market".
-METRIC_NOUNS = frozenset(WORDS["metric_noun"])
 FORCE_SECTORS = ARMED_SECTORS | {"COP"}
 # Acts that move forces: what they move is the actor's own ("withdrew peacekeepers", "sent 200 troops"), and their
 # target is where or against whom the forces go.
@@ -104,7 +103,12 @@ def event_parties(
     agents = [a for a, kind in zip(actors, kinds, strict=True) if kind is Agency.AGENT]
     if not agents and actors and Agency.WEAPON not in kinds:
         return None
-    if match.trigger.event_type in PLACE_TARGET_TYPES and any(r.lemma_ in METRIC_NOUNS for r in recipients):
+    # Force is not used on a measure ("hit a record high", "dominated the market", "hit sales"), unless the sentence
+    # names a weapon or an armed party ("gunmen attacked the market"); a rally in a measure is a market's ("a fresh
+    # rally in oil prices").
+    if match.trigger.event_type in PLACE_TARGET_TYPES and any(map(names_measure, recipients)) and not violent():
+        return None
+    if match.trigger.event_type == "PROTEST" and any(map(names_measure, prep_objects(match.token, ("in",)))):
         return None
     if match.token.lemma_ in DISMISSING_LEMMAS and any(
         (o.pos_ == "NUM" or agency(o, mentions) is Agency.AGENT) and not gazetteer.names_weapon(head_phrase(o)[1])
