@@ -209,7 +209,7 @@ def event_parties(
         and warning is not None
         and not any(_political(a, mentions) for a in agents)
         and not any(_party_or_place(r, mentions) for r in recipients)
-        and not _names_hostile(_warning_contents(warning, WARNING_CONTENT_PREPS | ADVICE_PREPS), hostile)
+        and not _names_hostile(_warning_contents(warning, WARNING_CONTENT_PREPS | ADVICE_PREPS), hostile, mentions)
     ):
         return None
     uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
@@ -419,13 +419,22 @@ def _warning_contents(warning: Token, preps: frozenset[str]) -> list[Token]:
     return [c for c in warning.children if c.dep_ in {"ccomp", "xcomp"} or (c.dep_ == "prep" and c.lower_ in preps)]
 
 
-def _names_hostile(contents: list[Token], hostile: set[int]) -> bool:
-    """The phrases name a hostile act, a refusal or armed force."""
+def _names_hostile(contents: list[Token], hostile: set[int], mentions: Mentions | None = None) -> bool:
+    """The phrases name a hostile act, a refusal or armed force. Given the mentions, an act whose subject is a thing
+    is none: a firm's "warned that yields would decline", "warned it was low on cash when its shares were suspended"."""
     return any(
-        t.i in hostile or t.dep_ == "neg" or gazetteer.sector_of(t.text) in FORCE_SECTORS
+        (t.i in hostile and not (mentions is not None and _thing_subject(t, mentions)))
+        or t.dep_ == "neg"
+        or gazetteer.sector_of(t.text) in FORCE_SECTORS
         for c in contents
         for t in c.subtree
     )
+
+
+def _thing_subject(verb: Token, mentions: Mentions) -> bool:
+    """The verb's subject, active or passive, names no party, place or person counted ("yields", "its shares")."""
+    subjects = [c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}]
+    return bool(subjects) and not any(s.pos_ == "PRON" or _party_or_place(s, mentions) for s in subjects)
 
 
 def _forecast_only(warning: Token, hostile: set[int]) -> bool:
