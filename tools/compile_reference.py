@@ -316,6 +316,9 @@ EXTRA_AGENTS = {
     "PPL": "individual|individuals",
     "COP": "guard",
 }
+# Dictionary agents news mostly means otherwise: a "carrier" is an airline or a phone company (the weapons table
+# holds aircraft and personnel carriers).
+NOT_AGENTS = frozenset({"carrier", "carriers"})
 EXTRA_ORGANIZATIONS = """
 un|United Nations|IGOUNO
 eu|European Union|IGOEUREEC
@@ -666,7 +669,7 @@ def build_agents(shared: Path) -> list[tuple[str, str, str]]:
         sector = PLOVER_SECTOR.get(code[:3], code[:3])
         terms = [*expand_agent_term(raw_term), *(plurals or "").split()]
         for term in filter(None, (normalize(t) for t in terms)):
-            if len(term) >= 3:
+            if len(term) >= 3 and term not in NOT_AGENTS:
                 agents.setdefault(term, (sector, code))
     for sector, terms in EXTRA_AGENTS.items():
         for term in terms.split("|"):

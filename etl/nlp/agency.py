@@ -39,6 +39,8 @@ QUANTITY_NOUNS = frozenset(
 HEAD_PHRASE_DEPS = frozenset({"compound", "amod", "nmod"})
 # An explosion a weapon names is the weapon going off: "a bomb blast", "a car bomb explosion" (not "a gas explosion").
 EXPLOSION_NOUNS = frozenset(load_word_classes()["explosion_noun"])
+# A measure is nobody and nothing force is used on: "hit a record high", "the sluggish economy hit sales".
+METRIC_NOUNS = frozenset(load_word_classes()["metric_noun"])
 
 
 class Agency(Enum):
@@ -79,6 +81,8 @@ def _agency(token: Token, mentions: Mentions) -> Agency:
         return agency(what, mentions)
     if token.ent_type_ and token.ent_type_ not in AGENT_LABELS:
         return Agency.NONE  # a date, an amount, a law or a work is nobody ("on Tuesday")
+    if names_measure(token):
+        return Agency.NONE  # even of a party: "the European economy", "Ruritanian factory growth"
     if token.pos_ == "PROPN":
         # A weapon's name in capitals is a proper noun, even a named organisation ("Improvised Explosive Devices").
         return Agency.WEAPON if token.ent_type_ in {"", "ORG"} and _names_weapon_only(token) else Agency.AGENT
@@ -102,6 +106,11 @@ def _agency(token: Token, mentions: Mentions) -> Agency:
     if gazetteer.agent_sector(phrase) or gazetteer.country_of(phrase) or gazetteer.organization_of(phrase):
         return Agency.AGENT
     return Agency.NONE
+
+
+def names_measure(token: Token) -> bool:
+    """The word names a measure, in the singular or as written ("prices", "sales", "earnings")."""
+    return token.lemma_.lower() in METRIC_NOUNS or token.lower_ in METRIC_NOUNS
 
 
 def counted(token: Token) -> Token:

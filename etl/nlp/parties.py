@@ -18,6 +18,7 @@ from etl.nlp.agency import (
     antecedent,
     head_phrase,
     mention_at,
+    names_measure,
 )
 from etl.nlp.arguments import ARMED_SECTORS, RECIPIENT_PREPS
 from etl.nlp.lexicon import load_word_classes
@@ -42,8 +43,6 @@ DISARMING_LEMMAS = frozenset(WORDS["disarming_verb"])
 # Firing or sacking people is dismissing them ("fired its chief executive", "100 staff were fired"); shots are fired
 # at or on a target ("fired on the crowd", "fired rubber bullets at protesters").
 DISMISSING_LEMMAS = frozenset(WORDS["dismissing_verb"])
-# Force is not used on a measure: "hit a record high", "broke the world record", "dominated the market".
-METRIC_NOUNS = frozenset(WORDS["metric_noun"])
 FORCE_SECTORS = ARMED_SECTORS | {"COP"}
 # Acts that move forces: what they move is the actor's own ("withdrew peacekeepers", "sent 200 troops"), and their
 # target is where or against whom the forces go.
@@ -104,7 +103,12 @@ def event_parties(
     agents = [a for a, kind in zip(actors, kinds, strict=True) if kind is Agency.AGENT]
     if not agents and actors and Agency.WEAPON not in kinds:
         return None
-    if match.trigger.event_type in PLACE_TARGET_TYPES and any(r.lemma_ in METRIC_NOUNS for r in recipients):
+    # Force is not used on a measure ("hit a record high", "dominated the market", "hit sales"), unless the sentence
+    # names a weapon or an armed party ("gunmen attacked the market"); a rally in a measure is a market's ("a fresh
+    # rally in oil prices").
+    if match.trigger.event_type in PLACE_TARGET_TYPES and any(map(names_measure, recipients)) and not violent():
+        return None
+    if match.trigger.event_type == "PROTEST" and any(map(names_measure, prep_objects(match.token, ("in",)))):
         return None
     if match.token.lemma_ in DISMISSING_LEMMAS and any(
         (o.pos_ == "NUM" or agency(o, mentions) is Agency.AGENT) and not gazetteer.names_weapon(head_phrase(o)[1])
@@ -205,7 +209,7 @@ def event_parties(
         and warning is not None
         and not any(_political(a, mentions) for a in agents)
         and not any(_party_or_place(r, mentions) for r in recipients)
-        and not _names_hostile(_warning_contents(warning, WARNING_CONTENT_PREPS | ADVICE_PREPS), hostile)
+        and not _names_hostile(_warning_contents(warning, WARNING_CONTENT_PREPS | ADVICE_PREPS), hostile, mentions)
     ):
         return None
     uncaused = not actors and match.token.pos_ == "VERB" and match.token.lemma_ in OUTCOME_LEMMAS
@@ -415,13 +419,22 @@ def _warning_contents(warning: Token, preps: frozenset[str]) -> list[Token]:
     return [c for c in warning.children if c.dep_ in {"ccomp", "xcomp"} or (c.dep_ == "prep" and c.lower_ in preps)]
 
 
-def _names_hostile(contents: list[Token], hostile: set[int]) -> bool:
-    """The phrases name a hostile act, a refusal or armed force."""
+def _names_hostile(contents: list[Token], hostile: set[int], mentions: Mentions | None = None) -> bool:
+    """The phrases name a hostile act, a refusal or armed force. Given the mentions, an act whose subject is a thing
+    is none: a firm's "warned that yields would decline", "warned it was low on cash when its shares were suspended"."""
     return any(
-        t.i in hostile or t.dep_ == "neg" or gazetteer.sector_of(t.text) in FORCE_SECTORS
+        (t.i in hostile and not (mentions is not None and _thing_subject(t, mentions)))
+        or t.dep_ == "neg"
+        or gazetteer.sector_of(t.text) in FORCE_SECTORS
         for c in contents
         for t in c.subtree
     )
+
+
+def _thing_subject(verb: Token, mentions: Mentions) -> bool:
+    """The verb's subject, active or passive, names no party, place or person counted ("yields", "its shares")."""
+    subjects = [c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}]
+    return bool(subjects) and not any(s.pos_ == "PRON" or _party_or_place(s, mentions) for s in subjects)
 
 
 def _forecast_only(warning: Token, hostile: set[int]) -> bool:

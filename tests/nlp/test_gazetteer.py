@@ -15,6 +15,7 @@ from etl.nlp.gazetteer import (
     country_name,
     country_of,
     is_country_name,
+    names_weapon,
     normalize,
     organization_of,
     reference_version,
@@ -93,6 +94,11 @@ def test_gazetteer_country_of_nothing(phrase: str) -> None:
 )
 def test_gazetteer_sector_of_phrase(phrase: str, sector: str) -> None:
     assert sector_of(phrase) == sector
+
+
+def test_gazetteer_carriers_are_firms_and_aircraft_carriers_weapons() -> None:
+    assert sector_of("low-cost carriers") is None  # airlines, not armed forces
+    assert names_weapon("an aircraft carrier") and names_weapon("armoured personnel carriers")
 
 
 def test_gazetteer_organization_of() -> None:
