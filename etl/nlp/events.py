@@ -64,8 +64,10 @@ DEMONSTRATION = Trigger("PROTEST", "demo", "141", "newsetl")
 # "pull out" are; PETRARCH2 files LEAVE under CAMEO 040 (a visit's departure: "the minister left for talks").
 DEPARTING_VERBS = frozenset(WORDS["departing_verb"])
 WITHDRAWAL = Trigger("RETREAT", "withdraw", None, "newsetl")
-# Passage blocked by armed forces or police restricts movement (PLOVER COERCE/restrict), as a curfew does: a blockade
-# is a protest (PROTEST/obstruct) only when the ones blocking are not the state's forces.
+# Passage blocked by a state's army or police restricts movement (PLOVER COERCE/restrict), as a curfew does; blocked
+# by anyone else, rebels included ("rebels blocked transport into the capital", as PLOVER's gold codes it), it is a
+# protest by obstruction (PROTEST/obstruct).
+STATE_FORCE_SECTORS = frozenset({"MIL", "COP"})
 MOVEMENT_RESTRICTED = Trigger("COERCE", "restrict", None, "newsetl")
 
 
@@ -203,13 +205,13 @@ def _forces_left(match: TriggerMatch, actors: Sequence[Token], mentions: Mention
 
 
 def _forces_obstructed(match: TriggerMatch, actors: Sequence[Token]) -> bool:
-    """Passage blocked by armed forces or police: "police blocked the bridges into the city" (not "farmers blocked
-    the motorway", a protest)."""
+    """Passage blocked by a state's army or police: "police blocked the bridges into the city" (not "farmers
+    blocked the motorway", nor rebels: protests)."""
     trigger = match.trigger
     return (
         (trigger.event_type, trigger.mode) == ("PROTEST", "obstruct")
         and bool(actors)
-        and all(map(names_forces, actors))
+        and all(gazetteer.agent_sector(head_phrase(a)[1]) in STATE_FORCE_SECTORS for a in actors)
     )
 
 
