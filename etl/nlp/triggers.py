@@ -283,11 +283,7 @@ def _human_shields(verb: Token) -> TriggerMatch | None:
     for prep in verb.children:
         if prep.dep_ == "prep" and prep.lower_ == "as":
             for shield in prep.children:
-                if (
-                    shield.dep_ == "pobj"
-                    and shield.lemma_.lower() == "shield"
-                    and any(c.dep_ in {"amod", "compound"} and c.lower_ == "human" for c in shield.children)
-                ):
+                if shield.dep_ == "pobj" and shield.lemma_.lower() == "shield" and _modified_by(shield, "human"):
                     return TriggerMatch(verb, verb.doc[verb.i : shield.i + 1], HUMAN_SHIELDS)
     return None
 
@@ -298,11 +294,7 @@ def _joint_exercise(verb: Token) -> TriggerMatch | None:
     of joint military exercises". An exercise of one's own is not."""
     for child in verb.children:
         exercise = counted(child)
-        if (
-            child.dep_ in OBJECT_DEPS
-            and exercise.lemma_.lower() in EXERCISE_NOUNS
-            and any(c.dep_ in {"amod", "compound"} and c.lower_ == JOINT for c in exercise.children)
-        ):
+        if child.dep_ in OBJECT_DEPS and exercise.lemma_.lower() in EXERCISE_NOUNS and _modified_by(exercise, JOINT):
             return TriggerMatch(verb, verb.doc[min(verb.i, child.i) : max(verb.i, child.i) + 1], JOINT_EXERCISE)
     return None
 
@@ -310,8 +302,8 @@ def _joint_exercise(verb: Token) -> TriggerMatch | None:
 def _state_of_exception(verb: Token) -> TriggerMatch | None:
     """A state of emergency or siege, or martial law, declared or imposed is CAMEO 1724 (COERCE), and lifted or
     ended, 0814 (RETREAT), as PETRARCH2 codes "impose state of emergency" and "lift state of emergency" (patterns with
-    a prepositional phrase the compiler cannot read): "declared a state of siege in the province", "lifted the state
-    of emergency in four states". Other states ("declared a state of mourning") are none."""
+    a prepositional phrase the compiler cannot read): "declared a state of siege over the capital", "lifted the
+    state of emergency in four states". Other states ("declared a state of mourning") are none."""
     for child in verb.children:
         if child.dep_ in OBJECT_DEPS and _names_exception(child):
             if verb.lemma_ in EASING_VERBS:
@@ -329,7 +321,7 @@ def _state_of_exception(verb: Token) -> TriggerMatch | None:
 def _names_exception(noun: Token) -> bool:
     """ "a state of emergency", "the state of siege", "martial law"."""
     if noun.lemma_.lower() == "law":
-        return any(c.dep_ in {"amod", "compound"} and c.lower_ == "martial" for c in noun.children)
+        return _modified_by(noun, "martial")
     return noun.lemma_.lower() == "state" and any(
         pobj.lemma_.lower() in EXCEPTION_STATES
         for of in noun.children
@@ -337,6 +329,11 @@ def _names_exception(noun: Token) -> bool:
         for pobj in of.children
         if pobj.dep_ == "pobj"
     )
+
+
+def _modified_by(noun: Token, word: str) -> bool:
+    """The noun's adjective or noun modifier is `word`: "human shields", "joint exercises", "martial law"."""
+    return any(c.dep_ in {"amod", "compound"} and c.lower_ == word for c in noun.children)
 
 
 def _to_party(prep: Token) -> bool:
