@@ -49,7 +49,7 @@ FORCE_SECTORS = ARMED_SECTORS | {"COP"}
 FORCE_MOVING_TYPES = frozenset({"MOBILIZE", "RETREAT", "SANCTION", "AID"})
 DESTINATION_PREPS = tuple(WORDS["destination_preposition"])  # in order of preference
 # A warning is a threat only of a hostile act, a refusal or armed force ("warned it would strike", "that police
-# will no longer tolerate rallies"), not of a forecast ("warned that profits would fall", "warning of delays").
+# would not allow any more rallies"), not of a forecast ("warned that profits would fall", "warning of delays").
 WARNING_LEMMAS = frozenset(WORDS["warning_word"])
 WARNING_CONTENT_PREPS = frozenset(WORDS["warning_content_preposition"])
 # What a warning advises against ("cautioned against further rises").
@@ -116,8 +116,8 @@ def event_parties(
         if o.dep_ in OBJECT_DEPS
     ):
         return None
-    # A raid or an operation in which weapons are found or taken is a weapons find too: "seized guns and drugs at an
-    # armed raid on two homes", "32 explosives were defused in a raid in the area".
+    # A raid or an operation in which weapons are found or taken is a weapons find too: "guns and drugs were seized in a
+    # raid on a house", "dozens of explosives were defused in the raid".
     if match.token.pos_ == "NOUN" and _finds_weapons(governing_verb(match.token), mentions):
         return None
     # What the act is done to as the parse gives it: an amount is no recipient (below), but force used on it is
@@ -169,8 +169,8 @@ def event_parties(
     if match.token.lemma_ in COMPULSION_LEMMAS and _compels_an_act(match.token) and (not actors or _unagented(match)):
         return None
     # With no actor, the target or the sentence's weapons say an act is political: "Kherson was shelled", "five
-    # were arrested", "tear gas was fired", not "our assets were seized", "access is restricted", "the website is
-    # contained in a spam e-mail". Protests are the public's: "rallies were held across the country".
+    # were arrested", "tear gas was fired", not "our assets were seized", "access is restricted", "the link is
+    # hidden in a spam e-mail". Protests are the public's: "rallies were held across the country".
     # A personal pronoun alone is not enough: "she was beaten" (in a race), "it was honoured", "thank you"; "all
     # were arrested", "those deported" count people.
     if (

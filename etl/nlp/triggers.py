@@ -290,8 +290,8 @@ def _human_shields(verb: Token) -> TriggerMatch | None:
 
 def _joint_exercise(verb: Token) -> TriggerMatch | None:
     """A joint military exercise held, begun or staged is military cooperation (CAMEO 062), as PETRARCH2 codes "begin
-    joint exercise", "conduct joint maneuvers", "hold joint exercises": "performed joint war games", "began a new round
-    of joint military exercises". An exercise of one's own is not."""
+    joint exercise", "conduct joint maneuvers", "hold joint exercises": "performed joint war games", "started another
+    round of joint drills". An exercise of one's own is not."""
     for child in verb.children:
         exercise = counted(child)
         if child.dep_ in OBJECT_DEPS and exercise.lemma_.lower() in EXERCISE_NOUNS and _modified_by(exercise, JOINT):
@@ -303,7 +303,7 @@ def _state_of_exception(verb: Token) -> TriggerMatch | None:
     """A state of emergency or siege, or martial law, declared or imposed is CAMEO 1724 (COERCE), and lifted or
     ended, 0814 (RETREAT), as PETRARCH2 codes "impose state of emergency" and "lift state of emergency" (patterns with
     a prepositional phrase the compiler cannot read): "declared a state of siege over the capital", "lifted the
-    state of emergency in four states". Other states ("declared a state of mourning") are none."""
+    state of emergency across six provinces". Other states ("declared a state of mourning") are none."""
     for child in verb.children:
         if child.dep_ in OBJECT_DEPS and _names_exception(child):
             if verb.lemma_ in EASING_VERBS:

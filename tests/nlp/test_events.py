@@ -201,7 +201,7 @@ def test_events_possessive_pronoun_takes_the_light_verbs_subject(code: Callable[
 
 
 def test_events_willingness_is_intent_with_the_speaker_as_actor(code: Callable[[str], list[Event]]) -> None:
-    event = _only(code("Borduvia says it is willing to withdraw its troops from the border zone."))
+    event = _only(code("Borduvia says it is willing to pull its troops out of the border zone."))
     assert event.event_type == "AGREE"
     assert _texts(event, "actor") == ["Borduvia"]
 
