@@ -308,7 +308,7 @@ EXTRA_AGENTS = {
     "GOV": "official|authorities|negotiator|emir|leader|government official|chief|delegation|country|nation|agency"
     "|side|party",
     "LAB": "union",
-    "MIL": "forces|general|peacekeeper|armed forces|unit|gunner",
+    "MIL": "forces|general|peacekeeper|armed forces|unit|gunner|reinforcement|reinforcements",
     "OPP": "opposition|opposition leader|group|confederation|association|coalition|alliance|organisation"
     "|organization|movement",
     "CRM": "attacker|assailant|thug|hacker",

@@ -103,6 +103,16 @@ def event_parties(
     agents = [a for a, kind in zip(actors, kinds, strict=True) if kind is Agency.AGENT]
     if not agents and actors and Agency.WEAPON not in kinds:
         return None
+    # A target chosen where no weapon, armed party or police is named is an aim, not an attack: "prosecutors have
+    # targeted the ranch", "the studios are targeting file-sharers", "she targets the world title" (not "warplanes
+    # targeted the area", "a suicide bomber targeted a police vehicle", "police targeted the marchers").
+    if (
+        match.trigger.event_type == "ASSAULT"
+        and match.token.lemma_ == "target"
+        and not violent()
+        and not any(map(names_forces, agents))
+    ):
+        return None
     # Force is not used on a measure ("hit a record high", "dominated the market", "hit sales"), unless the sentence
     # names a weapon or an armed party ("gunmen attacked the market"); a rally in a measure is a market's ("a fresh
     # rally in oil prices").
@@ -123,6 +133,15 @@ def event_parties(
     # What the act is done to as the parse gives it: an amount is no recipient (below), but force used on it is
     # force used on a thing ("hit 50 billion dollars in exports", "seized 20 percent of the market").
     objects = recipients
+    # Forces are mobilised, not things: "the operator is deploying a faster wireless technology" (not "deployed 300
+    # troops", "deployed tanks to the border", "police patrol problem hotspots").
+    if (
+        match.trigger.event_type == "MOBILIZE"
+        and objects
+        and not any(_mobilised(o, mentions) for o in objects)
+        and not any(map(names_forces, agents))
+    ):
+        return None
     # A party the verb pattern itself names is its target, before one a preposition names: "summoned a senior
     # Borduvian diplomat to its foreign ministry".
     phrase_objects = _phrase_objects(match)
@@ -390,6 +409,11 @@ def _party_or_place(token: Token, mentions: Mentions) -> bool:
         return True
     mention = mention_at(token, mentions)
     return (mention is not None and mention.label in LOCATION_LABELS) or gazetteer.names_target(head_phrase(token)[1])
+
+
+def _mobilised(token: Token, mentions: Mentions) -> bool:
+    """What can be mobilised: a party, people counted, a place or a weapon."""
+    return _party_or_place(token, mentions) or agency(token, mentions) is Agency.WEAPON
 
 
 def _party_objects(heads: list[Token], mentions: Mentions) -> list[Token]:
