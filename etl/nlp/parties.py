@@ -135,13 +135,10 @@ def event_parties(
     objects = recipients
     # Forces are mobilised, not things: "the operator is deploying a faster wireless technology" (not "deployed 300
     # troops", "deployed tanks to the border", "police patrol problem hotspots").
-    if (
-        match.trigger.event_type == "MOBILIZE"
-        and objects
-        and not any(_mobilised(o, mentions) for o in objects)
-        and not any(map(names_forces, agents))
-    ):
-        return None
+    if match.trigger.event_type == "MOBILIZE" and not any(map(names_forces, agents)):
+        deployed = [o for c in match.token.children if c.dep_ in OBJECT_DEPS for o in with_conjuncts(c)]
+        if deployed and not any(_mobilised(o, mentions) for o in deployed):
+            return None
     # A party the verb pattern itself names is its target, before one a preposition names: "summoned a senior
     # Borduvian diplomat to its foreign ministry".
     phrase_objects = _phrase_objects(match)
