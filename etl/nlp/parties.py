@@ -61,8 +61,6 @@ RESPONSE_TYPES = frozenset({"AGREE", "CONSULT", "SUPPORT", "ACCUSE", "REJECT"})
 # Verbs whose object is a stance ("expressed concern", "voiced hope"): its target is what the stance is about.
 STANCE_VERBS = frozenset(WORDS["stance_verb"])
 STANCE_PREPS = tuple(WORDS["stance_preposition"])  # in order of preference
-# Force on things is political only by a state or a party that holds an office, a force or a movement.
-THING_FORCE_TYPES = frozenset({"COERCE", "MOBILIZE"})
 # No office, force or movement: none, or PLOVER's elites (celebrities, former office holders) and business.
 CIVILIAN_SECTORS = frozenset({None, "ELI", "BUS"})
 CRIMINAL_SECTORS = frozenset({"CRM"})
@@ -133,8 +131,9 @@ def event_parties(
     # What the act is done to as the parse gives it: an amount is no recipient (below), but force used on it is
     # force used on a thing ("hit 50 billion dollars in exports", "seized 20 percent of the market").
     objects = recipients
-    # Forces are mobilised, not things: "the operator is deploying a faster wireless technology" (not "deployed 300
-    # troops", "deployed tanks to the border", "police patrol problem hotspots").
+    # Forces are mobilised, not things, unless forces mobilise them: "the operator is deploying a faster wireless
+    # technology", "the government mobilised funds" (not "deployed 300 troops", "deployed tanks to the border",
+    # "police patrol problem hotspots").
     if match.trigger.event_type == "MOBILIZE" and not any(map(names_forces, agents)):
         deployed = [o for c in match.token.children if c.dep_ in OBJECT_DEPS for o in with_conjuncts(c)]
         if deployed and not any(_mobilised(o, mentions) for o in deployed):
@@ -205,13 +204,13 @@ def event_parties(
         and not violent()
     ):
         return None
-    # Coercion or mobilisation of a thing (no party, place or target) is an event only when a state or a political
-    # party does it: "customs seized the drugs", "the government banned the film", not "IBM is beefing up its
-    # software", "the virus steals passwords", "a drone captured footage", "Sprint is deploying the network".
-    # Criminals taking things commit a crime, not a political act: "criminals steal valuable data", "gangs took over
-    # home PCs" (their force on people or places stays: "a criminal gang seized three police officers").
+    # Coercion of a thing (no party, place or target) is an event only when a state or a political party does it:
+    # "customs seized the drugs", "the government banned the film", not "the virus steals passwords", "a drone
+    # captured footage" (mobilisation of things is forces' alone: above). Criminals taking things commit a crime,
+    # not a political act: "criminals steal valuable data", "gangs took over home PCs" (their force on people or
+    # places stays: "a criminal gang seized three police officers").
     if (
-        match.trigger.event_type in THING_FORCE_TYPES
+        match.trigger.event_type == "COERCE"
         and (recipients or objects)
         and not any(_party_or_place(r, mentions) for r in recipients or objects)
         and not any(_political(a, mentions) and not _criminal(a) for a in agents)
