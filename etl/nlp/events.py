@@ -17,14 +17,14 @@ from functools import cache, partial
 from spacy.tokens import Doc, Span, Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import Mentions, counted, head_phrase, mention_at
+from etl.nlp.agency import Mentions, counted, head_phrase
 from etl.nlp.arguments import arguments, sources
 from etl.nlp.confidence import TriggerKind, confidence, evidence_of
 from etl.nlp.event_dates import continues_previous_day, is_background, resolve_event_date
 from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import HOSTILE_TYPES, announced_as_intent, intent_type, is_hypothetical, is_negated
-from etl.nlp.participants import LOCATION_LABELS, PLACE_TARGET_TYPES, event_place_key, participant_of, sentence_country
-from etl.nlp.parties import CIVILIAN_SECTORS, Parties, event_parties, names_forces, violent_sentence
+from etl.nlp.participants import PLACE_TARGET_TYPES, event_place_key, participant_of, sentence_country
+from etl.nlp.parties import CIVILIAN_SECTORS, Parties, event_parties, names_forces, names_place, violent_sentence
 from etl.nlp.syntax import governing_verb
 from etl.nlp.triggers import (
     PURPOSE_DEPS,
@@ -212,7 +212,7 @@ def _forces_left(match: TriggerMatch, actors: Sequence[Token], mentions: Mention
         token.lemma_ in DEPARTING_VERBS
         and bool(actors)
         and all(map(names_forces, actors))
-        and any(c.dep_ == "dobj" and _place(c, mentions) for c in token.children)
+        and any(c.dep_ == "dobj" and names_place(c, mentions) for c in token.children)
     )
 
 
@@ -225,13 +225,6 @@ def _forces_obstructed(match: TriggerMatch, actors: Sequence[Token]) -> bool:
         and bool(actors)
         and all(gazetteer.agent_sector(head_phrase(a)[1]) in STATE_FORCE_SECTORS for a in actors)
     )
-
-
-def _place(token: Token, mentions: Mentions) -> bool:
-    mention = mention_at(token, mentions)
-    if mention is not None:
-        return mention.label in LOCATION_LABELS
-    return gazetteer.names_target(head_phrase(token)[1])
 
 
 def _protest_words(matches: Iterable[TriggerMatch]) -> set[int]:

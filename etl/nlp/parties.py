@@ -382,11 +382,8 @@ def _content_targets(token: Token, place_targeted: bool, request: bool, mentions
         for prep in head.children:
             if prep.dep_ == "prep" and prep.lower_ in PLACE_TARGET_PREPS:
                 for place in (o for o in prep.children if o.dep_ == "pobj"):
-                    mention = mention_at(place, mentions)
                     # a place named, or described: "in the north region", "in Bosnian Serb territory"
-                    if (mention is not None and mention.label in LOCATION_LABELS) or (
-                        mention is None and place.pos_ == "NOUN" and gazetteer.names_target(head_phrase(place)[1])
-                    ):
+                    if names_place(place, mentions):
                         return [place]
     return []
 
@@ -401,10 +398,16 @@ def _office_holder(token: Token, mentions: Mentions) -> list[Token]:
 def _party_or_place(token: Token, mentions: Mentions) -> bool:
     """The token names a party, people counted ("five were arrested"), a place, or what force is used on ("the
     port", "a convoy")."""
-    if token.pos_ == "NUM" or agency(token, mentions) is Agency.AGENT:
-        return True
+    return token.pos_ == "NUM" or agency(token, mentions) is Agency.AGENT or names_place(token, mentions)
+
+
+def names_place(token: Token, mentions: Mentions) -> bool:
+    """The token names a place (a location the model found), or, where it found no entity, what force is used on
+    ("the port", "a convoy", "the north region")."""
     mention = mention_at(token, mentions)
-    return (mention is not None and mention.label in LOCATION_LABELS) or gazetteer.names_target(head_phrase(token)[1])
+    if mention is not None:
+        return mention.label in LOCATION_LABELS
+    return gazetteer.names_target(head_phrase(token)[1])
 
 
 def _mobilised(token: Token, mentions: Mentions) -> bool:
