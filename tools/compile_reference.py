@@ -58,7 +58,8 @@ EXTRA_TARGETS = (
     "|camp|position|school|hospital|clinic|church|mosque|temple|shrine|building|house|home|office|compound|facility"
     "|installation|bridge|airport|prison|jail|ship|vessel|boat|tanker|train|bus|pipeline|refinery|power station"
     "|district|neighbourhood|neighborhood|area|region|province|territory|border|frontier|capital|street|square"
-    "|hotel|bank|shop|store|restaurant|cafe|university|college|museum|farm|road|highway|mine|tower|dam|plant"
+    "|hotel|bank|shop|store|restaurant|cafe|university|college|museum|farm|road|highway|motorway|railway|mine|tower"
+    "|dam|plant"
     "|factory|warehouse|depot|courthouse|parliament|palace|residence|ministry|polling station|tent|shelter|stadium"
 )
 

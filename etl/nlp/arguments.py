@@ -6,7 +6,7 @@ from __future__ import annotations
 from spacy.tokens import Token
 
 from etl.nlp import gazetteer
-from etl.nlp.agency import ARMED_SECTORS
+from etl.nlp.agency import ARMED_SECTORS, head_phrase
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.modality import passive_prediction
 from etl.nlp.syntax import (
@@ -93,12 +93,18 @@ def _phrase_targets(match: TriggerMatch) -> list[Token]:
     the front"), else the "of" object of its nominal act ("lifted the blockade of the port"), unless that names
     armed forces: "the withdrawal of troops" moves them, it is not aimed at them."""
     in_trigger = {t.i for t in match.span}
+    # A "with" phrase beside an object in the phrase that force is used on names the means, and the object is the
+    # target: "blocked the motorway with tractors".
+    means = bool(prep_objects(match.token, ("with",)))
+    targets = [o for o in match.token.children if o.dep_ == "dobj" and o.i in in_trigger][:1]
+    targets = [o for o in targets if means and gazetteer.names_target(head_phrase(o)[1])]
+    preps = [p for p in RECIPIENT_PREPS if p != "with"] if targets else RECIPIENT_PREPS
     words = [*match.span, *(o for t in match.span if t.dep_ == "prep" for o in t.children if o.dep_ == "pobj")]
     words = with_participles(words)
     # By preposition first, then by word: "established ties with Seychelles at ambassadorial level".
-    found = [r for p in RECIPIENT_PREPS for t in words for r in prep_objects(t, (p,))][:1]
-    if found:
-        return found
+    found = [r for p in preps for t in words for r in prep_objects(t, (p,))][:1]
+    if found or targets:
+        return found or targets
     acts = [t for t in words if t.pos_ == "NOUN" and t.i != match.token.i]
     # not the trigger's own words: "declared a state of emergency"
     objects = [o for t in acts for o in prep_objects(t, ("of",)) if o.i not in in_trigger][:1]

@@ -23,7 +23,7 @@ from etl.nlp.confidence import TriggerKind, confidence, evidence_of
 from etl.nlp.event_dates import continues_previous_day, is_background, resolve_event_date
 from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import HOSTILE_TYPES, announced_as_intent, intent_type, is_hypothetical, is_negated
-from etl.nlp.participants import PLACE_TARGET_TYPES, event_place_key, participant_of, sentence_country
+from etl.nlp.participants import PLACE_TARGET_TYPES, EventSetting, event_place_key, participant_of, sentence_country
 from etl.nlp.parties import CIVILIAN_SECTORS, Parties, event_parties, names_forces, names_place, violent_sentence
 from etl.nlp.syntax import governing_verb
 from etl.nlp.triggers import (
@@ -288,15 +288,11 @@ def _event(
     # A visitor, a refugee or a donor is seldom a national of the place or of the country the sentence names: "the
     # Ruritanian minister arrived in Kenya", "donors sent food aid to Haitian villagers".
     abroad = match.trigger.mode in ABROAD_MODES or match.trigger.event_type in ABROAD_TYPES
-    named = sentence_country(sentence, mentions, entities)
-    actor_countries = (None, None) if abroad else (place_country, named)
-    participants = [participant_of("actor", a, mentions, entities, *actor_countries) for a in actors]
-    participants += [
-        participant_of("recipient", r, mentions, entities, place_country, named)
-        for r in recipients
-        if r.i not in actor_ids
-    ]
-    participants += [participant_of("source", s, mentions, entities, place_country, named) for s in sources(match)]
+    setting = EventSetting(mentions, entities, place_country, sentence_country(sentence, mentions, entities))
+    actor_setting = EventSetting(mentions, entities) if abroad else setting
+    participants = [participant_of("actor", a, actor_setting) for a in actors]
+    participants += [participant_of("recipient", r, setting) for r in recipients if r.i not in actor_ids]
+    participants += [participant_of("source", s, setting) for s in sources(match)]
     negated = is_negated(match.token)
     event_type = intent_type(match.trigger.event_type, negated) if intended else match.trigger.event_type
     return Event(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from spacy.tokens import Span, Token
 
@@ -31,28 +32,32 @@ MAX_CONTINUED_SENTENCES = 3
 BOTH_SIDES_WORDS = frozenset({"both", "two"})
 
 
-def participant_of(
-    role: str,
-    token: Token,
-    mentions: Mentions,
-    entities: Mapping[str, Entity],
-    place_country: str | None,
-    sentence_country: str | None = None,
-) -> Participant:
+@dataclass(frozen=True, slots=True)
+class EventSetting:
+    """What a participant is read against besides its own words: the article's mentions and entities, the country of
+    the event's place, and the one country its sentence names (`sentence_country`)."""
+
+    mentions: Mentions
+    entities: Mapping[str, Entity]
+    place_country: str | None = None
+    sentence_country: str | None = None
+
+
+def participant_of(role: str, token: Token, setting: EventSetting) -> Participant:
     # A pronoun is what it stands for: the subject it continues, a description or a name ("The Taiwanese company
     # said … . It denied …": the company, Taiwanese, not the Taiwanese people), else the nearest entity of its
     # kind ("he" the president named before), else none at all.
     referent = continued_subject(token) if token.pos_ == "PRON" else None
-    if referent is None or agency(referent, mentions) is not Agency.AGENT:
+    if referent is None or agency(referent, setting.mentions) is not Agency.AGENT:
         referent = token
     span = noun_phrase(referent)
     if referent.i != token.i:
-        mention = mention_at(referent, mentions)
+        mention = mention_at(referent, setting.mentions)
     elif token.pos_ == "PRON":
-        mention = antecedent(token, mentions)
+        mention = antecedent(token, setting.mentions)
     else:
-        mention = _mention_for(span, token, mentions)
-    entity = entities.get(mention.entity_key) if mention else None
+        mention = _mention_for(span, token, setting.mentions)
+    entity = setting.entities.get(mention.entity_key) if mention else None
     # "Ethnic Albanians in south Serbia" are Serbia's: an ethnic label names a minority, not its kin state.
     ethnic = any(t.lower_ == "ethnic" for t in span)
     sector = gazetteer.sector_of(span.text)
@@ -70,8 +75,8 @@ def participant_of(
         # the one country its sentence names (`sentence_country`), unless a private person.
         or _phrase_country(span.text)
         or (_phrase_country(_description(referent)) if any(c.dep_ == "acl" for c in referent.children) else None)
-        or place_country
-        or (None if private or both_sides else sentence_country)
+        or setting.place_country
+        or (None if private or both_sides else setting.sentence_country)
     )
     # The words as written keep the clause that says which ones are meant; the entity and the country are read
     # from the phrase without it ("people who fled to the border" are no border's).
