@@ -173,9 +173,7 @@ def event_parties(
         if moved and all(map(names_forces, moved)):
             recipients = _destinations([match.token, *moved], mentions)
     if not recipients:
-        kind = match.trigger.event_type
-        place_targeted = kind in PLACE_TARGETED_TYPES or match.trigger.mode in PLACE_TARGETED_MODES
-        recipients = _content_targets(match.token, place_targeted, kind == "REQUEST", mentions)
+        recipients = _content_targets(match, mentions)
     if not recipients:
         recipients = _office_holder(match.token, mentions)
     # "was forced to close", "were obliged to pull out", "should not be forced into using it": circumstances compel,
@@ -354,11 +352,14 @@ def _destinations(heads: list[Token], mentions: Mentions) -> list[Token]:
     return []
 
 
-def _content_targets(token: Token, place_targeted: bool, request: bool, mentions: Mentions) -> list[Token]:
+def _content_targets(match: TriggerMatch, mentions: Mentions) -> list[Token]:
     """The party a request asks to act, the subject of the act requested ("demanded that the government free the
     reporters", "urged that the army return to its barracks"); else the target of the act a speech act or an intent
-    is about ("threatened to attack a US base", "refused to lift the ban on SIMI"), else the place it is done to
-    ("declared a ceasefire in Tripoli", "sent experts to Alabama", "remained on alert in Kessel")."""
+    is about ("threatened to attack a US base", "refused to lift the ban on SIMI"), else the place an act done to a
+    place is done to ("declared a ceasefire in Tripoli", "sent experts to Alabama", "remained on alert in Kessel")."""
+    token, kind = match.token, match.trigger.event_type
+    request = kind == "REQUEST"
+    place_targeted = kind in PLACE_TARGETED_TYPES or match.trigger.mode in PLACE_TARGETED_MODES
     # and of its purpose: "donated $2 million to help Ruritania"
     contents = [
         c
