@@ -17,7 +17,7 @@ from etl.nlp.syntax import (
     with_conjuncts,
     with_participles,
 )
-from etl.nlp.triggers import TriggerMatch
+from etl.nlp.trigger_match import TriggerMatch
 
 WORDS = load_word_classes()
 RECIPIENT_PREPS = WORDS["recipient_preposition"]  # in order of preference

@@ -26,9 +26,9 @@ from etl.nlp.modality import HOSTILE_TYPES, announced_as_intent, intent_type, is
 from etl.nlp.participants import PLACE_TARGET_TYPES, EventSetting, event_place_key, participant_of, sentence_country
 from etl.nlp.parties import CIVILIAN_SECTORS, Parties, event_parties, names_forces, names_place, violent_sentence
 from etl.nlp.syntax import governing_verb
+from etl.nlp.trigger_match import TriggerMatch
 from etl.nlp.triggers import (
     PURPOSE_DEPS,
-    TriggerMatch,
     circumstance_clause,
     circumstantial,
     outer_trigger,

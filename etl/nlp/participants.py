@@ -14,7 +14,7 @@ from etl.nlp import gazetteer
 from etl.nlp.agency import Agency, Mentions, agency, antecedent, mention_at
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.syntax import SUBJECT_DEPS, governing_verb, noun_phrase
-from etl.nlp.triggers import TriggerMatch
+from etl.nlp.trigger_match import TriggerMatch
 from etl.records import Entity, Mention, Participant
 
 WORDS = load_word_classes()

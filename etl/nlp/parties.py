@@ -24,7 +24,8 @@ from etl.nlp.arguments import ARMED_SECTORS, RECIPIENT_PREPS
 from etl.nlp.lexicon import load_word_classes
 from etl.nlp.participants import LOCATION_LABELS, PLACE_TARGET_TYPES
 from etl.nlp.syntax import TIME_LABELS, governing_verb, noun_phrase, prep_objects, with_conjuncts, with_participles
-from etl.nlp.triggers import OBJECT_DEPS, TriggerMatch
+from etl.nlp.trigger_match import TriggerMatch
+from etl.nlp.verb_patterns import OBJECT_DEPS
 
 WORDS = load_word_classes()
 PARTY_PREPS = frozenset(WORDS["party_preposition"])
