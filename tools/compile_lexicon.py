@@ -192,7 +192,13 @@ def object_pattern_votes(
     code = primary_code(raw_code)
     objects = synonyms.get(word, []) if word.startswith("&") else [trigger_text(word)]
     named = {trigger_text(v) for v in re.findall(r"[A-Z][A-Z_]+", line.partition("#")[2])}
-    for verb in sorted(block_verbs | {own_code_verbs[v] for v in named if v in own_code_verbs}):
+    verbs = block_verbs | {own_code_verbs[v] for v in named if v in own_code_verbs}
+    if not middle and (word in PREPOSITIONS or word in PARTICLES):
+        # A bare preposition or particle makes a phrasal verb of the verb the comment names alone: `- * ON [190]`
+        # in the DEMAND block is "press on" (an advance), not "campaign on" or "need on", which any "on" phrase
+        # after those verbs would match.
+        verbs = verbs & named
+    for verb in sorted(verbs):
         if " " in verb:
             continue
         for obj in objects:
