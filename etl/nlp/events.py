@@ -24,7 +24,15 @@ from etl.nlp.event_dates import continues_previous_day, is_background, resolve_e
 from etl.nlp.lexicon import Lexicon, Trigger, load_word_classes
 from etl.nlp.modality import HOSTILE_TYPES, announced_as_intent, intent_type, is_hypothetical, is_negated
 from etl.nlp.participants import PLACE_TARGET_TYPES, EventSetting, event_place_key, participant_of, sentence_country
-from etl.nlp.parties import CIVILIAN_SECTORS, Parties, event_parties, names_forces, names_place, violent_sentence
+from etl.nlp.parties import (
+    CIVILIAN_SECTORS,
+    OUTCOME_LEMMAS,
+    Parties,
+    event_parties,
+    names_forces,
+    names_place,
+    violent_sentence,
+)
 from etl.nlp.syntax import governing_verb
 from etl.nlp.trigger_match import TriggerMatch
 from etl.nlp.triggers import (
@@ -80,6 +88,11 @@ WITHDRAWAL = Trigger("RETREAT", "withdraw", None, "newsetl")
 # protest by obstruction (PROTEST/obstruct).
 STATE_FORCE_SECTORS = frozenset({"MIL", "COP"})
 MOVEMENT_RESTRICTED = Trigger("COERCE", "restrict", None, "newsetl")
+# An attack by people on no place, where no weapon, armed party or harm is named, is made in words: criticism (CAMEO
+# 111, PLOVER ACCUSE). Politics news says so daily: "Howard went on the offensive over the remarks", "Blair launched
+# an attack on the Conservatives' spending plans".
+ATTACK_LEMMAS = frozenset({"attack", "offensive"})
+CRITICISM = Trigger("ACCUSE", "disapprove", "111", "newsetl")
 
 
 def code_events(
@@ -176,6 +189,11 @@ def code_events(
             event = _event(
                 match, intended, sentence, sentence_index, actors, recipients, mentions, entities, publication_date
             )
+            if not violent() and _attack_in_words(event, match, sentence):
+                match = replace(match, trigger=CRITICISM)
+                event = _event(
+                    match, intended, sentence, sentence_index, actors, recipients, mentions, entities, publication_date
+                )
             if not _counts(event, match.token.pos_ == "NOUN") or (
                 not violent() and (_contest(event, entities) or _in_contest(event, sentence, about_contest))
             ):
@@ -184,6 +202,22 @@ def code_events(
                 event = replace(event, event_date=previous_day, date_text=continued)
             events.append(_scored(event, match, publication_date))
     return events
+
+
+def _attack_in_words(event: Event, match: TriggerMatch, sentence: Span) -> bool:
+    """An attack by people with an office or a country (a private person's force is no event: `_counts`), on no place
+    and with no harm done in the sentence: "Blair attacked the Tory plans", not "Putin attacked Ukraine", "a man
+    attacked the MP", "the minister's guard attacked him, injuring his arm" (the caller asks whether the sentence
+    names a weapon or an armed party)."""
+    actors = [p for p in event.participants if p.role == "actor"]
+    return (
+        event.event_type == "ASSAULT"
+        and any(t.lemma_ in ATTACK_LEMMAS for t in match.span)
+        and bool(actors)
+        and all(_personal(p) and (p.country or p.sector) for p in actors)
+        and event.location_key is None
+        and not any(t.lemma_ in OUTCOME_LEMMAS for t in sentence)
+    )
 
 
 def _demonstrated(match: TriggerMatch, actors: Sequence[Token]) -> bool:
