@@ -102,14 +102,15 @@ def event_parties(
     agents = [a for a, kind in zip(actors, kinds, strict=True) if kind is Agency.AGENT]
     if not agents and actors and Agency.WEAPON not in kinds:
         return None
-    # A target chosen where no weapon, armed party or police is named is an aim, not an attack: "prosecutors have
-    # targeted the ranch", "the studios are targeting file-sharers", "she targets the world title" (not "warplanes
-    # targeted the area", "a suicide bomber targeted a police vehicle", "police targeted the marchers").
+    # A target chosen where no weapon, armed party or police is named, and by no state, is an aim, not an attack:
+    # "prosecutors have targeted the ranch", "the studios are targeting file-sharers", "she targets the world title"
+    # (not "warplanes targeted the area", "a suicide bomber targeted a police vehicle", "Russia began targeting
+    # Ukraine's power stations").
     if (
         match.trigger.event_type == "ASSAULT"
         and match.token.lemma_ == "target"
         and not violent()
-        and not any(map(names_forces, agents))
+        and not any(names_forces(a) or _names_state(a, mentions) for a in agents)
     ):
         return None
     # Force is not used on a measure ("hit a record high", "dominated the market", "hit sales"), unless the sentence
@@ -257,6 +258,14 @@ def _political(token: Token, mentions: Mentions) -> bool:
         or gazetteer.organization_of(text) is not None  # armed groups, IGOs and NGOs: the table holds no companies
         or gazetteer.sector_of(text) not in CIVILIAN_SECTORS
     )
+
+
+def _names_state(token: Token, mentions: Mentions) -> bool:
+    """The phrase names a state or a people: "Russia", "Ruritanian forces", "the Kenyan government"."""
+    mention = mention_at(token, mentions)
+    return (mention is not None and mention.label in STATE_LABELS) or gazetteer.country_of(
+        noun_phrase(token).text
+    ) is not None
 
 
 def _compels_an_act(verb: Token) -> bool:
