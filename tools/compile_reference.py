@@ -59,8 +59,8 @@ EXTRA_TARGETS = (
     "|installation|bridge|airport|prison|jail|ship|vessel|boat|tanker|train|bus|pipeline|refinery|power station"
     "|district|neighbourhood|neighborhood|area|region|province|territory|border|frontier|capital|street|square"
     "|hotel|bank|shop|store|restaurant|cafe|university|college|museum|farm|road|highway|motorway|railway|mine|tower"
-    "|dam|plant"
-    "|factory|warehouse|depot|courthouse|parliament|palace|residence|ministry|polling station|tent|shelter|stadium"
+    "|dam|plant|factory|warehouse|depot|courthouse|parliament|palace|residence|ministry|polling station|tent|shelter"
+    "|stadium"
 )
 
 # iso3|display name|UN region|capital spellings ("*" = not used as an alias: a common word or name)|demonyms

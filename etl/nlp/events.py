@@ -402,6 +402,8 @@ def _in_contest(event: Event, sentence: Span, about_contest: bool) -> bool:
     if event.event_type not in CONTEST_TYPES:
         return False
     participants = event.participants
+    # In an article about a contest, an act by its parties; an act nobody is said to do may be the state's ("was
+    # arrested"), and is the contest's only as in a sentence naming one.
     if (
         about_contest
         and any(p.role == "actor" for p in participants)

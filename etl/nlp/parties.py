@@ -263,9 +263,9 @@ def _political(token: Token, mentions: Mentions) -> bool:
 def _names_state(token: Token, mentions: Mentions) -> bool:
     """The phrase names a state or a people: "Russia", "Ruritanian forces", "the Kenyan government"."""
     mention = mention_at(token, mentions)
-    return (mention is not None and mention.label in STATE_LABELS) or gazetteer.country_of(
-        noun_phrase(token).text
-    ) is not None
+    if mention is not None and mention.label in STATE_LABELS:
+        return True
+    return gazetteer.country_of(noun_phrase(token).text) is not None
 
 
 def _compels_an_act(verb: Token) -> bool:

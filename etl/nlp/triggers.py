@@ -56,8 +56,9 @@ SCALING_VERBS = frozenset(WORDS["scaling_verb"]) | frozenset(WORDS["joining_verb
 # Verbs of capture that, in the passive and "in" something that is no place, party or act, say people were trapped:
 # "four men were caught in a torrent", "caught in the crossfire".
 ENTRAPPING_VERBS = frozenset(WORDS["entrapping_verb"])
-# A noun the press qualifies names the press's own document or briefing, not an act: "a press release" frees nobody.
-PRESS_MODIFIERS = frozenset(WORDS["press_modifier"])
+# A noun the press qualifies names the press's own document or briefing, not an act: "a press release" frees nobody;
+# and an illness names a seizure of the body: "suffered a heart attack", "a panic attack".
+NOT_ACT_MODIFIERS = frozenset(WORDS["press_modifier"]) | frozenset(WORDS["illness_modifier"])
 # Words of protest that, with an object, a clause or an "of" phrase, mean showing it ("demonstrated its new phone").
 SHOWING_WORDS = frozenset(WORDS["showing_word"])
 SHOWN_DEPS = frozenset({"dobj", "ccomp"})
@@ -198,7 +199,7 @@ def _noun_trigger(noun: Token, lexicon: Lexicon) -> TriggerMatch | None:
     doc = noun.doc
     trigger = None
     for child in noun.lefts:
-        if child.dep_ == "compound" and child.lemma_.lower() in PRESS_MODIFIERS:
+        if child.dep_ == "compound" and child.lemma_.lower() in NOT_ACT_MODIFIERS:
             return None
         if child.dep_ == "compound":
             trigger = trigger or lexicon.phrase(child.lemma_, noun.lemma_, "NOUN")
