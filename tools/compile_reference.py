@@ -343,13 +343,18 @@ ROLE_CODES_TEXT = (
 ROLE_CODES = frozenset(ROLE_CODES_TEXT.split())
 PLOVER_SECTOR = {"MED": "JRN", "HLH": "MED"}  # CAMEO code -> PLOVER code where they differ
 
+# Words that make a name an organisation's, not a person's: English ones, and those of armed groups' own names
+# ("Boko Haram", "Lashkar-e-Taiba", "Jaish-e-Mohammed", "Ansar Dine", "Aum Shinrikyo", "Ku Klux Klan"), which
+# PETRARCH2 lists among armed groups but which carry no English organisation word (spaCy often types them PERSON).
 ORGANIZATION_WORDS_TEXT = (
     "organization organisation union nations council fund bank agency commission court tribunal "
     "committee assembly parliament league alliance forum association federation institute program "
     "programme office mission secretariat group front army movement party brigade brigades forces "
     "force ministry department cross crescent international watch conference community treaty "
     "foundation society centre center network panel coalition authority service bureau police guard "
-    "guards corps navy jihad hezbollah hizbollah hamas taliban qaeda"
+    "guards corps navy jihad hezbollah hizbollah hamas taliban qaeda haram lashkar jaish jamaat jamaatul "
+    "jamatul hizb hizbul mujahideen mujahidin mujahedin ansar gamaa gamaat shinrikyo klan eelam fedayeen "
+    "salvatruchas"
 )
 ORGANIZATION_WORDS = frozenset(ORGANIZATION_WORDS_TEXT.split())
 SMALL_WORDS_TEXT = "a an and at de del des du for in of on the to"
