@@ -80,7 +80,11 @@ def _agency(token: Token, mentions: Mentions) -> Agency:
     if (what := counted(token)) is not token:
         return agency(what, mentions)
     if token.ent_type_ and token.ent_type_ not in AGENT_LABELS:
-        return Agency.NONE  # a date, an amount, a law or a work is nobody ("on Tuesday")
+        # A date, an amount, a law or a work is nobody ("on Tuesday"); a state the model types as a location is a
+        # state ("South Sudan lifted the state of emergency").
+        mention = mention_at(token, mentions)
+        named_state = mention is not None and mention.label == "LOC" and gazetteer.names_country(mention.text)
+        return Agency.AGENT if named_state else Agency.NONE
     if names_measure(token):
         return Agency.NONE  # even of a party: "the European economy", "Ruritanian factory growth"
     if token.pos_ == "PROPN":
