@@ -81,9 +81,9 @@ def _agency(token: Token, mentions: Mentions) -> Agency:
         return agency(what, mentions)
     if token.ent_type_ and token.ent_type_ not in AGENT_LABELS:
         # A date, an amount, a law or a work is nobody ("on Tuesday"); a state the model types as a location is a
-        # state ("South Sudan lifted the state of emergency").
+        # state, named or by its capital ("South Sudan lifted the state of emergency").
         mention = mention_at(token, mentions)
-        named_state = mention is not None and mention.label == "LOC" and gazetteer.names_country(mention.text)
+        named_state = mention is not None and mention.label == "LOC" and gazetteer.is_country_name(mention.text)
         return Agency.AGENT if named_state else Agency.NONE
     if names_measure(token):
         return Agency.NONE  # even of a party: "the European economy", "Ruritanian factory growth"

@@ -218,17 +218,6 @@ def country_of(text: str) -> str | None:
     return tables.places[place] if place is not None else None
 
 
-def names_country(text: str) -> bool:
-    """The phrase is a country's name, and nothing more ("South Sudan", "the Gambia"; not "southern Sudan")."""
-    tables = _tables()
-    tokens = tokenize(text)
-    alias = _country_alias(tokens)
-    if alias is None or tables.country_aliases[alias][1] not in {"name", "variant"}:
-        return False
-    words = [token.norm for token in tokens if token.norm != "the"]
-    return " ".join(words) == alias
-
-
 def sector_of(text: str) -> str | None:
     """Sector code (GOV, MIL, COP, REB, OPP, JUD, BUS, JRN, MED, CVL...) of the agent a phrase names."""
     tables = _tables()
