@@ -253,8 +253,7 @@ def _political(token: Token, mentions: Mentions) -> bool:
             return True  # a name the model could not type is given the benefit of the doubt ("Borduria annexed")
         label, text = (mention.label if mention is not None else None), noun_phrase(token).text
     return (
-        label in STATE_LABELS
-        or gazetteer.country_of(text) is not None
+        _state(label, text)
         or gazetteer.organization_of(text) is not None  # armed groups, IGOs and NGOs: the table holds no companies
         or gazetteer.sector_of(text) not in CIVILIAN_SECTORS
     )
@@ -263,9 +262,12 @@ def _political(token: Token, mentions: Mentions) -> bool:
 def _names_state(token: Token, mentions: Mentions) -> bool:
     """The phrase names a state or a people: "Russia", "Ruritanian forces", "the Kenyan government"."""
     mention = mention_at(token, mentions)
-    if mention is not None and mention.label in STATE_LABELS:
-        return True
-    return gazetteer.country_of(noun_phrase(token).text) is not None
+    return _state(mention.label if mention is not None else None, noun_phrase(token).text)
+
+
+def _state(label: str | None, text: str) -> bool:
+    """A mention's label, or the phrase's words, name a state or a people."""
+    return label in STATE_LABELS or gazetteer.country_of(text) is not None
 
 
 def _compels_an_act(verb: Token) -> bool:
