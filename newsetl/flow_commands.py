@@ -186,6 +186,7 @@ def serve(
                 f"serving the nightly flow on cron {cron!r} ({timezone}) over {settings.input_dir}, scheduled by "
                 f"{scheduler}; stop with Ctrl-C",
                 highlight=False,
+                soft_wrap=True,  # one line, as the other messages that carry paths: "UI at <url>" stays whole in logs
             )
             serve_nightly(cron, timezone, str(settings.input_dir.resolve()), settings.db_url, retire_missing)
     except NewsetlError as exc:
